@@ -1,0 +1,378 @@
+//! CSV files from FinOps and security teams: one row per account, columns `Account`,
+//! `Note`, `Tag: <key>`, `Preparation: <VAR>` (or `Prepare: <VAR>`), `Purge: <VAR>`.
+//! Each row becomes an [`Item`] of the resolution cascade, every cell with its place.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use crate::check;
+use crate::diag::{Diagnostic, Span, did_you_mean};
+use crate::model::{FeatureSettings, Item, Level, Located, Scalar};
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Column {
+    Account,
+    Note,
+    Tag(String),
+    Preparation(String),
+    Purge(String),
+}
+
+const LABELS: &[&str] = &[
+    "Account",
+    "Note",
+    "Tag:",
+    "Preparation:",
+    "Prepare:",
+    "Purge:",
+];
+
+fn column(label: &str) -> Result<Column, check::Problem> {
+    let prefixed = |prefix: &str| {
+        label
+            .strip_prefix(prefix)
+            .map(|rest| rest.trim().to_string())
+    };
+    let column = if label == "Account" {
+        Column::Account
+    } else if label == "Note" {
+        Column::Note
+    } else if let Some(key) = prefixed("Tag:") {
+        check::tag_key(&key)?;
+        Column::Tag(key)
+    } else if let Some(name) = prefixed("Preparation:").or_else(|| prefixed("Prepare:")) {
+        check::variable_name(&name)?;
+        Column::Preparation(name)
+    } else if let Some(name) = prefixed("Purge:") {
+        check::variable_name(&name)?;
+        Column::Purge(name)
+    } else {
+        let head = label.split(':').next().unwrap_or(label);
+        let hint = match did_you_mean(head, &["Account", "Note", "Tag", "Preparation", "Purge"]) {
+            Some(close) if close == "Account" || close == "Note" => {
+                format!("did you mean `{close}`?")
+            }
+            Some(close) => format!(
+                "did you mean `{close}: {}`?",
+                label.split_once(':').map_or("<name>", |(_, r)| r.trim())
+            ),
+            None => format!(
+                "column labels are {}",
+                LABELS.join(", ").replace(':', ": <name>")
+            ),
+        };
+        return Err(check::Problem {
+            message: format!("unknown column label `{label}`"),
+            hint: Some(hint),
+        });
+    };
+    Ok(column)
+}
+
+/// Where each field of each record starts: (line, column), 1-based, columns in characters.
+/// The csv crate reports record positions only; this tiny scan finds the fields.
+fn field_starts(text: &str, start: usize, count: usize, line: u32) -> Vec<(u32, u32)> {
+    let mut starts = Vec::with_capacity(count);
+    let mut line = line;
+    let line_start = text[..start].rfind('\n').map_or(0, |p| p + 1);
+    let mut column = text[line_start..start].chars().count() as u32 + 1;
+    let mut chars = text[start..].chars().peekable();
+    let mut at_field_start = true;
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        if at_field_start {
+            starts.push((line, column));
+            at_field_start = false;
+            if starts.len() > count {
+                break;
+            }
+        }
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                column += 1;
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => at_field_start = true,
+            '\n' if !quoted => break,
+            '\n' => {
+                line += 1;
+                column = 0;
+            }
+            _ => {}
+        }
+        column += 1;
+    }
+    if at_field_start {
+        starts.push((line, column));
+    }
+    starts
+}
+
+/// Reads one CSV file into items, one per row, pushing every problem into `diagnostics`.
+pub fn parse(file: &Arc<str>, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<Item> {
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut records = reader.records();
+    let header = match records.next() {
+        None => {
+            diagnostics.push(
+                Diagnostic::error("csv-empty", Span::file(file), "CSV file is empty")
+                    .with_hint("the first row must be a header with an `Account` column"),
+            );
+            return Vec::new();
+        }
+        Some(Err(error)) => {
+            diagnostics.push(csv_error(file, &error));
+            return Vec::new();
+        }
+        Some(Ok(record)) => record,
+    };
+    let header_starts = field_starts(text, 0, header.len(), 1);
+    let header_span = |index: usize, width: usize| {
+        let (line, column) = header_starts.get(index).copied().unwrap_or((1, 1));
+        Span::range(file, line, column, line, column + width.max(1) as u32)
+    };
+    let mut columns = Vec::with_capacity(header.len());
+    let mut seen: HashMap<Column, usize> = HashMap::new();
+    let mut header_ok = true;
+    for (index, raw) in header.iter().enumerate() {
+        let label = raw.trim();
+        let span = header_span(index, raw.chars().count());
+        match column(label) {
+            Ok(column) => {
+                if let Some(first) = seen.get(&column) {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "csv-duplicate-column",
+                            span,
+                            format!("column `{label}` appears twice"),
+                        )
+                        .with_label(header_span(*first, 1), "first here"),
+                    );
+                    header_ok = false;
+                }
+                seen.insert(column.clone(), index);
+                columns.push(Some(column));
+            }
+            Err(problem) => {
+                let mut d = Diagnostic::error("csv-unknown-label", span, problem.message);
+                d.hint = problem.hint;
+                diagnostics.push(d);
+                columns.push(None);
+                header_ok = false;
+            }
+        }
+    }
+    let Some(account_index) = columns.iter().position(|c| *c == Some(Column::Account)) else {
+        diagnostics.push(
+            Diagnostic::error(
+                "csv-missing-account",
+                header_span(0, 1),
+                "the header has no `Account` column",
+            )
+            .with_hint("add a column labelled `Account` holding 12-digit account ids"),
+        );
+        return Vec::new();
+    };
+
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let mut items = Vec::new();
+    let mut accounts: HashMap<String, Span> = HashMap::new();
+    for record in records {
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                diagnostics.push(csv_error(file, &error));
+                continue;
+            }
+        };
+        let Some(position) = record.position() else {
+            continue;
+        };
+        // The csv crate does not count newlines inside quoted fields: count them here.
+        // and may place a record after CRLF on its `\n`: skip line ends first.
+        let mut start = position.byte() as usize;
+        while matches!(text.as_bytes().get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        let line = line_of(&line_starts, start);
+        if record.len() == 1 && record.get(0).is_some_and(|cell| cell.trim().is_empty()) {
+            continue; // a blank line
+        }
+        let starts = field_starts(text, start, record.len(), line);
+        let cell_span = |index: usize, cell: &str| {
+            let (line, column) = starts.get(index).copied().unwrap_or((line, 1));
+            Span::range(
+                file,
+                line,
+                column,
+                line,
+                column + cell.chars().count().max(1) as u32,
+            )
+        };
+        if record.len() != columns.len() {
+            let index = record.len().min(columns.len()).saturating_sub(1);
+            diagnostics.push(
+                Diagnostic::error(
+                    "csv-ragged-row",
+                    cell_span(index, record.get(index).unwrap_or_default()),
+                    format!(
+                        "this row has {} fields but the header has {}",
+                        record.len(),
+                        columns.len()
+                    ),
+                )
+                .with_hint(
+                    "every row needs one field per header column (empty fields are fine: `a,,c`)",
+                ),
+            );
+            continue;
+        }
+        let raw_account = record.get(account_index).unwrap_or_default();
+        let account = raw_account.trim();
+        let account_span = cell_span(account_index, raw_account);
+        if let Err(problem) = check::account_id(account) {
+            let mut d = Diagnostic::error("csv-invalid-account", account_span, problem.message);
+            d.hint = problem.hint.map(|h| {
+                format!(
+                    "{h}; a spreadsheet may have turned it into a number and dropped leading zeros"
+                )
+            });
+            diagnostics.push(d);
+            continue;
+        }
+        if let Some(first) = accounts.get(account) {
+            diagnostics.push(
+                Diagnostic::error(
+                    "csv-duplicate-account",
+                    account_span,
+                    format!("account {account} has two rows in this file"),
+                )
+                .with_label(first.clone(), "first row here")
+                .with_hint("merge the two rows"),
+            );
+            continue;
+        }
+        accounts.insert(account.to_string(), account_span.clone());
+        if !header_ok {
+            continue;
+        }
+        let mut item = Item {
+            level: Level::Csv {
+                file: file.to_string(),
+                line,
+            },
+            identifier: Located::at(account.to_string(), &account_span),
+            note: None,
+            account_tags: BTreeMap::new(),
+            unset_tags: None,
+            preparation: FeatureSettings::default(),
+            purge: FeatureSettings::default(),
+        };
+        for (index, (raw, column)) in record.iter().zip(&columns).enumerate() {
+            let value = raw.trim();
+            // An empty cell says nothing about its key (the predecessor wrote "").
+            if value.is_empty() {
+                continue;
+            }
+            let span = cell_span(index, raw);
+            match column {
+                Some(Column::Account) | None => {}
+                Some(Column::Note) => item.note = Some(Located::at(value.to_string(), &span)),
+                Some(Column::Tag(key)) => match check::tag_value(value) {
+                    Ok(()) => {
+                        item.account_tags
+                            .insert(key.clone(), Located::at(value.to_string(), &span));
+                    }
+                    Err(problem) => {
+                        let mut d = Diagnostic::error("invalid-value", span, problem.message);
+                        d.hint = problem.hint;
+                        diagnostics.push(d);
+                    }
+                },
+                Some(Column::Preparation(name)) | Some(Column::Purge(name)) => {
+                    if let Err(problem) = check::known_variable(name, value) {
+                        let mut d = Diagnostic::error("invalid-value", span, problem.message);
+                        d.hint = problem.hint;
+                        diagnostics.push(d);
+                        continue;
+                    }
+                    let target = if matches!(column, Some(Column::Purge(_))) {
+                        &mut item.purge
+                    } else {
+                        &mut item.preparation
+                    };
+                    target
+                        .variables
+                        .insert(name.clone(), Located::at(Scalar::string(value), &span));
+                }
+            }
+        }
+        items.push(item);
+    }
+    items
+}
+
+/// 1-based line of a byte offset.
+fn line_of(line_starts: &[usize], offset: usize) -> u32 {
+    line_starts.partition_point(|start| *start <= offset) as u32
+}
+
+fn csv_error(file: &Arc<str>, error: &::csv::Error) -> Diagnostic {
+    let line = error.position().map_or(1, |p| p.line() as u32);
+    Diagnostic::error("csv-syntax", Span::point(file, line, 1), format!("invalid CSV: {error}"))
+        .with_hint("check the quotes on this row: a field with a comma or a quote must be quoted, and quotes inside it doubled")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str) -> (Vec<Item>, Vec<Diagnostic>) {
+        let file: Arc<str> = Arc::from("f.csv");
+        let mut diagnostics = Vec::new();
+        let items = parse(&file, text, &mut diagnostics);
+        (items, diagnostics)
+    }
+
+    #[test]
+    fn cells_keep_their_place() {
+        let (items, diagnostics) =
+            run("Account,Note,Tag: cost-center\n111111111111,\"a, b\",cc1\n222222222222,,cc2\n");
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        assert_eq!(items.len(), 2);
+        let tag = &items[1].account_tags["cost-center"];
+        assert_eq!(tag.value, "cc2");
+        let span = tag.span.as_ref().unwrap();
+        assert_eq!((span.line, span.column), (3, 15));
+        assert!(items[1].note.is_none(), "an empty cell says nothing");
+        assert_eq!(items[0].note.as_ref().unwrap().value, "a, b");
+    }
+
+    #[test]
+    fn crlf_and_quoted_newlines() {
+        let (items, diagnostics) =
+            run("Account,Note,Tag: x\r\n111111111111,\"two\nlines\",v\r\n222222222222,n,w\r\n");
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let span = items[1].account_tags["x"].span.clone().unwrap();
+        assert_eq!((span.line, span.column), (4, 16));
+    }
+
+    #[test]
+    fn problems_are_located() {
+        let (_, diagnostics) = run("Account,Colour\n12345,x\n");
+        let codes: Vec<_> = diagnostics
+            .iter()
+            .map(|d| (d.code, d.span.line, d.span.column))
+            .collect();
+        assert_eq!(
+            codes,
+            vec![("csv-unknown-label", 1, 9), ("csv-invalid-account", 2, 1)]
+        );
+    }
+}

@@ -1,0 +1,314 @@
+//! Locations and diagnostics. Every problem spa finds in a settings repository becomes a
+//! [`Diagnostic`] pointing at file:line:column, rendered with a source snippet and a hint.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// A place in a file of the settings repository. Lines and columns start at 1; columns
+/// count characters, not bytes, so they match what an editor shows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Span {
+    pub file: Arc<str>,
+    pub line: u32,
+    pub column: u32,
+    /// Where the underlined text ends (exclusive); equal to the start for a point.
+    #[serde(skip)]
+    pub end_line: u32,
+    #[serde(skip)]
+    pub end_column: u32,
+}
+
+impl Span {
+    pub fn point(file: &Arc<str>, line: u32, column: u32) -> Span {
+        Span {
+            file: file.clone(),
+            line,
+            column,
+            end_line: line,
+            end_column: column,
+        }
+    }
+
+    pub fn range(file: &Arc<str>, line: u32, column: u32, end_line: u32, end_column: u32) -> Span {
+        Span {
+            file: file.clone(),
+            line,
+            column,
+            end_line,
+            end_column,
+        }
+    }
+
+    /// A whole file, for problems that have no better place (a file that cannot be read).
+    pub fn file(file: &Arc<str>) -> Span {
+        Span::point(file, 1, 1)
+    }
+
+    /// A sub-range of a one-line span: `offset` and `len` count characters from the start.
+    pub fn slice(&self, offset: usize, len: usize) -> Span {
+        let column = self.column + offset as u32;
+        Span::range(
+            &self.file,
+            self.line,
+            column,
+            self.line,
+            column + len.max(1) as u32,
+        )
+    }
+}
+
+impl std::fmt::Display for Span {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A secondary place that explains the primary one ("first defined here").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Label {
+    #[serde(flatten)]
+    pub span: Span,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// A stable, kebab-case name of the kind of problem (documented in docs/).
+    pub code: &'static str,
+    pub message: String,
+    #[serde(flatten)]
+    pub span: Span,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<Label>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            span,
+            labels: Vec::new(),
+            hint: None,
+        }
+    }
+
+    pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, span, message)
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
+        self
+    }
+}
+
+/// The text of every file that was read, so that diagnostics can quote it.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    texts: BTreeMap<Arc<str>, Arc<str>>,
+}
+
+impl Sources {
+    pub fn insert(&mut self, file: &Arc<str>, text: &str) {
+        self.texts.insert(file.clone(), Arc::from(text));
+    }
+
+    pub fn get(&self, file: &str) -> Option<&str> {
+        self.texts.get(file).map(|text| &**text)
+    }
+
+    fn line(&self, file: &str, line: u32) -> Option<&str> {
+        let text = self.get(file)?;
+        let raw = text.split('\n').nth(line.checked_sub(1)? as usize)?;
+        Some(raw.strip_suffix('\r').unwrap_or(raw))
+    }
+}
+
+/// Colors for terminals; the caller decides (never when `NO_COLOR` is set or not a terminal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    Color,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        match self {
+            Style::Plain => text.to_string(),
+            Style::Color => format!("\x1b[{code}m{text}\x1b[0m"),
+        }
+    }
+}
+
+/// Renders diagnostics the way compilers do:
+///
+/// ```text
+/// error[unknown-key]: unknown key `acount_tags` in an account item
+///   --> settings.yaml:12:5
+///    |
+/// 12 |     acount_tags:
+///    |     ^^^^^^^^^^^
+///    = hint: did you mean `account_tags`?
+/// ```
+pub fn render(diagnostics: &[Diagnostic], sources: &Sources, style: Style) -> String {
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        render_one(&mut out, diagnostic, sources, style);
+        out.push('\n');
+    }
+    out
+}
+
+fn render_one(out: &mut String, diagnostic: &Diagnostic, sources: &Sources, style: Style) {
+    let (word, color) = match diagnostic.severity {
+        Severity::Error => ("error", "1;31"),
+        Severity::Warning => ("warning", "1;33"),
+    };
+    let _ = writeln!(
+        out,
+        "{}{}",
+        style.paint(color, &format!("{word}[{}]", diagnostic.code)),
+        style.paint("1", &format!(": {}", diagnostic.message))
+    );
+    let mut places = vec![(&diagnostic.span, None)];
+    places.extend(
+        diagnostic
+            .labels
+            .iter()
+            .map(|label| (&label.span, Some(label.message.as_str()))),
+    );
+    let gutter = places
+        .iter()
+        .map(|(span, _)| span.line.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let pad = " ".repeat(gutter);
+    for (index, (span, message)) in places.iter().enumerate() {
+        let arrow = if index == 0 { "-->" } else { ":::" };
+        let _ = writeln!(out, "{pad}{} {span}", style.paint("1;34", arrow));
+        let Some(line) = sources.line(&span.file, span.line) else {
+            if let Some(message) = message {
+                let _ = writeln!(out, "{pad} = note: {message}");
+            }
+            continue;
+        };
+        let bar = style.paint("1;34", "|");
+        let _ = writeln!(out, "{pad} {bar}");
+        let shown = line.replace('\t', " ");
+        let _ = writeln!(
+            out,
+            "{} {bar} {}",
+            style.paint("1;34", &format!("{:>gutter$}", span.line)),
+            shown
+        );
+        let width = line.chars().count() as u32;
+        let start = span.column.saturating_sub(1).min(width);
+        let end = if span.end_line == span.line && span.end_column > span.column {
+            (span.end_column - 1).min(width.max(start + 1))
+        } else if span.end_line > span.line {
+            width.max(start + 1)
+        } else {
+            start + 1
+        };
+        let marks = "^".repeat((end.saturating_sub(start)).max(1) as usize);
+        let tail = message.map(|m| format!(" {m}")).unwrap_or_default();
+        let mark_color = if index == 0 { color } else { "1;34" };
+        let _ = writeln!(
+            out,
+            "{pad} {bar} {}{}",
+            " ".repeat(start as usize),
+            style.paint(mark_color, &format!("{marks}{tail}"))
+        );
+    }
+    if let Some(hint) = &diagnostic.hint {
+        let _ = writeln!(out, "{pad} = {}: {hint}", style.paint("1;36", "hint"));
+    }
+}
+
+/// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
+pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let word_lower = word.to_ascii_lowercase();
+    candidates
+        .iter()
+        .map(|candidate| {
+            (
+                levenshtein(&word_lower, &candidate.to_ascii_lowercase()),
+                *candidate,
+            )
+        })
+        .filter(|(distance, candidate)| *distance <= (candidate.len().max(3) / 3).max(1))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        current[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_keys_only() {
+        let keys = ["account_tags", "unset_tags", "preparation", "purge", "note"];
+        assert_eq!(did_you_mean("acount_tags", &keys), Some("account_tags"));
+        assert_eq!(did_you_mean("Purge", &keys), Some("purge"));
+        assert_eq!(did_you_mean("colour", &keys), None);
+    }
+
+    #[test]
+    fn renders_snippet_with_underline_and_hint() {
+        let file: Arc<str> = Arc::from("settings.yaml");
+        let mut sources = Sources::default();
+        sources.insert(&file, "a: 1\n  acount_tags: x\n");
+        let diagnostic = Diagnostic::error(
+            "unknown-key",
+            Span::range(&file, 2, 3, 2, 14),
+            "unknown key `acount_tags`",
+        )
+        .with_hint("did you mean `account_tags`?");
+        let text = render(&[diagnostic], &sources, Style::Plain);
+        assert_eq!(
+            text,
+            "error[unknown-key]: unknown key `acount_tags`\n --> settings.yaml:2:3\n  |\n2 |   acount_tags: x\n  |   ^^^^^^^^^^^\n  = hint: did you mean `account_tags`?\n\n"
+        );
+    }
+}

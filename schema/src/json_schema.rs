@@ -1,0 +1,259 @@
+//! The JSON Schema of `settings.yaml`, for editors with a YAML language server
+//! (completion, hover documentation, errors as you type). Generated from these mirror
+//! types; a test keeps the committed `schema/settings.schema.json` in step, and another
+//! checks that these types and the decoder know exactly the same keys.
+//!
+//! The decoder, not this schema, is the authority: it checks more (cross references,
+//! files, sizes) and explains every problem with its place.
+
+#![allow(dead_code)] // the fields exist only to be described
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+
+const ACCOUNT_ID: &str = r"^[0-9]{12}$";
+const OU_ID: &str = r"^ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$";
+// ASCII letters plus anything beyond Latin-1 punctuation: close to AWS's \p{L}\p{Z}\p{N}
+// while staying valid in every regex dialect editors use.
+const TAG_KEY: &str = r"^[A-Za-z0-9 _.:/=+@\u00C0-\uFFFF-]{1,128}$";
+const TAG_VALUE: &str = r"^[A-Za-z0-9 _.:/=+@\u00C0-\uFFFF-]{0,256}$";
+const VARIABLE: &str = r"^[A-Za-z_][A-Za-z0-9_]*$";
+const SCHEDULE: &str = r"^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$";
+
+/// Settings of spa, the GitOps controller for sustainable personal AWS accounts.
+#[derive(JsonSchema)]
+#[schemars(title = "spa settings", deny_unknown_fields)]
+struct SettingsFile {
+    /// Prefix of everything spa creates (SSM root `/<env>/`, events); letters and digits. Default: `SpaBeta`.
+    #[schemars(regex(pattern = r"^[A-Za-z][A-Za-z0-9]*$"))]
+    environment_identifier: Option<String>,
+    /// Resources deployed in the automation account.
+    automation: Option<Automation>,
+    /// Datastores of metered activities.
+    metering: Option<Metering>,
+    /// Buildspecs run in CodeBuild inside managed accounts.
+    worker: Option<Worker>,
+    /// The base of every organizational unit and account.
+    defaults: Option<DefaultsItem>,
+    /// Organizational units whose direct child accounts are managed.
+    organizational_units: Option<Vec<OrganizationalUnitItem>>,
+    /// Accounts managed individually.
+    accounts: Option<Vec<AccountItem>>,
+    /// Optional features.
+    features: Option<Features>,
+    /// Where reports are stored.
+    reporting: Option<Reporting>,
+}
+
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Automation {
+    /// The automation account: 12 digits, quoted.
+    #[schemars(regex(pattern = ACCOUNT_ID))]
+    account_id: Option<String>,
+    /// Region of the automation resources and of CodeBuild projects, e.g. eu-west-1.
+    region: Option<String>,
+    /// Markdown shown on the dashboard.
+    cockpit_markdown_text: Option<String>,
+    /// When released accounts expire: an EventBridge `cron(...)` or `rate(...)` expression, in UTC.
+    #[schemars(regex(pattern = SCHEDULE))]
+    maintenance_window_expression: Option<String>,
+    /// IAM role ARN in the management account, assumed to list and tag accounts.
+    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$"))]
+    role_arn_to_manage_accounts: Option<String>,
+    /// Role name assumed in each managed account to run CodeBuild. Default: `AWSControlTowerExecution`.
+    role_name_to_manage_codebuild: Option<String>,
+    /// Tags of the resources in the automation account.
+    tags: Option<Tags>,
+    /// Amount of logging. Default: INFO.
+    verbosity: Option<Verbosity>,
+}
+
+#[derive(JsonSchema)]
+enum Verbosity {
+    #[serde(rename = "DEBUG")]
+    Debug,
+    #[serde(rename = "INFO")]
+    Info,
+    #[serde(rename = "WARNING")]
+    Warning,
+    #[serde(rename = "ERROR")]
+    Error,
+    #[serde(rename = "CRITICAL")]
+    Critical,
+}
+
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Metering {
+    /// DynamoDB table of activities.
+    activities_datastore: Option<String>,
+    /// Default: 31622400 (one year).
+    #[schemars(range(min = 1))]
+    activities_ttl_in_seconds: Option<u64>,
+    /// DynamoDB table of shadows.
+    shadows_datastore: Option<String>,
+    /// Default: 15811200 (six months).
+    #[schemars(range(min = 1))]
+    shadows_ttl_in_seconds: Option<u64>,
+    /// DynamoDB table of on-going transactions.
+    transactions_datastore: Option<String>,
+    /// Default: 10800 (three hours).
+    #[schemars(range(min = 1))]
+    transactions_ttl_in_seconds: Option<u64>,
+}
+
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Worker {
+    /// Path of the preparation buildspec, relative to settings.yaml.
+    preparation_buildspec_template_file: Option<String>,
+    /// Path of the purge buildspec, relative to settings.yaml.
+    purge_buildspec_template_file: Option<String>,
+}
+
+/// Tag keys to values (AWS Organizations rules).
+#[derive(JsonSchema)]
+#[schemars(extend("propertyNames" = { "pattern": TAG_KEY }))]
+struct Tags(BTreeMap<String, TagValue>);
+
+#[derive(JsonSchema)]
+#[schemars(transparent)]
+struct TagValue(#[schemars(regex(pattern = TAG_VALUE))] String);
+
+#[derive(JsonSchema)]
+enum FeatureSwitch {
+    #[serde(rename = "enabled")]
+    Enabled,
+    #[serde(rename = "disabled")]
+    Disabled,
+}
+
+/// A value passed to CodeBuild as an environment variable, as written.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum VariableValue {
+    Text(String),
+    Number(f64),
+    Boolean(bool),
+}
+
+/// Environment variable names to values.
+#[derive(JsonSchema)]
+#[schemars(extend("propertyNames" = { "pattern": VARIABLE }))]
+struct Variables(BTreeMap<String, VariableValue>);
+
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Feature {
+    /// Whether the CodeBuild project runs: `enabled` or `disabled` (default: disabled).
+    feature: Option<FeatureSwitch>,
+    /// Environment variables of the build.
+    variables: Option<Variables>,
+}
+
+/// Attributes shared by defaults, organizational units and accounts.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct DefaultsItem {
+    /// Free text shown in plans and reports.
+    note: Option<String>,
+    /// Tags kept on the account.
+    account_tags: Option<Tags>,
+    /// Tag keys removed from the account.
+    unset_tags: Option<Vec<String>>,
+    /// Preparation of assigned accounts.
+    preparation: Option<Feature>,
+    /// Purge of expired accounts.
+    purge: Option<Feature>,
+}
+
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct OrganizationalUnitItem {
+    /// The OU id, e.g. ou-ab12-cdef3456.
+    #[schemars(regex(pattern = OU_ID))]
+    identifier: String,
+    /// Free text shown in plans and reports.
+    note: Option<String>,
+    /// Tags kept on the accounts of this OU.
+    account_tags: Option<Tags>,
+    /// Tag keys removed from the accounts of this OU.
+    unset_tags: Option<Vec<String>>,
+    /// Preparation of assigned accounts.
+    preparation: Option<Feature>,
+    /// Purge of expired accounts.
+    purge: Option<Feature>,
+}
+
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct AccountItem {
+    /// The account id: 12 digits, quoted.
+    #[schemars(regex(pattern = ACCOUNT_ID))]
+    identifier: String,
+    /// Free text shown in plans and reports.
+    note: Option<String>,
+    /// Tags kept on this account.
+    account_tags: Option<Tags>,
+    /// Tag keys removed from this account.
+    unset_tags: Option<Vec<String>>,
+    /// Preparation of this account.
+    preparation: Option<Feature>,
+    /// Purge of this account.
+    purge: Option<Feature>,
+}
+
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Features {
+    /// Run on ARM (Graviton). Default: false.
+    with_arm_architecture: Option<bool>,
+    /// Recipients of monthly cost reports.
+    with_cost_email_recipients: Option<Vec<String>>,
+    /// Extra currencies in cost reports (ISO 4217).
+    with_cost_extra_currencies: Option<Vec<String>>,
+    /// Tag key used for cost management. Default: cost-center.
+    with_cost_management_tag: Option<String>,
+    /// CSV files of tags and variables, relative to settings.yaml.
+    with_csv_files: Option<Vec<String>>,
+    /// Recipients of alerts.
+    with_email_subscriptions_on_alerts: Option<Vec<String>>,
+    /// End-user documents: label to path.
+    with_end_user_documents: Option<BTreeMap<String, String>>,
+    /// Microsoft Teams incoming webhook (https).
+    #[schemars(regex(pattern = r"^https://"))]
+    with_microsoft_webhook_on_alerts: Option<String>,
+    /// Sender of automated e-mails, optionally with a display name.
+    with_origin_email_recipient: Option<String>,
+    /// ARN of an Incident Manager response plan.
+    #[schemars(regex(pattern = r"^arn:"))]
+    with_response_plan_arn: Option<String>,
+    /// Prefix of the tags spa writes (`<prefix>state`, `<prefix>holder`). Default: account-.
+    with_tag_prefix: Option<String>,
+}
+
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Reporting {
+    /// Default: SpaReports/Activities.
+    activities_prefix: Option<String>,
+    /// Default: SpaReports/Costs.
+    costs_prefix: Option<String>,
+    /// Markdown of cost report e-mails; `{month}` is replaced.
+    costs_markdown_template: Option<String>,
+    /// Default: SpaReports/Exceptions.
+    exceptions_prefix: Option<String>,
+    /// Default: SpaReports/Inventories.
+    inventories_prefix: Option<String>,
+}
+
+/// The JSON Schema (draft-07, which YAML language servers support best), pretty-printed.
+pub fn json_schema() -> String {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let schema = generator.into_root_schema_for::<SettingsFile>();
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -1,0 +1,341 @@
+//! Loading a settings repository: `settings.yaml`, then the CSV files, buildspecs and
+//! documents it names, all through a [`FileProvider`]. Never stops at the first problem.
+
+use std::sync::Arc;
+
+use crate::check;
+use crate::decode::Decoder;
+use crate::diag::{self, Diagnostic, Severity, Sources, Span};
+use crate::files::{FileError, FileProvider};
+use crate::model::{FileRef, Item, Published, Settings};
+use crate::resolve::Resolver;
+
+/// SSM Parameter Store limits: standard tier up to 4 KB, advanced up to 8 KB.
+pub const SSM_STANDARD_LIMIT: usize = 4096;
+pub const SSM_ADVANCED_LIMIT: usize = 8192;
+/// AWS Organizations accepts at most 50 tags on an account.
+pub const MAX_TAGS_PER_ACCOUNT: usize = 50;
+
+/// What loading found: the model (when settings.yaml could be read as a mapping, even with
+/// errors elsewhere) and every diagnostic. Only a result without errors may be applied.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub settings: Option<Settings>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: Sources,
+}
+
+impl Loaded {
+    pub fn error_count(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.diagnostics.len() - self.error_count()
+    }
+
+    /// The settings, if there is no error at all.
+    pub fn valid(&self) -> Option<&Settings> {
+        self.settings.as_ref().filter(|_| self.error_count() == 0)
+    }
+
+    pub fn render(&self, style: diag::Style) -> String {
+        diag::render(&self.diagnostics, &self.sources, style)
+    }
+}
+
+/// Reads a file as UTF-8 text (a byte-order mark is dropped), recording it in `sources`.
+fn read_text(
+    files: &dyn FileProvider,
+    path: &str,
+    written: Option<&Span>,
+    what: &str,
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    let file: Arc<str> = Arc::from(path);
+    let at = written.cloned().unwrap_or_else(|| Span::file(&file));
+    let bytes = match files.read(path) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            let (code, hint) = match &error {
+                FileError::NotFound => (
+                    "missing-file",
+                    Some("paths are relative to the directory of settings.yaml and must be committed at the same revision".to_string()),
+                ),
+                FileError::EscapesRepository { .. } => (
+                    "path-outside-repository",
+                    Some("settings may only name files inside the settings repository".to_string()),
+                ),
+                FileError::TooLarge { .. } => (
+                    "file-too-large",
+                    Some("settings files are small; was a data file committed by mistake?".to_string()),
+                ),
+                _ => ("unreadable-file", None),
+            };
+            let mut d =
+                Diagnostic::error(code, at, format!("cannot read {what} `{path}`: {error}"));
+            d.hint = hint;
+            diagnostics.push(d);
+            return None;
+        }
+    };
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            sources.insert(&file, text);
+            Some(text.to_string())
+        }
+        Err(error) => {
+            let valid = String::from_utf8_lossy(&bytes[..error.valid_up_to()]);
+            let line = valid.matches('\n').count() as u32 + 1;
+            let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
+            sources.insert(&file, &String::from_utf8_lossy(bytes));
+            diagnostics.push(
+                Diagnostic::error(
+                    "invalid-utf8",
+                    Span::point(&file, line, column),
+                    format!("{what} `{path}` is not valid UTF-8"),
+                )
+                .with_hint("save the file as UTF-8 (spreadsheets: \"CSV UTF-8\")"),
+            );
+            None
+        }
+    }
+}
+
+/// Loads and validates the settings repository whose `settings.yaml` is at `settings_path`.
+pub fn load(files: &dyn FileProvider, settings_path: &str) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let mut sources = Sources::default();
+    let settings = load_inner(files, settings_path, &mut sources, &mut diagnostics);
+    diagnostics.sort_by(|a, b| {
+        (a.severity, &a.span.file, a.span.line, a.span.column).cmp(&(
+            b.severity,
+            &b.span.file,
+            b.span.line,
+            b.span.column,
+        ))
+    });
+    Loaded {
+        settings,
+        diagnostics,
+        sources,
+    }
+}
+
+fn load_inner(
+    files: &dyn FileProvider,
+    settings_path: &str,
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Settings> {
+    let path = match check::repository_path("", settings_path) {
+        Ok(path) => path,
+        Err(problem) => {
+            let file: Arc<str> = Arc::from(settings_path);
+            let mut d = Diagnostic::error(
+                "path-outside-repository",
+                Span::file(&file),
+                problem.message,
+            );
+            d.hint = problem.hint;
+            diagnostics.push(d);
+            return None;
+        }
+    };
+    let text = read_text(files, &path, None, "settings", sources, diagnostics)?;
+    let file: Arc<str> = Arc::from(path.as_str());
+    let before = diagnostics.len();
+    let root = crate::yaml::parse(&file, &text, diagnostics);
+    let Some(root) = root else {
+        if diagnostics.len() == before {
+            diagnostics.push(
+                Diagnostic::error(
+                    "empty-settings",
+                    Span::file(&file),
+                    "settings file is empty",
+                )
+                .with_hint("start from example-config-repo/settings.yaml"),
+            );
+        }
+        return None;
+    };
+    let base_dir = path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
+    let mut decoder = Decoder {
+        diagnostics,
+        base_dir,
+    };
+    let mut settings = decoder.settings(&root, &path)?;
+
+    for csv_file in settings.features.with_csv_files.clone() {
+        let Some(text) = read_text(
+            files,
+            &csv_file.path,
+            csv_file.written.span.as_ref(),
+            "CSV file",
+            sources,
+            diagnostics,
+        ) else {
+            continue;
+        };
+        let file: Arc<str> = Arc::from(csv_file.path.as_str());
+        settings
+            .csv_rows
+            .extend(crate::csv::parse(&file, &text, diagnostics));
+    }
+    settings.preparation_buildspec = settings
+        .worker
+        .preparation_buildspec_template_file
+        .clone()
+        .and_then(|f| published(files, &f, "buildspec", true, sources, diagnostics));
+    settings.purge_buildspec = settings
+        .worker
+        .purge_buildspec_template_file
+        .clone()
+        .and_then(|f| published(files, &f, "buildspec", true, sources, diagnostics));
+    for (label, document) in settings.features.with_end_user_documents.clone() {
+        if let Some(p) = published(files, &document, "document", false, sources, diagnostics) {
+            settings.documents.insert(label, p);
+        }
+    }
+    check_reserved_tags(&settings, diagnostics);
+    check_published_sizes(&settings, diagnostics);
+    Some(settings)
+}
+
+/// A buildspec or document: read, checked for size (it goes to SSM), and buildspecs for YAML.
+fn published(
+    files: &dyn FileProvider,
+    file_ref: &FileRef,
+    what: &str,
+    yaml: bool,
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Published> {
+    let text = read_text(
+        files,
+        &file_ref.path,
+        file_ref.written.span.as_ref(),
+        what,
+        sources,
+        diagnostics,
+    )?;
+    let at = file_ref
+        .written
+        .span
+        .clone()
+        .unwrap_or_else(|| Span::file(&Arc::from(file_ref.path.as_str())));
+    if text.len() > SSM_ADVANCED_LIMIT {
+        diagnostics.push(
+            Diagnostic::error(
+                "ssm-value-too-large",
+                at,
+                format!(
+                    "{what} `{}` is {} bytes; an SSM parameter holds at most {SSM_ADVANCED_LIMIT} bytes (advanced tier)",
+                    file_ref.path,
+                    text.len()
+                ),
+            )
+            .with_hint("shorten it, e.g. move long scripts into a file the build downloads"),
+        );
+        return None;
+    }
+    if yaml {
+        let file: Arc<str> = Arc::from(file_ref.path.as_str());
+        crate::yaml::parse(&file, &text, diagnostics)?;
+    }
+    Some(Published {
+        path: file_ref.path.clone(),
+        text,
+    })
+}
+
+fn all_items(settings: &Settings) -> impl Iterator<Item = &Item> {
+    std::iter::once(&settings.defaults)
+        .chain(&settings.organizational_units)
+        .chain(&settings.accounts)
+        .chain(&settings.csv_rows)
+}
+
+/// The state and holder tags belong to the lifecycle: settings may neither set nor unset them.
+fn check_reserved_tags(settings: &Settings, diagnostics: &mut Vec<Diagnostic>) {
+    let reserved = [settings.state_tag(), settings.holder_tag()];
+    for item in all_items(settings) {
+        for key in &reserved {
+            if let Some(span) = item.account_tags.get(key).and_then(|v| v.span.as_ref()) {
+                diagnostics.push(
+                    Diagnostic::error("reserved-tag", span.clone(), format!("tag `{key}` is managed by spa's account life cycle"))
+                        .with_hint("remove it from account_tags; use `spa lifecycle set-state` to move an account"),
+                );
+            }
+            let unset = item.unset_tags.as_ref().filter(|u| u.value.contains(key));
+            if let Some(span) = unset.and_then(|u| u.span.as_ref()) {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "reserved-tag",
+                        span.clone(),
+                        format!(
+                            "unset_tags would remove `{key}`, which spa's account life cycle owns"
+                        ),
+                    )
+                    .with_hint(format!("remove `{key}` from unset_tags")),
+                );
+            }
+        }
+    }
+}
+
+/// Each listed account and OU is published as JSON to SSM: it must fit in 8 KB, and an
+/// account cannot carry more than 50 tags.
+fn check_published_sizes(settings: &Settings, diagnostics: &mut Vec<Diagnostic>) {
+    let resolver = Resolver::new(settings);
+    let mut check = |effective: crate::resolve::Effective, span: Option<&Span>| {
+        let Some(span) = span else { return };
+        let size = effective.to_published_json().to_string().len();
+        if size > SSM_ADVANCED_LIMIT {
+            diagnostics.push(
+                Diagnostic::error(
+                    "ssm-value-too-large",
+                    span.clone(),
+                    format!(
+                        "the effective settings of `{}` take {size} bytes as JSON; an SSM parameter holds at most {SSM_ADVANCED_LIMIT}",
+                        effective.identifier
+                    ),
+                )
+                .with_hint("shorten notes, tags or variables"),
+            );
+        }
+        let tags = effective.account_tags.len() + 2;
+        if tags > MAX_TAGS_PER_ACCOUNT {
+            diagnostics.push(
+                Diagnostic::error(
+                    "too-many-tags",
+                    span.clone(),
+                    format!(
+                        "`{}` would carry {tags} tags (with the state and holder tags); AWS allows {MAX_TAGS_PER_ACCOUNT}",
+                        effective.identifier
+                    ),
+                ),
+            );
+        }
+    };
+    for item in &settings.organizational_units {
+        check(
+            resolver.organizational_unit(&item.identifier.value),
+            item.identifier.span.as_ref(),
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    for item in settings.accounts.iter().chain(&settings.csv_rows) {
+        if seen.insert(item.identifier.value.as_str()) {
+            check(
+                resolver.account(&item.identifier.value, None),
+                item.identifier.span.as_ref(),
+            );
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The validated settings model: what `settings.yaml` and the CSV files say, each value with
+//! the place it was written. Built by `decode` (YAML) and `csv` (CSV rows); resolved into
+//! effective settings by `resolve`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::diag::Span;
+
+/// A value and where it was written; `span` is `None` for a built-in default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Located<T> {
+    pub value: T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
+}
+
+impl<T> Located<T> {
+    pub fn at(value: T, span: &Span) -> Located<T> {
+        Located {
+            value,
+            span: Some(span.clone()),
+        }
+    }
+
+    pub fn default_value(value: T) -> Located<T> {
+        Located { value, span: None }
+    }
+}
+
+/// How YAML would type a scalar written without quotes. Variables are passed to CodeBuild
+/// as text, exactly as written (`500.0` stays `500.0`), but the JSON published to SSM keeps
+/// numbers as numbers, as the predecessor tool did, so its parameters plan as "no change".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScalarKind {
+    String,
+    Integer,
+    Float,
+    Boolean,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Scalar {
+    pub text: String,
+    pub kind: ScalarKind,
+}
+
+impl Scalar {
+    pub fn string(text: impl Into<String>) -> Scalar {
+        Scalar {
+            text: text.into(),
+            kind: ScalarKind::String,
+        }
+    }
+
+    /// The JSON value published to SSM.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self.kind {
+            ScalarKind::String => serde_json::Value::String(self.text.clone()),
+            ScalarKind::Boolean => serde_json::Value::Bool(self.text.eq_ignore_ascii_case("true")),
+            ScalarKind::Integer | ScalarKind::Float => serde_json::from_str(&self.text)
+                .unwrap_or_else(|_| serde_json::Value::String(self.text.clone())),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Feature {
+    Enabled,
+    Disabled,
+}
+
+impl Feature {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feature::Enabled => "enabled",
+            Feature::Disabled => "disabled",
+        }
+    }
+}
+
+/// `preparation:` or `purge:` of one item.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FeatureSettings {
+    pub feature: Option<Located<Feature>>,
+    pub variables: BTreeMap<String, Located<Scalar>>,
+}
+
+/// Which level of the cascade an item belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Level {
+    Defaults,
+    OrganizationalUnit { identifier: String },
+    Account { identifier: String },
+    Csv { file: String, line: u32 },
+}
+
+/// One level of the resolution cascade: `defaults`, an OU item, an account item, or a CSV row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Item {
+    pub level: Level,
+    pub identifier: Located<String>,
+    pub note: Option<Located<String>>,
+    pub account_tags: BTreeMap<String, Located<String>>,
+    pub unset_tags: Option<Located<Vec<String>>>,
+    pub preparation: FeatureSettings,
+    pub purge: FeatureSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Verbosity {
+    Debug,
+    Info,
+    Warning,
+    Error,
+    Critical,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Automation {
+    pub account_id: Option<Located<String>>,
+    pub region: Option<Located<String>>,
+    pub cockpit_markdown_text: Option<Located<String>>,
+    pub maintenance_window_expression: Option<Located<String>>,
+    pub role_arn_to_manage_accounts: Option<Located<String>>,
+    pub role_name_to_manage_codebuild: Located<String>,
+    pub tags: BTreeMap<String, Located<String>>,
+    pub verbosity: Located<Verbosity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Metering {
+    pub activities_datastore: Option<Located<String>>,
+    pub activities_ttl_in_seconds: Located<u64>,
+    pub shadows_datastore: Option<Located<String>>,
+    pub shadows_ttl_in_seconds: Located<u64>,
+    pub transactions_datastore: Option<Located<String>>,
+    pub transactions_ttl_in_seconds: Located<u64>,
+}
+
+/// A file named in settings: the path as written, and the normalised path in the repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileRef {
+    pub written: Located<String>,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Worker {
+    pub preparation_buildspec_template_file: Option<FileRef>,
+    pub purge_buildspec_template_file: Option<FileRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Features {
+    pub with_arm_architecture: Located<bool>,
+    pub with_cost_email_recipients: Vec<Located<String>>,
+    pub with_cost_extra_currencies: Vec<Located<String>>,
+    pub with_cost_management_tag: Located<String>,
+    pub with_csv_files: Vec<FileRef>,
+    pub with_email_subscriptions_on_alerts: Vec<Located<String>>,
+    pub with_end_user_documents: BTreeMap<String, FileRef>,
+    pub with_microsoft_webhook_on_alerts: Option<Located<String>>,
+    pub with_origin_email_recipient: Option<Located<String>>,
+    pub with_response_plan_arn: Option<Located<String>>,
+    pub with_tag_prefix: Located<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reporting {
+    pub activities_prefix: Located<String>,
+    pub costs_prefix: Located<String>,
+    pub costs_markdown_template: Option<Located<String>>,
+    pub exceptions_prefix: Located<String>,
+    pub inventories_prefix: Located<String>,
+}
+
+/// The text of a file published to SSM (buildspec or document).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Published {
+    pub path: String,
+    pub text: String,
+}
+
+/// Everything a settings repository says, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Settings {
+    /// The file the settings were read from, relative to the repository root.
+    pub settings_file: String,
+    pub environment_identifier: Located<String>,
+    pub automation: Automation,
+    pub metering: Metering,
+    pub worker: Worker,
+    pub defaults: Item,
+    pub organizational_units: Vec<Item>,
+    pub accounts: Vec<Item>,
+    /// Rows of the CSV files, file by file, row by row, each as an item.
+    pub csv_rows: Vec<Item>,
+    pub features: Features,
+    pub reporting: Reporting,
+    pub preparation_buildspec: Option<Published>,
+    pub purge_buildspec: Option<Published>,
+    pub documents: BTreeMap<String, Published>,
+}
+
+impl Settings {
+    /// Tag key of the lifecycle state (`<prefix>state`).
+    pub fn state_tag(&self) -> String {
+        format!("{}state", self.features.with_tag_prefix.value)
+    }
+
+    /// Tag key of the person an account belongs to (`<prefix>holder`).
+    pub fn holder_tag(&self) -> String {
+        format!("{}holder", self.features.with_tag_prefix.value)
+    }
+
+    pub fn organizational_unit(&self, identifier: &str) -> Option<&Item> {
+        self.organizational_units
+            .iter()
+            .find(|item| item.identifier.value == identifier)
+    }
+
+    pub fn account(&self, identifier: &str) -> Option<&Item> {
+        self.accounts
+            .iter()
+            .find(|item| item.identifier.value == identifier)
+    }
+
+    /// Every account listed by identifier, in `accounts` or in a CSV file, sorted.
+    pub fn listed_accounts(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self
+            .accounts
+            .iter()
+            .chain(&self.csv_rows)
+            .map(|item| item.identifier.value.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+}
