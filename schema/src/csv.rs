@@ -2,12 +2,11 @@
 //! `Note`, `Tag: <key>`, `Preparation: <VAR>` (or `Prepare: <VAR>`), `Purge: <VAR>`.
 //! Each row becomes an [`Item`] of the resolution cascade, every cell with its place.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::HashMap;
 
 use crate::check;
-use crate::diag::{Diagnostic, Span, did_you_mean};
-use crate::model::{FeatureSettings, Item, Level, Located, Scalar};
+use crate::diag::{Diagnostic, FileName, Span, did_you_mean};
+use crate::model::{FeatureSettings, Item, Level, Located, Map, Scalar};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Column {
@@ -110,7 +109,7 @@ fn field_starts(text: &str, start: usize, count: usize, line: u32) -> Vec<(u32, 
 }
 
 /// Reads one CSV file into items, one per row, pushing every problem into `diagnostics`.
-pub fn parse(file: &Arc<str>, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<Item> {
+pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<Item> {
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -253,12 +252,12 @@ pub fn parse(file: &Arc<str>, text: &str, diagnostics: &mut Vec<Diagnostic>) -> 
                     account_span,
                     format!("account {account} has two rows in this file"),
                 )
-                .with_label(first.clone(), "first row here")
+                .with_label(*first, "first row here")
                 .with_hint("merge the two rows"),
             );
             continue;
         }
-        accounts.insert(account.to_string(), account_span.clone());
+        accounts.insert(account.to_string(), account_span);
         if !header_ok {
             continue;
         }
@@ -269,7 +268,7 @@ pub fn parse(file: &Arc<str>, text: &str, diagnostics: &mut Vec<Diagnostic>) -> 
             },
             identifier: Located::at(account.to_string(), &account_span),
             note: None,
-            account_tags: BTreeMap::new(),
+            account_tags: Map::new(),
             unset_tags: None,
             preparation: FeatureSettings::default(),
             purge: FeatureSettings::default(),
@@ -323,7 +322,7 @@ fn line_of(line_starts: &[usize], offset: usize) -> u32 {
     line_starts.partition_point(|start| *start <= offset) as u32
 }
 
-fn csv_error(file: &Arc<str>, error: &::csv::Error) -> Diagnostic {
+fn csv_error(file: FileName, error: &::csv::Error) -> Diagnostic {
     let line = error.position().map_or(1, |p| p.line() as u32);
     Diagnostic::error("csv-syntax", Span::point(file, line, 1), format!("invalid CSV: {error}"))
         .with_hint("check the quotes on this row: a field with a comma or a quote must be quoted, and quotes inside it doubled")
@@ -334,9 +333,9 @@ mod tests {
     use super::*;
 
     fn run(text: &str) -> (Vec<Item>, Vec<Diagnostic>) {
-        let file: Arc<str> = Arc::from("f.csv");
+        let file = crate::diag::intern("f.csv");
         let mut diagnostics = Vec::new();
-        let items = parse(&file, text, &mut diagnostics);
+        let items = parse(file, text, &mut diagnostics);
         (items, diagnostics)
     }
 
@@ -359,7 +358,7 @@ mod tests {
         let (items, diagnostics) =
             run("Account,Note,Tag: x\r\n111111111111,\"two\nlines\",v\r\n222222222222,n,w\r\n");
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
-        let span = items[1].account_tags["x"].span.clone().unwrap();
+        let span = items[1].account_tags["x"].span.unwrap();
         assert_eq!((span.line, span.column), (4, 16));
     }
 

@@ -96,12 +96,12 @@ pub(crate) struct Decoder<'d> {
 
 /// The keys of one mapping, after unknown keys were reported.
 struct Fields<'a> {
-    entries: Vec<(&'a str, &'a Node, &'a Node)>,
+    entries: Vec<(&'a str, &'a Node<'a>, &'a Node<'a>)>,
 }
 
 impl<'a> Fields<'a> {
     /// The value of `key`, unless absent or empty ("not set").
-    fn get(&self, key: &str) -> Option<&'a Node> {
+    fn get(&self, key: &str) -> Option<&'a Node<'a>> {
         self.entries
             .iter()
             .find(|(name, _, _)| *name == key)
@@ -168,7 +168,7 @@ impl Decoder<'_> {
     }
 
     fn problem(&mut self, code: &'static str, span: &Span, problem: check::Problem) {
-        let mut diagnostic = Diagnostic::error(code, span.clone(), problem.message);
+        let mut diagnostic = Diagnostic::error(code, *span, problem.message);
         diagnostic.hint = problem.hint;
         self.push(diagnostic);
     }
@@ -186,12 +186,17 @@ impl Decoder<'_> {
     fn wrong_type(&mut self, node: &Node, expected: &str, context: &str) {
         self.push(Diagnostic::error(
             "wrong-type",
-            node.span.clone(),
+            node.span,
             format!("{context}: expected {expected}, found {}", node.kind()),
         ));
     }
 
-    fn fields<'a>(&mut self, node: &'a Node, context: &str, known: &[&str]) -> Option<Fields<'a>> {
+    fn fields<'a>(
+        &mut self,
+        node: &'a Node<'a>,
+        context: &str,
+        known: &[&str],
+    ) -> Option<Fields<'a>> {
         if node.is_null() {
             return Some(Fields {
                 entries: Vec::new(),
@@ -213,7 +218,7 @@ impl Decoder<'_> {
             }
             let mut diagnostic = Diagnostic::error(
                 "unknown-key",
-                entry.key.span.clone(),
+                entry.key.span,
                 format!("unknown key `{name}` in {context}"),
             );
             diagnostic.hint = Some(match did_you_mean(name, known) {
@@ -227,7 +232,7 @@ impl Decoder<'_> {
 
     fn string(&mut self, node: &Node, context: &str) -> Option<Located<String>> {
         match &node.value {
-            Value::Scalar { text, .. } => Some(Located::at(text.clone(), &node.span)),
+            Value::Scalar { text, .. } => Some(Located::at(text.to_string(), &node.span)),
             _ => {
                 self.wrong_type(node, "a string", context);
                 None
@@ -267,7 +272,7 @@ impl Decoder<'_> {
         self.push(
             Diagnostic::error(
                 "wrong-type",
-                node.span.clone(),
+                node.span,
                 format!("{context}: expected `true` or `false`, found `{text}`"),
             )
             .with_hint(hint),
@@ -290,7 +295,7 @@ impl Decoder<'_> {
         self.push(
             Diagnostic::error(
                 "wrong-type",
-                node.span.clone(),
+                node.span,
                 format!("expected `enabled` or `disabled`, found {}", describe(node)),
             )
             .with_hint(hint),
@@ -309,7 +314,7 @@ impl Decoder<'_> {
                 self.push(
                     Diagnostic::error(
                         "wrong-type",
-                        node.span.clone(),
+                        node.span,
                         format!(
                             "{context}: expected a positive whole number, found {}",
                             describe(node)
@@ -322,7 +327,7 @@ impl Decoder<'_> {
         }
     }
 
-    fn list<'a>(&mut self, node: &'a Node, context: &str) -> &'a [Node] {
+    fn list<'a, 'y>(&mut self, node: &'a Node<'y>, context: &str) -> &'a [Node<'y>] {
         match &node.value {
             Value::Seq(items) => items,
             _ if node.is_null() => &[],
@@ -348,8 +353,8 @@ impl Decoder<'_> {
         values
     }
 
-    fn tags(&mut self, node: &Node, context: &str) -> BTreeMap<String, Located<String>> {
-        let mut tags = BTreeMap::new();
+    fn tags(&mut self, node: &Node, context: &str) -> Map<Located<String>> {
+        let mut tags = Map::new();
         let Value::Map(entries) = &node.value else {
             if !node.is_null() {
                 self.wrong_type(node, "a mapping of tag keys to values", context);
@@ -364,7 +369,7 @@ impl Decoder<'_> {
                 self.push(
                     Diagnostic::error(
                         "missing-value",
-                        entry.value.span.clone(),
+                        entry.value.span,
                         format!("tag `{}` has no value", key.value),
                     )
                     .with_hint("write '' for an empty value, or remove the key"),
@@ -378,8 +383,8 @@ impl Decoder<'_> {
         tags
     }
 
-    fn variables(&mut self, node: &Node, context: &str) -> BTreeMap<String, Located<Scalar>> {
-        let mut variables = BTreeMap::new();
+    fn variables(&mut self, node: &Node, context: &str) -> Map<Located<Scalar>> {
+        let mut variables = Map::new();
         let Value::Map(entries) = &node.value else {
             if !node.is_null() {
                 self.wrong_type(node, "a mapping of variable names to values", context);
@@ -402,7 +407,7 @@ impl Decoder<'_> {
                 self.push(
                     Diagnostic::error(
                         "missing-value",
-                        entry.value.span.clone(),
+                        entry.value.span,
                         format!("variable `{}` has no value", name.value),
                     )
                     .with_hint("write '' for an empty value, or remove the variable"),
@@ -418,7 +423,7 @@ impl Decoder<'_> {
                 ScalarKind::String
             };
             let scalar = Scalar {
-                text: text.clone(),
+                text: text.to_string(),
                 kind,
             };
             variables.insert(name.value, Located::at(scalar, &entry.value.span));
@@ -474,7 +479,10 @@ impl Decoder<'_> {
             .unwrap_or_default();
         let unset_tags = fields.get("unset_tags").map(|n| {
             let keys = self.string_list(n, "unset_tags", check::tag_key);
-            Located::at(keys.into_iter().map(|k| k.value).collect(), &n.span)
+            Located::at(
+                keys.into_iter().map(|k| k.value).collect::<Vec<String>>(),
+                &n.span,
+            )
         });
         if let Some(unset) = &unset_tags {
             for key in &unset.value {
@@ -482,15 +490,12 @@ impl Decoder<'_> {
                     self.push(
                         Diagnostic::error(
                             "tag-conflict",
-                            unset.span.clone().unwrap_or_else(|| node.span.clone()),
+                            unset.span.unwrap_or(node.span),
                             format!(
                                 "tag `{key}` is both set in account_tags and removed by unset_tags"
                             ),
                         )
-                        .with_label(
-                            set.span.clone().unwrap_or_else(|| node.span.clone()),
-                            "set here",
-                        )
+                        .with_label(set.span.unwrap_or(node.span), "set here")
                         .with_hint("keep it in one of the two"),
                     );
                 }
@@ -517,15 +522,11 @@ impl Decoder<'_> {
     ) -> Option<Located<String>> {
         let Some(node) = fields.get("identifier") else {
             self.push(
-                Diagnostic::error(
-                    "missing-key",
-                    item.span.clone(),
-                    "this item has no `identifier`",
-                )
-                .with_hint(match level {
-                    Level::OrganizationalUnit { .. } => "add `identifier: 'ou-xxxx-xxxxxxxx'`",
-                    _ => "add `identifier: '123456789012'`",
-                }),
+                Diagnostic::error("missing-key", item.span, "this item has no `identifier`")
+                    .with_hint(match level {
+                        Level::OrganizationalUnit { .. } => "add `identifier: 'ou-xxxx-xxxxxxxx'`",
+                        _ => "add `identifier: '123456789012'`",
+                    }),
             );
             return None;
         };
@@ -534,7 +535,7 @@ impl Decoder<'_> {
             self.push(
                 Diagnostic::error(
                     "obsolete-layout",
-                    node.span.clone(),
+                    node.span,
                     "an item with identifier `default` is the predecessor's layout",
                 )
                 .with_hint("move its attributes to the top-level `defaults:` section, which applies to every organizational unit and account"),
@@ -550,7 +551,7 @@ impl Decoder<'_> {
                     self.push(
                         Diagnostic::error(
                             "unquoted-account-id",
-                            node.span.clone(),
+                            node.span,
                             format!(
                                 "YAML reads {} as a number, not as an account id",
                                 value.value
@@ -567,7 +568,7 @@ impl Decoder<'_> {
                     self.push(
                         Diagnostic::error(
                             "unquoted-account-id",
-                            node.span.clone(),
+                            node.span,
                             format!(
                                 "YAML reads {} as a number, and it is not 12 digits",
                                 value.value
@@ -593,11 +594,7 @@ impl Decoder<'_> {
             let Some(item) = self.item(entry, level()) else {
                 continue;
             };
-            let span = item
-                .identifier
-                .span
-                .clone()
-                .unwrap_or_else(|| entry.span.clone());
+            let span = item.identifier.span.unwrap_or(entry.span);
             if let Some(first) = seen.get(&item.identifier.value) {
                 self.push(
                     Diagnostic::error(
@@ -605,7 +602,7 @@ impl Decoder<'_> {
                         span,
                         format!("`{}` is listed twice in {context}", item.identifier.value),
                     )
-                    .with_label(first.clone(), "first listed here")
+                    .with_label(*first, "first listed here")
                     .with_hint("merge the two items into one"),
                 );
                 continue;
@@ -648,7 +645,7 @@ impl Decoder<'_> {
             level: Level::Defaults,
             identifier: Located::default_value("defaults".to_string()),
             note: None,
-            account_tags: BTreeMap::new(),
+            account_tags: Map::new(),
             unset_tags: None,
             preparation: FeatureSettings::default(),
             purge: FeatureSettings::default(),
@@ -707,7 +704,7 @@ impl Decoder<'_> {
                 _ => {
                     let mut d = Diagnostic::error(
                         "invalid-value",
-                        n.span.clone(),
+                        n.span,
                         format!("verbosity: `{text}` is not a log level"),
                     )
                     .with_hint("use one of DEBUG, INFO, WARNING, ERROR, CRITICAL");
@@ -732,7 +729,7 @@ impl Decoder<'_> {
                     let span = if n.span.end_line == n.span.line {
                         n.span.slice(error.offset + quote, error.len)
                     } else {
-                        n.span.clone()
+                        n.span
                     };
                     let mut d = Diagnostic::error("invalid-schedule", span, error.message);
                     d.hint = error.hint;
@@ -747,7 +744,7 @@ impl Decoder<'_> {
                     self.push(
                         Diagnostic::error(
                             "unquoted-account-id",
-                            n.span.clone(),
+                            n.span,
                             "YAML reads this account id as a number",
                         )
                         .with_hint(format!("quote it: '{}'", n.text().unwrap_or_default())),

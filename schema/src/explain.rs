@@ -15,7 +15,7 @@ pub fn level_name(level: &Level) -> String {
 }
 
 fn origin(origin: &Origin) -> String {
-    match (&origin.level, &origin.span) {
+    match (origin.level, origin.span) {
         (Some(level), Some(span)) => format!("{span} ({})", level_name(level)),
         (Some(level), None) => level_name(level),
         (None, _) => "built-in default".to_string(),
@@ -51,15 +51,15 @@ pub fn explain_text(effective: &Effective) -> String {
         Kind::OrganizationalUnit => "organizational unit",
     };
     let _ = writeln!(out, "{kind} {}", effective.identifier);
-    let cascade: Vec<String> = effective.levels.iter().map(level_name).collect();
+    let cascade: Vec<String> = effective.levels.iter().map(|l| level_name(l)).collect();
     let _ = writeln!(out, "  cascade: {}", cascade.join(" → "));
     if let Some(note) = &effective.note {
-        line(&mut out, 0, "note", &note.value, &note.origin);
+        line(&mut out, 0, "note", note.value, &note.origin);
     }
     if !effective.account_tags.is_empty() {
         let _ = writeln!(out, "  account_tags");
         for (key, value) in &effective.account_tags {
-            line(&mut out, 2, key, &value.value, &value.origin);
+            line(&mut out, 2, key, value.value, &value.origin);
         }
     }
     if let Some(unset) = &effective.unset_tags {

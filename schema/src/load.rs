@@ -55,9 +55,9 @@ fn read_text(
     what: &str,
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Option<String> {
-    let file: Arc<str> = Arc::from(path);
-    let at = written.cloned().unwrap_or_else(|| Span::file(&file));
+) -> Option<Arc<str>> {
+    let file = diag::intern(path);
+    let at = written.cloned().unwrap_or_else(|| Span::file(file));
     let bytes = match files.read(path) {
         Ok(bytes) => bytes,
         Err(error) => {
@@ -86,18 +86,20 @@ fn read_text(
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     match std::str::from_utf8(bytes) {
         Ok(text) => {
-            sources.insert(&file, text);
-            Some(text.to_string())
+            // One copy, shared by the caller and the diagnostics renderer.
+            let text: Arc<str> = Arc::from(text);
+            sources.insert_shared(file, text.clone());
+            Some(text)
         }
         Err(error) => {
             let valid = String::from_utf8_lossy(&bytes[..error.valid_up_to()]);
             let line = valid.matches('\n').count() as u32 + 1;
             let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
-            sources.insert(&file, &String::from_utf8_lossy(bytes));
+            sources.insert(file, &String::from_utf8_lossy(bytes));
             diagnostics.push(
                 Diagnostic::error(
                     "invalid-utf8",
-                    Span::point(&file, line, column),
+                    Span::point(file, line, column),
                     format!("{what} `{path}` is not valid UTF-8"),
                 )
                 .with_hint("save the file as UTF-8 (spreadsheets: \"CSV UTF-8\")"),
@@ -136,30 +138,23 @@ fn load_inner(
     let path = match check::repository_path("", settings_path) {
         Ok(path) => path,
         Err(problem) => {
-            let file: Arc<str> = Arc::from(settings_path);
-            let mut d = Diagnostic::error(
-                "path-outside-repository",
-                Span::file(&file),
-                problem.message,
-            );
+            let file = diag::intern(settings_path);
+            let mut d =
+                Diagnostic::error("path-outside-repository", Span::file(file), problem.message);
             d.hint = problem.hint;
             diagnostics.push(d);
             return None;
         }
     };
     let text = read_text(files, &path, None, "settings", sources, diagnostics)?;
-    let file: Arc<str> = Arc::from(path.as_str());
+    let file = diag::intern(path.as_str());
     let before = diagnostics.len();
-    let root = crate::yaml::parse(&file, &text, diagnostics);
+    let root = crate::yaml::parse(file, &text, diagnostics);
     let Some(root) = root else {
         if diagnostics.len() == before {
             diagnostics.push(
-                Diagnostic::error(
-                    "empty-settings",
-                    Span::file(&file),
-                    "settings file is empty",
-                )
-                .with_hint("start from example-config-repo/settings.yaml"),
+                Diagnostic::error("empty-settings", Span::file(file), "settings file is empty")
+                    .with_hint("start from example-config-repo/settings.yaml"),
             );
         }
         return None;
@@ -169,7 +164,10 @@ fn load_inner(
         diagnostics,
         base_dir,
     };
-    let mut settings = decoder.settings(&root, &path)?;
+    let settings = decoder.settings(&root, &path);
+    // The tree is as large as the model: free it before reading the other files.
+    drop(root);
+    let mut settings = settings?;
 
     for csv_file in settings.features.with_csv_files.clone() {
         let Some(text) = read_text(
@@ -182,10 +180,10 @@ fn load_inner(
         ) else {
             continue;
         };
-        let file: Arc<str> = Arc::from(csv_file.path.as_str());
+        let file = diag::intern(csv_file.path.as_str());
         settings
             .csv_rows
-            .extend(crate::csv::parse(&file, &text, diagnostics));
+            .extend(crate::csv::parse(file, &text, diagnostics));
     }
     settings.preparation_buildspec = settings
         .worker
@@ -227,8 +225,7 @@ fn published(
     let at = file_ref
         .written
         .span
-        .clone()
-        .unwrap_or_else(|| Span::file(&Arc::from(file_ref.path.as_str())));
+        .unwrap_or_else(|| Span::file(diag::intern(&file_ref.path)));
     if text.len() > SSM_ADVANCED_LIMIT {
         diagnostics.push(
             Diagnostic::error(
@@ -245,12 +242,12 @@ fn published(
         return None;
     }
     if yaml {
-        let file: Arc<str> = Arc::from(file_ref.path.as_str());
-        crate::yaml::parse(&file, &text, diagnostics)?;
+        let file = diag::intern(file_ref.path.as_str());
+        crate::yaml::parse(file, &text, diagnostics)?;
     }
     Some(Published {
         path: file_ref.path.clone(),
-        text,
+        text: text.to_string(),
     })
 }
 
@@ -268,7 +265,7 @@ fn check_reserved_tags(settings: &Settings, diagnostics: &mut Vec<Diagnostic>) {
         for key in &reserved {
             if let Some(span) = item.account_tags.get(key).and_then(|v| v.span.as_ref()) {
                 diagnostics.push(
-                    Diagnostic::error("reserved-tag", span.clone(), format!("tag `{key}` is managed by spa's account life cycle"))
+                    Diagnostic::error("reserved-tag", *span, format!("tag `{key}` is managed by spa's account life cycle"))
                         .with_hint("remove it from account_tags; use `spa lifecycle set-state` to move an account"),
                 );
             }
@@ -277,7 +274,7 @@ fn check_reserved_tags(settings: &Settings, diagnostics: &mut Vec<Diagnostic>) {
                 diagnostics.push(
                     Diagnostic::error(
                         "reserved-tag",
-                        span.clone(),
+                        *span,
                         format!(
                             "unset_tags would remove `{key}`, which spa's account life cycle owns"
                         ),
@@ -290,20 +287,30 @@ fn check_reserved_tags(settings: &Settings, diagnostics: &mut Vec<Diagnostic>) {
 }
 
 /// Each listed account and OU is published as JSON to SSM: it must fit in 8 KB, and an
-/// account cannot carry more than 50 tags.
+/// account cannot carry more than 50 tags. Resolving and serialising every account would
+/// cost more than the rest of validation, so a cheap upper bound computed from the layers
+/// (every character escaped as \uXXXX, every tag distinct) settles almost every case.
 fn check_published_sizes(settings: &Settings, diagnostics: &mut Vec<Diagnostic>) {
     let resolver = Resolver::new(settings);
-    let mut check = |effective: crate::resolve::Effective, span: Option<&Span>| {
+    let mut check = |layers: Vec<&Item>, identifier: &str, span: Option<&Span>, is_ou: bool| {
         let Some(span) = span else { return };
+        let (bound, tag_bound) = estimate(&layers, identifier);
+        if bound <= SSM_ADVANCED_LIMIT && tag_bound + 2 <= MAX_TAGS_PER_ACCOUNT {
+            return;
+        }
+        let effective = if is_ou {
+            resolver.organizational_unit(identifier)
+        } else {
+            resolver.account(identifier, None)
+        };
         let size = effective.to_published_json().to_string().len();
         if size > SSM_ADVANCED_LIMIT {
             diagnostics.push(
                 Diagnostic::error(
                     "ssm-value-too-large",
-                    span.clone(),
+                    *span,
                     format!(
-                        "the effective settings of `{}` take {size} bytes as JSON; an SSM parameter holds at most {SSM_ADVANCED_LIMIT}",
-                        effective.identifier
+                        "the effective settings of `{identifier}` take {size} bytes as JSON; an SSM parameter holds at most {SSM_ADVANCED_LIMIT}"
                     ),
                 )
                 .with_hint("shorten notes, tags or variables"),
@@ -311,31 +318,59 @@ fn check_published_sizes(settings: &Settings, diagnostics: &mut Vec<Diagnostic>)
         }
         let tags = effective.account_tags.len() + 2;
         if tags > MAX_TAGS_PER_ACCOUNT {
-            diagnostics.push(
-                Diagnostic::error(
-                    "too-many-tags",
-                    span.clone(),
-                    format!(
-                        "`{}` would carry {tags} tags (with the state and holder tags); AWS allows {MAX_TAGS_PER_ACCOUNT}",
-                        effective.identifier
-                    ),
+            diagnostics.push(Diagnostic::error(
+                "too-many-tags",
+                *span,
+                format!(
+                    "`{identifier}` would carry {tags} tags (with the state and holder tags); AWS allows {MAX_TAGS_PER_ACCOUNT}"
                 ),
-            );
+            ));
         }
     };
     for item in &settings.organizational_units {
-        check(
-            resolver.organizational_unit(&item.identifier.value),
-            item.identifier.span.as_ref(),
-        );
+        let id = &item.identifier.value;
+        let layers = vec![&settings.defaults, item];
+        check(layers, id, item.identifier.span.as_ref(), true);
     }
     let mut seen = std::collections::HashSet::new();
     for item in settings.accounts.iter().chain(&settings.csv_rows) {
-        if seen.insert(item.identifier.value.as_str()) {
+        let id = item.identifier.value.as_str();
+        if seen.insert(id) {
             check(
-                resolver.account(&item.identifier.value, None),
+                resolver.account_layers(id, None),
+                id,
                 item.identifier.span.as_ref(),
+                false,
             );
         }
     }
+}
+
+/// Upper bounds of the published JSON size and of the number of tags, from the layers.
+fn estimate(layers: &[&Item], identifier: &str) -> (usize, usize) {
+    const FIXED: usize = 200;
+    let chars = |s: &str| s.len() * 6 + 6;
+    let mut total = FIXED + chars(identifier);
+    let mut tags = 0;
+    for layer in layers {
+        total += layer.note.as_ref().map_or(0, |n| chars(&n.value));
+        total += layer
+            .account_tags
+            .iter()
+            .map(|(k, v)| chars(k) + chars(&v.value))
+            .sum::<usize>();
+        tags += layer.account_tags.len();
+        total += layer
+            .unset_tags
+            .as_ref()
+            .map_or(0, |u| u.value.iter().map(|k| chars(k)).sum());
+        for feature in [&layer.preparation, &layer.purge] {
+            total += feature
+                .variables
+                .iter()
+                .map(|(k, v)| chars(k) + chars(&v.value.text))
+                .sum::<usize>();
+        }
+    }
+    (total, tags)
 }

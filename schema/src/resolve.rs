@@ -8,24 +8,25 @@ use serde::Serialize;
 use crate::diag::Span;
 use crate::model::{Feature, FeatureSettings, Item, Level, Located, Scalar, Settings};
 
-/// Where an effective value came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Origin {
+/// Where an effective value came from. Borrows from the [`Settings`]: resolving 10,000
+/// accounts must not copy every string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Origin<'s> {
     /// `None` for a built-in default.
-    pub level: Option<Level>,
+    pub level: Option<&'s Level>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub span: Option<Span>,
+    pub span: Option<&'s Span>,
 }
 
-impl Origin {
-    fn of<T>(level: &Level, located: &Located<T>) -> Origin {
+impl<'s> Origin<'s> {
+    fn of<T>(level: &'s Level, located: &'s Located<T>) -> Origin<'s> {
         Origin {
-            level: Some(level.clone()),
-            span: located.span.clone(),
+            level: Some(level),
+            span: located.span.as_ref(),
         }
     }
 
-    pub fn built_in() -> Origin {
+    pub fn built_in() -> Origin<'s> {
         Origin {
             level: None,
             span: None,
@@ -33,16 +34,16 @@ impl Origin {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Sourced<T> {
-    pub value: T,
-    pub origin: Origin,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Sourced<'s, T: ?Sized> {
+    pub value: &'s T,
+    pub origin: Origin<'s>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EffectiveFeature {
-    pub feature: Sourced<Feature>,
-    pub variables: BTreeMap<String, Sourced<Scalar>>,
+pub struct EffectiveFeature<'s> {
+    pub feature: Sourced<'s, Feature>,
+    pub variables: BTreeMap<&'s str, Sourced<'s, Scalar>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -54,28 +55,28 @@ pub enum Kind {
 
 /// The effective settings of one account or organizational unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Effective {
+pub struct Effective<'s> {
     pub identifier: String,
     pub kind: Kind,
     /// The levels that applied, in cascade order.
-    pub levels: Vec<Level>,
+    pub levels: Vec<&'s Level>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<Sourced<String>>,
-    pub account_tags: BTreeMap<String, Sourced<String>>,
+    pub note: Option<Sourced<'s, String>>,
+    pub account_tags: BTreeMap<&'s str, Sourced<'s, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unset_tags: Option<Sourced<Vec<String>>>,
-    pub preparation: EffectiveFeature,
-    pub purge: EffectiveFeature,
+    pub unset_tags: Option<Sourced<'s, Vec<String>>>,
+    pub preparation: EffectiveFeature<'s>,
+    pub purge: EffectiveFeature<'s>,
 }
 
-impl Effective {
+impl Effective<'_> {
     /// The JSON published to SSM under `/<env>/Accounts/<id>` or
     /// `/<env>/OrganizationalUnits/<id>`: the effective values, without provenance.
     pub fn to_published_json(&self) -> serde_json::Value {
         let feature = |f: &EffectiveFeature| {
             serde_json::json!({
                 "feature": f.feature.value.as_str(),
-                "variables": f.variables.iter().map(|(k, v)| (k.clone(), v.value.to_json())).collect::<serde_json::Map<_, _>>(),
+                "variables": f.variables.iter().map(|(k, v)| (k.to_string(), v.value.to_json())).collect::<serde_json::Map<_, _>>(),
             })
         };
         let mut object = serde_json::Map::new();
@@ -83,18 +84,18 @@ impl Effective {
             "account_tags".into(),
             self.account_tags
                 .iter()
-                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.value.clone())))
+                .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.value.clone())))
                 .collect::<serde_json::Map<_, _>>()
                 .into(),
         );
         object.insert("identifier".into(), self.identifier.clone().into());
         if let Some(note) = &self.note {
-            object.insert("note".into(), note.value.clone().into());
+            object.insert("note".into(), note.value.as_str().into());
         }
         object.insert("preparation".into(), feature(&self.preparation));
         object.insert("purge".into(), feature(&self.purge));
         if let Some(unset) = &self.unset_tags {
-            object.insert("unset_tags".into(), unset.value.clone().into());
+            object.insert("unset_tags".into(), unset.value.as_slice().into());
         }
         serde_json::Value::Object(object)
     }
@@ -142,8 +143,17 @@ impl<'s> Resolver<'s> {
     }
 
     /// An account, given the OU it sits in (if known).
-    pub fn account(&self, account: &str, parent: Option<&str>) -> Effective {
-        let mut layers: Vec<&Item> = vec![&self.settings.defaults];
+    pub fn account(&self, account: &str, parent: Option<&str>) -> Effective<'s> {
+        fold(
+            account,
+            Kind::Account,
+            &self.account_layers(account, parent),
+        )
+    }
+
+    /// The levels of the cascade that apply to an account, in order.
+    pub fn account_layers(&self, account: &str, parent: Option<&str>) -> Vec<&'s Item> {
+        let mut layers: Vec<&'s Item> = vec![&self.settings.defaults];
         if let Some(ou) = parent.and_then(|p| self.organizational_units.get(p)) {
             layers.push(ou);
         }
@@ -153,11 +163,11 @@ impl<'s> Resolver<'s> {
         if let Some(rows) = self.csv_rows.get(account) {
             layers.extend(rows.iter().copied());
         }
-        fold(account, Kind::Account, &layers)
+        layers
     }
 
-    pub fn organizational_unit(&self, ou: &str) -> Effective {
-        let mut layers: Vec<&Item> = vec![&self.settings.defaults];
+    pub fn organizational_unit(&self, ou: &str) -> Effective<'s> {
+        let mut layers: Vec<&'s Item> = vec![&self.settings.defaults];
         if let Some(item) = self.organizational_units.get(ou) {
             layers.push(item);
         }
@@ -165,9 +175,14 @@ impl<'s> Resolver<'s> {
     }
 }
 
-fn fold_feature(layers: &[&Item], pick: fn(&Item) -> &FeatureSettings) -> EffectiveFeature {
+static DISABLED: Feature = Feature::Disabled;
+
+fn fold_feature<'s>(
+    layers: &[&'s Item],
+    pick: fn(&Item) -> &FeatureSettings,
+) -> EffectiveFeature<'s> {
     let mut feature = Sourced {
-        value: Feature::Disabled,
+        value: &DISABLED,
         origin: Origin::built_in(),
     };
     let mut variables = BTreeMap::new();
@@ -175,15 +190,15 @@ fn fold_feature(layers: &[&Item], pick: fn(&Item) -> &FeatureSettings) -> Effect
         let settings = pick(layer);
         if let Some(value) = &settings.feature {
             feature = Sourced {
-                value: value.value,
+                value: &value.value,
                 origin: Origin::of(&layer.level, value),
             };
         }
         for (name, value) in &settings.variables {
             variables.insert(
-                name.clone(),
+                name.as_str(),
                 Sourced {
-                    value: value.value.clone(),
+                    value: &value.value,
                     origin: Origin::of(&layer.level, value),
                 },
             );
@@ -192,29 +207,29 @@ fn fold_feature(layers: &[&Item], pick: fn(&Item) -> &FeatureSettings) -> Effect
     EffectiveFeature { feature, variables }
 }
 
-fn fold(identifier: &str, kind: Kind, layers: &[&Item]) -> Effective {
+fn fold<'s>(identifier: &str, kind: Kind, layers: &[&'s Item]) -> Effective<'s> {
     let mut note = None;
     let mut account_tags = BTreeMap::new();
     let mut unset_tags = None;
     for layer in layers {
         if let Some(value) = &layer.note {
             note = Some(Sourced {
-                value: value.value.clone(),
+                value: &value.value,
                 origin: Origin::of(&layer.level, value),
             });
         }
         for (key, value) in &layer.account_tags {
             account_tags.insert(
-                key.clone(),
+                key.as_str(),
                 Sourced {
-                    value: value.value.clone(),
+                    value: &value.value,
                     origin: Origin::of(&layer.level, value),
                 },
             );
         }
         if let Some(value) = &layer.unset_tags {
             unset_tags = Some(Sourced {
-                value: value.value.clone(),
+                value: &value.value,
                 origin: Origin::of(&layer.level, value),
             });
         }
@@ -222,7 +237,7 @@ fn fold(identifier: &str, kind: Kind, layers: &[&Item]) -> Effective {
     Effective {
         identifier: identifier.to_string(),
         kind,
-        levels: layers.iter().map(|l| l.level.clone()).collect(),
+        levels: layers.iter().map(|l| &l.level).collect(),
         note,
         account_tags,
         unset_tags,

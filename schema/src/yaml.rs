@@ -4,12 +4,12 @@
 //! bomb is an error, not an out-of-memory), duplicate keys are reported with both places,
 //! and tabs in indentation get their own message.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YamlSpan};
 
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Diagnostic, FileName, Span};
 
 /// At most this many nodes after alias expansion: far above any real settings file
 /// (10,000 accounts take about 300,000), far below what exhausts memory.
@@ -25,29 +25,33 @@ pub enum Style {
 }
 
 #[derive(Debug, Clone)]
-pub enum Value {
-    Scalar { text: String, style: Style },
-    Seq(Vec<Node>),
-    Map(Vec<Entry>),
+pub enum Value<'a> {
+    /// Borrowed from the input when the scalar has no escapes: most of them.
+    Scalar {
+        text: Cow<'a, str>,
+        style: Style,
+    },
+    Seq(Vec<Node<'a>>),
+    Map(Vec<Entry<'a>>),
 }
 
 #[derive(Debug, Clone)]
-pub struct Node {
-    pub value: Value,
+pub struct Node<'a> {
+    pub value: Value<'a>,
     pub span: Span,
 }
 
 #[derive(Debug, Clone)]
-pub struct Entry {
-    pub key: Node,
-    pub value: Node,
+pub struct Entry<'a> {
+    pub key: Node<'a>,
+    pub value: Node<'a>,
 }
 
-impl Node {
+impl Node<'_> {
     /// An empty value (`key:` with nothing after it), `~` or `null`: "not set".
     pub fn is_null(&self) -> bool {
         matches!(&self.value, Value::Scalar { text, style: Style::Plain }
-            if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+            if matches!(text.as_ref(), "" | "~" | "null" | "Null" | "NULL"))
     }
 
     pub fn kind(&self) -> &'static str {
@@ -62,7 +66,7 @@ impl Node {
     /// The text of a scalar key or value.
     pub fn text(&self) -> Option<&str> {
         match &self.value {
-            Value::Scalar { text, .. } => Some(text),
+            Value::Scalar { text, .. } => Some(text.as_ref()),
             _ => None,
         }
     }
@@ -74,7 +78,7 @@ impl Node {
             _ if self.is_null() => serde_json::Value::Null,
             Value::Scalar { text, style } => {
                 let scalar = crate::model::Scalar {
-                    text: text.clone(),
+                    text: text.to_string(),
                     kind: if *style == Style::Plain {
                         crate::decode::plain_kind(text)
                     } else {
@@ -111,15 +115,15 @@ impl Node {
     }
 }
 
-enum Frame {
+enum Frame<'a> {
     Seq {
-        items: Vec<Node>,
+        items: Vec<Node<'a>>,
         span: Span,
         anchor: usize,
     },
     Map {
-        entries: Vec<Entry>,
-        pending_key: Option<Node>,
+        entries: Vec<Entry<'a>>,
+        pending_key: Option<Node<'a>>,
         span: Span,
         anchor: usize,
     },
@@ -127,7 +131,11 @@ enum Frame {
 
 /// Parses one YAML document. Returns the root (None when the document is empty or broken)
 /// and pushes every problem into `diagnostics`.
-pub fn parse(file: &Arc<str>, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<Node> {
+pub fn parse<'a>(
+    file: FileName,
+    text: &'a str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Node<'a>> {
     if let Some(tabs) = tab_indentation(file, text) {
         diagnostics.extend(tabs);
         return None;
@@ -167,17 +175,17 @@ pub fn parse(file: &Arc<str>, text: &str, diagnostics: &mut Vec<Diagnostic>) -> 
     builder.root
 }
 
-struct Builder<'a> {
-    file: &'a Arc<str>,
-    stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
-    root: Option<Node>,
+struct Builder<'f, 'a> {
+    file: FileName,
+    stack: Vec<Frame<'a>>,
+    anchors: HashMap<usize, Node<'a>>,
+    root: Option<Node<'a>>,
     documents: usize,
     nodes: usize,
-    diagnostics: &'a mut Vec<Diagnostic>,
+    diagnostics: &'f mut Vec<Diagnostic>,
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'_, 'a> {
     fn span(&self, span: YamlSpan) -> Span {
         Span::range(
             self.file,
@@ -188,7 +196,7 @@ impl Builder<'_> {
         )
     }
 
-    fn on_event(&mut self, event: Event<'_>, span: YamlSpan) -> Result<(), Box<Diagnostic>> {
+    fn on_event(&mut self, event: Event<'a>, span: YamlSpan) -> Result<(), Box<Diagnostic>> {
         match event {
             Event::DocumentStart(_) => {
                 self.documents += 1;
@@ -210,10 +218,7 @@ impl Builder<'_> {
                     ScalarStyle::Literal | ScalarStyle::Folded => Style::Block,
                 };
                 let node = Node {
-                    value: Value::Scalar {
-                        text: text.into_owned(),
-                        style,
-                    },
+                    value: Value::Scalar { text, style },
                     span: self.span(span),
                 };
                 self.complete(node, anchor)?;
@@ -298,10 +303,10 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn push(&mut self, frame: Frame) -> Result<(), Box<Diagnostic>> {
+    fn push(&mut self, frame: Frame<'a>) -> Result<(), Box<Diagnostic>> {
         if self.stack.len() >= MAX_DEPTH {
             let span = match &frame {
-                Frame::Seq { span, .. } | Frame::Map { span, .. } => span.clone(),
+                Frame::Seq { span, .. } | Frame::Map { span, .. } => *span,
             };
             return Err(Box::new(Diagnostic::error(
                 "yaml-too-deep",
@@ -314,7 +319,7 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn complete(&mut self, node: Node, anchor: usize) -> Result<(), Box<Diagnostic>> {
+    fn complete(&mut self, node: Node<'a>, anchor: usize) -> Result<(), Box<Diagnostic>> {
         self.nodes += 1;
         if self.nodes > MAX_NODES {
             return Err(Box::new(Diagnostic::error(
@@ -341,33 +346,49 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn check_duplicates(&mut self, entries: &[Entry]) {
+    fn check_duplicates(&mut self, entries: &[Entry<'a>]) {
         if entries.len() < 2 {
             return;
         }
-        let mut seen: HashMap<&str, &Span> = HashMap::with_capacity(entries.len());
-        for entry in entries {
+        // Settings maps are small: a linear scan beats hashing for them; large maps (never
+        // seen in real settings) are hashed to stay linear.
+        if entries.len() > 16 {
+            let mut seen: HashMap<&str, &Span> = HashMap::with_capacity(entries.len());
+            for entry in entries {
+                let Some(text) = entry.key.text() else {
+                    continue;
+                };
+                if let Some(first) = seen.get(text) {
+                    let first = *(*first);
+                    self.duplicate(text, &entry.key.span, first);
+                } else {
+                    seen.insert(text, &entry.key.span);
+                }
+            }
+            return;
+        }
+        for (index, entry) in entries.iter().enumerate() {
             let Some(text) = entry.key.text() else {
                 continue;
             };
-            if let Some(first) = seen.insert(text, &entry.key.span) {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "duplicate-key",
-                        entry.key.span.clone(),
-                        format!("duplicate key `{text}`"),
-                    )
-                    .with_label(first.clone(), "first defined here")
-                    .with_hint("YAML keeps only one of them; remove or merge the duplicate"),
-                );
-                seen.insert(text, first);
+            let earlier = entries[..index].iter().find(|e| e.key.text() == Some(text));
+            if let Some(first) = earlier.map(|e| e.key.span) {
+                self.duplicate(text, &entry.key.span, first);
             }
         }
+    }
+
+    fn duplicate(&mut self, key: &str, span: &Span, first: Span) {
+        self.diagnostics.push(
+            Diagnostic::error("duplicate-key", *span, format!("duplicate key `{key}`"))
+                .with_label(first, "first defined here")
+                .with_hint("YAML keeps only one of them; remove or merge the duplicate"),
+        );
     }
 }
 
 /// YAML forbids tabs in indentation; parsers say so obscurely. One clear error per line.
-fn tab_indentation(file: &Arc<str>, text: &str) -> Option<Vec<Diagnostic>> {
+fn tab_indentation(file: FileName, text: &str) -> Option<Vec<Diagnostic>> {
     let mut found = Vec::new();
     let mut in_block_scalar = false;
     for (index, line) in text.lines().enumerate() {
@@ -400,10 +421,10 @@ fn tab_indentation(file: &Arc<str>, text: &str) -> Option<Vec<Diagnostic>> {
 mod tests {
     use super::*;
 
-    fn parse_text(text: &str) -> (Option<Node>, Vec<Diagnostic>) {
-        let file: Arc<str> = Arc::from("t.yaml");
+    fn parse_text(text: &str) -> (Option<Node<'_>>, Vec<Diagnostic>) {
+        let file = crate::diag::intern("t.yaml");
         let mut diagnostics = Vec::new();
-        let node = parse(&file, text, &mut diagnostics);
+        let node = parse(file, text, &mut diagnostics);
         (node, diagnostics)
     }
 

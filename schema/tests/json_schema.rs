@@ -1,7 +1,6 @@
 //! The committed JSON Schema stays in step with the code, and agrees with the decoder.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use spa_schema::decode::SECTIONS;
 use spa_schema::json_schema::json_schema;
@@ -67,9 +66,9 @@ fn schema_and_decoder_know_the_same_keys() {
 
 fn yaml_as_json(relative: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(path(relative)).unwrap();
-    let file: Arc<str> = Arc::from(relative);
+    let file = spa_schema::diag::intern(relative);
     let mut diagnostics = Vec::new();
-    let node = spa_schema::yaml::parse(&file, &text, &mut diagnostics).expect("YAML parses");
+    let node = spa_schema::yaml::parse(file, &text, &mut diagnostics).expect("YAML parses");
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     node.to_json()
 }

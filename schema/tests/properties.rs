@@ -106,14 +106,14 @@ proptest! {
             let got = effective.preparation.variables.get(*variable).map(|v| v.value.text.clone());
             prop_assert_eq!(got, deepest(&levels, |l| l.variables[i]), "variable {}", variable);
         }
-        let feature = levels[..3].iter().filter_map(|l| l.feature).last().unwrap_or(false);
+        let feature = levels[..3].iter().rev().find_map(|l| l.feature).unwrap_or(false);
         let expected = if feature { Feature::Enabled } else { Feature::Disabled };
-        prop_assert_eq!(effective.preparation.feature.value, expected);
+        prop_assert_eq!(*effective.preparation.feature.value, expected);
         // Provenance names the level that won.
         for value in effective.account_tags.values() {
             let span = value.origin.span.as_ref().expect("a written value has a place");
             let file = if value.value.starts_with("csv") { "rows.csv" } else { "settings.yaml" };
-            prop_assert_eq!(&*span.file, file);
+            prop_assert_eq!(span.file, file);
         }
     }
 
@@ -139,10 +139,10 @@ fn unrelated_accounts_get_defaults_only() {
     let files = repository(&levels);
     let loaded = load(&files, "settings.yaml");
     let effective = Resolver::new(loaded.valid().unwrap()).account("999999999999", None);
-    let tags: BTreeMap<_, _> = effective
+    let tags: BTreeMap<String, String> = effective
         .account_tags
         .iter()
-        .map(|(k, v)| (k.clone(), v.value.clone()))
+        .map(|(k, v)| (k.to_string(), v.value.clone()))
         .collect();
     assert_eq!(
         tags,

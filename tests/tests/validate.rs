@@ -1,0 +1,242 @@
+//! `spa validate`, `spa explain` and `spa schema` as a user runs them, on real Git repositories.
+
+use spa_tests::{GitRepo, spa, workspace};
+
+const VALID: &str = "environment_identifier: SpaTest
+defaults:
+  account_tags:
+    managed-by: spa
+accounts:
+  - identifier: '123456789012'
+    note: Alice
+";
+
+#[test]
+fn each_ref_gets_its_own_answer() {
+    let repo = GitRepo::new();
+    repo.write("settings.yaml", VALID);
+    let good = repo.commit("valid settings");
+    repo.write(
+        "settings.yaml",
+        VALID.replace("account_tags", "acount_tags"),
+    );
+    let bad = repo.commit("typo");
+    repo.git(&["tag", "v1", &good]);
+
+    let run = spa(repo.path(), &["validate", "--ref", &good]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.starts_with("valid: settings.yaml at "),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains(&good[..12]));
+
+    let run = spa(
+        repo.path(),
+        &["validate", "--ref", "v1", "--format", "json"],
+    );
+    assert_eq!(run.code, 0);
+    assert_eq!(run.json()["revision"]["commit"], good);
+
+    let run = spa(repo.path(), &["validate"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("error[unknown-key]: unknown key `acount_tags` in defaults")
+    );
+    assert!(run.stderr.contains("--> settings.yaml:3:3"));
+    assert!(run.stderr.contains("did you mean `account_tags`?"));
+
+    let run = spa(
+        repo.path(),
+        &["validate", "--ref", &bad, "--format", "json"],
+    );
+    assert_eq!(run.code, 3);
+    let report = run.json();
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["revision"]["commit"], bad);
+    assert_eq!(report["diagnostics"][0]["code"], "unknown-key");
+    assert_eq!(report["diagnostics"][0]["line"], 3);
+    assert_eq!(report["diagnostics"][0]["column"], 3);
+}
+
+#[test]
+fn worktree_sees_uncommitted_edits() {
+    let repo = GitRepo::new();
+    repo.write(
+        "settings.yaml",
+        VALID.replace("account_tags", "acount_tags"),
+    );
+    repo.commit("typo");
+    repo.write("settings.yaml", VALID);
+    assert_eq!(
+        spa(repo.path(), &["validate"]).code,
+        3,
+        "the commit is still broken"
+    );
+    let run = spa(repo.path(), &["validate", "--worktree"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("uncommitted changes"), "{run:?}");
+}
+
+#[test]
+fn remote_repositories_are_read_through_a_cache() {
+    let repo = GitRepo::new();
+    repo.write("settings.yaml", VALID);
+    let commit = repo.commit("valid");
+    let url = format!("file://{}", repo.path().display());
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = spa(
+        elsewhere.path(),
+        &["validate", "--repo", &url, "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["revision"]["commit"], commit);
+}
+
+#[test]
+fn every_invalid_fixture_exits_3_with_located_errors() {
+    let fixtures = workspace().join("schema/tests/fixtures/invalid");
+    let mut cases = 0;
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let case = entry.unwrap().path();
+        let repo = GitRepo::new();
+        repo.copy_dir(&case, "");
+        if let Ok(generate) = std::fs::read_to_string(case.join("GENERATE")) {
+            for line in generate.lines() {
+                let (path, size) = line.split_once(' ').unwrap();
+                repo.write(
+                    path,
+                    "Account\n".repeat(size.trim().parse::<usize>().unwrap() / 8 + 1),
+                );
+            }
+        }
+        repo.commit("case");
+        let run = spa(repo.path(), &["validate"]);
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(run.code, 3, "{name}: {run:?}");
+        assert!(run.stderr.contains("error["), "{name}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(" --> "),
+            "{name} has no location: {}",
+            run.stderr
+        );
+        cases += 1;
+    }
+    assert!(cases >= 20, "only {cases} fixtures found");
+}
+
+#[test]
+fn a_symlink_out_of_the_repository_is_refused() {
+    let repo = GitRepo::new();
+    repo.write(
+        "settings.yaml",
+        format!("{VALID}features:\n  with_csv_files: [teams.csv]\n"),
+    );
+    std::os::unix::fs::symlink("../../../../etc/passwd", repo.path().join("teams.csv")).unwrap();
+    repo.commit("sneaky link");
+    let run = spa(repo.path(), &["validate"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains("error[path-outside-repository]"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("root:"),
+        "nothing of the target is read"
+    );
+}
+
+fn example_repo() -> GitRepo {
+    let repo = GitRepo::new();
+    repo.copy_dir(&workspace().join("example-config-repo"), "");
+    repo.commit("example");
+    repo
+}
+
+#[test]
+fn the_example_repository_is_valid() {
+    let repo = example_repo();
+    let run = spa(repo.path(), &["validate"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn explain_shows_where_each_value_comes_from() {
+    let repo = GitRepo::new();
+    repo.write(
+        "settings.yaml",
+        "defaults:
+  preparation:
+    variables:
+      BUDGET_AMOUNT: 500.0
+organizational_units:
+  - identifier: ou-ab12-cdef3456
+    preparation:
+      feature: enabled
+accounts:
+  - identifier: '123456789012'
+    account_tags:
+      team: data
+features:
+  with_csv_files: [finops.csv]
+",
+    );
+    repo.write(
+        "finops.csv",
+        "Account,Tag: cost-center,Preparation: BUDGET_AMOUNT\n123456789012,CC-7,1000\n",
+    );
+    repo.commit("cascade");
+    let run = spa(
+        repo.path(),
+        &["explain", "123456789012", "--parent", "ou-ab12-cdef3456"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let line = |needle: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` in {}", run.stdout))
+            .to_string()
+    };
+    assert!(
+        line("preparation.feature")
+            .contains("settings.yaml:8:16 (organizational unit ou-ab12-cdef3456)")
+    );
+    assert!(line("BUDGET_AMOUNT").contains("1000"));
+    assert!(line("BUDGET_AMOUNT").contains("finops.csv:2:19"));
+    assert!(line("cost-center").contains("finops.csv:2:14"));
+    assert!(line("team").contains("settings.yaml:12:13 (account item 123456789012)"));
+    assert!(line("purge.feature").contains("built-in default"));
+
+    let run = spa(
+        repo.path(),
+        &["explain", "123456789012", "--format", "json"],
+    );
+    assert_eq!(run.code, 0);
+    let report = run.json();
+    assert_eq!(
+        report["published"]["preparation"]["feature"], "disabled",
+        "no parent given"
+    );
+    assert_eq!(
+        report["published"]["preparation"]["variables"]["BUDGET_AMOUNT"],
+        "1000"
+    );
+    assert!(report["notes"][0].as_str().unwrap().contains("--parent"));
+
+    let run = spa(repo.path(), &["explain", "12345"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("not an AWS account id"));
+}
+
+#[test]
+fn schema_prints_the_committed_json_schema() {
+    let run = spa(&workspace(), &["schema"]);
+    assert_eq!(run.code, 0);
+    let committed =
+        std::fs::read_to_string(workspace().join("schema/settings.schema.json")).unwrap();
+    assert_eq!(run.stdout, committed);
+}
