@@ -255,12 +255,14 @@ impl Decoder<'_> {
         let text = node.text().unwrap_or_default();
         if is_plain(node) {
             match text {
-                "true" | "True" | "TRUE" => return Some(Located::at(true, &node.span)),
-                "false" | "False" | "FALSE" => return Some(Located::at(false, &node.span)),
+                "true" => return Some(Located::at(true, &node.span)),
+                "false" => return Some(Located::at(false, &node.span)),
                 _ => {}
             }
         }
         let hint = match text.to_ascii_lowercase().as_str() {
+            "true" => "write `true`, in lower case and without quotes",
+            "false" => "write `false`, in lower case and without quotes",
             "yes" | "on" | "y" | "enabled" => {
                 "write `true` (YAML 1.1 words like yes/on are not booleans here)"
             }

@@ -10,12 +10,14 @@ pub fn level_name(level: &Level) -> String {
         Level::Defaults => "defaults".to_string(),
         Level::OrganizationalUnit { identifier } => format!("organizational unit {identifier}"),
         Level::Account { identifier } => format!("account item {identifier}"),
-        Level::Csv { file, line } => format!("{file} row at line {line}"),
+        Level::Csv { file, line } => format!("CSV row {file}:{line}"),
     }
 }
 
 fn origin(origin: &Origin) -> String {
     match (origin.level, origin.span) {
+        // The span already names the file and line of a CSV row.
+        (Some(Level::Csv { .. }), Some(span)) => format!("{span} (CSV row)"),
         (Some(level), Some(span)) => format!("{span} ({})", level_name(level)),
         (Some(level), None) => level_name(level),
         (None, _) => "built-in default".to_string(),
