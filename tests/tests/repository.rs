@@ -7,8 +7,16 @@ use spa_tests::workspace;
 fn example_buildspecs_are_the_shipped_ones() {
     for name in ["preparation.yaml", "purge.yaml"] {
         let shipped = std::fs::read(workspace().join("buildspecs").join(name)).unwrap();
-        let example = std::fs::read(workspace().join("example-config-repo/buildspecs").join(name)).unwrap();
-        assert!(shipped == example, "example-config-repo/buildspecs/{name} differs from buildspecs/{name}: copy it over");
+        let example = std::fs::read(
+            workspace()
+                .join("example-config-repo/buildspecs")
+                .join(name),
+        )
+        .unwrap();
+        assert!(
+            shipped == example,
+            "example-config-repo/buildspecs/{name} differs from buildspecs/{name}: copy it over"
+        );
     }
 }
 
@@ -16,7 +24,9 @@ fn example_buildspecs_are_the_shipped_ones() {
 #[test]
 fn shipped_buildspecs_fit_in_a_parameter() {
     for name in ["preparation.yaml", "purge.yaml"] {
-        let size = std::fs::metadata(workspace().join("buildspecs").join(name)).unwrap().len();
+        let size = std::fs::metadata(workspace().join("buildspecs").join(name))
+            .unwrap()
+            .len();
         assert!(size <= 8192, "buildspecs/{name} is {size} bytes");
     }
 }
