@@ -49,6 +49,10 @@ fn main() -> ExitCode {
             print(&output);
             ExitCode::from(exit::INVALID_SETTINGS)
         }
+        Err(Failure::Partial(output)) => {
+            print(&output);
+            ExitCode::from(exit::FAILURE)
+        }
         Err(Failure::Usage(message)) => {
             let _ = writeln!(std::io::stderr(), "error: {message}");
             ExitCode::from(exit::USAGE)

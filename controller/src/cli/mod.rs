@@ -9,8 +9,10 @@ use spa_schema::diag::Style;
 
 use crate::source::{Revision, Source, SourceOptions};
 
+pub mod dev;
 pub mod explain;
 pub mod schema;
+pub mod status;
 pub mod validate;
 
 /// spa keeps a fleet of personal AWS accounts in the state a Git settings repository
@@ -26,7 +28,53 @@ pub struct Cli {
 pub enum Command {
     Validate(validate::ValidateArgs),
     Explain(explain::ExplainArgs),
+    Status(status::StatusArgs),
     Schema(schema::SchemaArgs),
+    #[command(subcommand)]
+    Dev(dev::DevCommand),
+}
+
+/// How to reach AWS: shared by every command that calls it. Credentials come from the
+/// standard chain (environment, profiles, SSO, instance and container roles).
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// Send every AWS call to this endpoint, e.g. the local emulator (default:
+    /// AWS_ENDPOINT_URL, else AWS itself).
+    #[arg(long, value_name = "URL", env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+
+    /// AWS region of SSM and CodeBuild (default: the configured region; Organizations
+    /// always uses us-east-1).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// AWS profile from ~/.aws/config.
+    #[arg(long, value_name = "NAME", env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+}
+
+impl AwsArgs {
+    pub fn options(&self, settings: Option<&spa_schema::Settings>) -> crate::aws::sdk::AwsOptions {
+        crate::aws::sdk::AwsOptions {
+            endpoint_url: self.endpoint_url.clone(),
+            region: self
+                .region
+                .clone()
+                .or_else(|| settings.and_then(|s| s.automation.region.as_ref().map(|r| r.value.clone()))),
+            profile: self.profile.clone(),
+            management_role_arn: settings
+                .and_then(|s| s.automation.role_arn_to_manage_accounts.as_ref().map(|r| r.value.clone())),
+        }
+    }
+}
+
+/// A runtime for the commands that call AWS.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(anyhow::Error::new(e).context("cannot start the async runtime")))
 }
 
 /// Where the settings come from: shared by every command that reads them.
@@ -94,6 +142,8 @@ pub enum Status {
 pub enum Failure {
     /// Invalid settings: the rendered diagnostics, or a JSON report, are in the output.
     Invalid(Output),
+    /// The command did its job partly: the output says what is missing (exit 1).
+    Partial(Output),
     /// The command line asks for something impossible (exit 2).
     Usage(String),
     /// Something outside the settings went wrong (repository, network, AWS).
@@ -134,6 +184,8 @@ pub fn run(cli: Cli) -> Result<Output, Failure> {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Status(args) => status::run(&args),
         Command::Schema(args) => schema::run(&args),
+        Command::Dev(command) => dev::run(&command),
     }
 }

@@ -1,0 +1,394 @@
+//! The real implementations of our traits, on the official AWS SDK. Clients come from the
+//! standard configuration chain (environment, profiles, SSO, instance and container roles)
+//! and honour `AWS_ENDPOINT_URL` (or `--endpoint-url`) for the local emulator.
+//! Organizations is always called in us-east-1. The SDK's own retries are off: our policy
+//! in [`super::Aws::call`] retries, so that counts and limits see every attempt.
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+use super::{
+    Account, Aws, AwsError, ErrorKind, Limiters, OrganizationalUnit, OrganizationsRead, OrganizationsWrite, Page,
+    Parameter, ParametersRead, ParametersWrite, Parent, RetryPolicy, Root, Tag, Tier, api,
+};
+
+/// Where and as whom to call AWS.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    /// Overrides every service endpoint (the emulator); else `AWS_ENDPOINT_URL`, else AWS.
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    /// Role assumed for Organizations (`automation.role_arn_to_manage_accounts`).
+    pub management_role_arn: Option<String>,
+}
+
+/// The shared SDK configuration: credentials chain, region, endpoint, timeouts, no SDK retries.
+pub async fn sdk_config(options: &AwsOptions) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .build(),
+        );
+    if let Some(url) = &options.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    if let Some(region) = &options.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    let config = loader.load().await;
+    if config.region().is_none() {
+        // Organizations and STS work from any region; SSM needs one. us-east-1 as a last resort.
+        return config.into_builder().region(Region::new("us-east-1")).build();
+    }
+    config
+}
+
+/// Credentials of an assumed role, refreshed before they expire. Chained sessions last at
+/// most one hour, so that is what we ask for.
+pub async fn assume_role(base: &SdkConfig, role_arn: &str, session_name: &str) -> SdkConfig {
+    let provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+        .session_name(session_name)
+        .session_length(Duration::from_secs(3600))
+        .configure(base)
+        .build()
+        .await;
+    base.clone()
+        .into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .build()
+}
+
+/// Builds [`Aws`] on the SDK.
+pub async fn connect(options: &AwsOptions, limiters: Arc<Limiters>) -> Aws {
+    let base = sdk_config(options).await;
+    let management = match &options.management_role_arn {
+        Some(arn) => assume_role(&base, arn, "spa-organizations").await,
+        None => base.clone(),
+    };
+    let organizations_config = aws_sdk_organizations::config::Builder::from(&management)
+        .region(Region::new("us-east-1"))
+        .build();
+    let organizations = Arc::new(SdkOrganizations {
+        client: aws_sdk_organizations::Client::from_conf(organizations_config),
+    });
+    let parameters = Arc::new(SdkParameters {
+        client: aws_sdk_ssm::Client::new(&base),
+    });
+    Aws {
+        organizations: organizations.clone(),
+        organizations_write: organizations,
+        parameters: parameters.clone(),
+        parameters_write: parameters,
+        limiters,
+        retry: RetryPolicy::default(),
+        calls: Default::default(),
+        tag_read_concurrency: 4,
+    }
+}
+
+/// Turns an SDK error into ours: kind, AWS code, and a message with the whole cause chain.
+pub fn classify<E>(api: &'static str, error: SdkError<E, HttpResponse>) -> AwsError
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
+    match &error {
+        SdkError::ServiceError(context) => {
+            let code = context.err().code().unwrap_or_default().to_string();
+            let status = context.raw().status().as_u16();
+            let message = context.err().message().unwrap_or_default().to_string();
+            AwsError::new(api, super::error::kind_of_code(&code, Some(status)), code, message)
+        }
+        SdkError::TimeoutError(_) => AwsError::new(api, ErrorKind::Transient, "Timeout", "the request timed out"),
+        SdkError::ResponseError(_) => {
+            AwsError::new(api, ErrorKind::Transient, "ResponseError", DisplayErrorContext(&error).to_string())
+        }
+        SdkError::DispatchFailure(failure) => {
+            let message = DisplayErrorContext(&error).to_string();
+            let kind = if failure.is_timeout() {
+                ErrorKind::Transient
+            } else if message.contains("credentials") {
+                ErrorKind::AccessDenied
+            } else if failure.is_io() {
+                ErrorKind::Unreachable
+            } else {
+                ErrorKind::Terminal
+            };
+            AwsError::new(api, kind, "DispatchFailure", message)
+        }
+        _ => {
+            let message = DisplayErrorContext(&error).to_string();
+            let kind = if message.contains("credentials") {
+                ErrorKind::AccessDenied
+            } else {
+                ErrorKind::Terminal
+            };
+            AwsError::new(api, kind, "", message)
+        }
+    }
+}
+
+fn text(value: Option<&str>) -> String {
+    value.unwrap_or_default().to_string()
+}
+
+fn next(token: Option<&str>) -> Option<String> {
+    token.filter(|t| !t.is_empty()).map(str::to_string)
+}
+
+fn account(account: &aws_sdk_organizations::types::Account) -> Account {
+    Account {
+        id: text(account.id()),
+        name: text(account.name()),
+        email: text(account.email()),
+        #[allow(deprecated)] // `state` replaces `status`, but the emulator only fills `status`
+        status: account
+            .state()
+            .map(|s| s.as_str().to_string())
+            .or_else(|| account.status().map(|s| s.as_str().to_string()))
+            .unwrap_or_default(),
+    }
+}
+
+pub struct SdkOrganizations {
+    pub client: aws_sdk_organizations::Client,
+}
+
+#[async_trait]
+impl OrganizationsRead for SdkOrganizations {
+    async fn list_roots(&self, next_token: Option<String>) -> Result<Page<Root>, AwsError> {
+        let output = self
+            .client
+            .list_roots()
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|e| classify(api::LIST_ROOTS, e))?;
+        Ok(Page {
+            items: output.roots().iter().map(|r| Root { id: text(r.id()) }).collect(),
+            next_token: next(output.next_token()),
+        })
+    }
+
+    async fn describe_organizational_unit(&self, id: &str) -> Result<OrganizationalUnit, AwsError> {
+        let output = self
+            .client
+            .describe_organizational_unit()
+            .organizational_unit_id(id)
+            .send()
+            .await
+            .map_err(|e| classify(api::DESCRIBE_ORGANIZATIONAL_UNIT, e))?;
+        let unit = output.organizational_unit();
+        Ok(OrganizationalUnit {
+            id: text(unit.and_then(|u| u.id())),
+            name: text(unit.and_then(|u| u.name())),
+        })
+    }
+
+    async fn list_organizational_units_for_parent(
+        &self,
+        parent: &str,
+        next_token: Option<String>,
+    ) -> Result<Page<OrganizationalUnit>, AwsError> {
+        let output = self
+            .client
+            .list_organizational_units_for_parent()
+            .parent_id(parent)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|e| classify(api::LIST_ORGANIZATIONAL_UNITS_FOR_PARENT, e))?;
+        Ok(Page {
+            items: output
+                .organizational_units()
+                .iter()
+                .map(|u| OrganizationalUnit {
+                    id: text(u.id()),
+                    name: text(u.name()),
+                })
+                .collect(),
+            next_token: next(output.next_token()),
+        })
+    }
+
+    async fn list_accounts_for_parent(&self, parent: &str, next_token: Option<String>) -> Result<Page<Account>, AwsError> {
+        let output = self
+            .client
+            .list_accounts_for_parent()
+            .parent_id(parent)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|e| classify(api::LIST_ACCOUNTS_FOR_PARENT, e))?;
+        Ok(Page {
+            items: output.accounts().iter().map(account).collect(),
+            next_token: next(output.next_token()),
+        })
+    }
+
+    async fn list_tags_for_resource(&self, id: &str, next_token: Option<String>) -> Result<Page<Tag>, AwsError> {
+        let output = self
+            .client
+            .list_tags_for_resource()
+            .resource_id(id)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|e| classify(api::LIST_TAGS_FOR_RESOURCE, e))?;
+        Ok(Page {
+            items: output
+                .tags()
+                .iter()
+                .map(|t| Tag {
+                    key: t.key().to_string(),
+                    value: t.value().to_string(),
+                })
+                .collect(),
+            next_token: next(output.next_token()),
+        })
+    }
+
+    async fn describe_account(&self, id: &str) -> Result<Account, AwsError> {
+        let output = self
+            .client
+            .describe_account()
+            .account_id(id)
+            .send()
+            .await
+            .map_err(|e| classify(api::DESCRIBE_ACCOUNT, e))?;
+        output
+            .account()
+            .map(account)
+            .ok_or_else(|| AwsError::new(api::DESCRIBE_ACCOUNT, ErrorKind::NotFound, "", format!("no account {id}")))
+    }
+
+    async fn list_parents(&self, child: &str, next_token: Option<String>) -> Result<Page<Parent>, AwsError> {
+        let output = self
+            .client
+            .list_parents()
+            .child_id(child)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|e| classify(api::LIST_PARENTS, e))?;
+        Ok(Page {
+            items: output
+                .parents()
+                .iter()
+                .map(|p| Parent {
+                    id: text(p.id()),
+                    kind: p.r#type().map(|t| t.as_str().to_string()).unwrap_or_default(),
+                })
+                .collect(),
+            next_token: next(output.next_token()),
+        })
+    }
+}
+
+#[async_trait]
+impl OrganizationsWrite for SdkOrganizations {
+    async fn tag_resource(&self, id: &str, tags: &[Tag]) -> Result<(), AwsError> {
+        let mut request = self.client.tag_resource().resource_id(id);
+        for tag in tags {
+            let tag = aws_sdk_organizations::types::Tag::builder()
+                .key(&tag.key)
+                .value(&tag.value)
+                .build()
+                .map_err(|e| AwsError::new(api::TAG_RESOURCE, ErrorKind::Terminal, "", e.to_string()))?;
+            request = request.tags(tag);
+        }
+        request.send().await.map_err(|e| classify(api::TAG_RESOURCE, e))?;
+        Ok(())
+    }
+
+    async fn untag_resource(&self, id: &str, keys: &[String]) -> Result<(), AwsError> {
+        self.client
+            .untag_resource()
+            .resource_id(id)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(|e| classify(api::UNTAG_RESOURCE, e))?;
+        Ok(())
+    }
+}
+
+pub struct SdkParameters {
+    pub client: aws_sdk_ssm::Client,
+}
+
+#[async_trait]
+impl ParametersRead for SdkParameters {
+    async fn get_parameters_by_path(&self, path: &str, next_token: Option<String>) -> Result<Page<Parameter>, AwsError> {
+        let output = self
+            .client
+            .get_parameters_by_path()
+            .path(path)
+            .recursive(true)
+            .max_results(10)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|e| classify(api::GET_PARAMETERS_BY_PATH, e))?;
+        Ok(Page {
+            items: output
+                .parameters()
+                .iter()
+                .map(|p| Parameter {
+                    name: text(p.name()),
+                    value: text(p.value()),
+                    version: p.version(),
+                })
+                .collect(),
+            next_token: next(output.next_token()),
+        })
+    }
+}
+
+#[async_trait]
+impl ParametersWrite for SdkParameters {
+    async fn put_parameter(&self, name: &str, value: &str, tier: Tier) -> Result<(), AwsError> {
+        let tier = match tier {
+            Tier::Standard => aws_sdk_ssm::types::ParameterTier::Standard,
+            Tier::Advanced => aws_sdk_ssm::types::ParameterTier::Advanced,
+        };
+        self.client
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .tier(tier)
+            .overwrite(true)
+            .send()
+            .await
+            .map_err(|e| classify(api::PUT_PARAMETER, e))?;
+        Ok(())
+    }
+
+    async fn delete_parameters(&self, names: &[String]) -> Result<(), AwsError> {
+        self.client
+            .delete_parameters()
+            .set_names(Some(names.to_vec()))
+            .send()
+            .await
+            .map_err(|e| classify(api::DELETE_PARAMETERS, e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,63 @@
+use clap::{Args, Subcommand};
+
+use super::{AwsArgs, Failure, Output, runtime};
+
+/// Development helpers for the local emulator.
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    Seed(SeedArgs),
+}
+
+/// Create an example organization in the local emulator, through the AWS SDK: OUs (one
+/// nested), accounts spread over managed and unmanaged OUs, tags and lifecycle states, and
+/// the member role in every account. Resets the emulator first.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// The organization to create.
+    #[arg(long = "org", value_name = "FILE", default_value = "example-config-repo/organization.yaml")]
+    pub organization: std::path::PathBuf,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Print what was created as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(command: &DevCommand) -> Result<Output, Failure> {
+    match command {
+        DevCommand::Seed(args) => seed(args),
+    }
+}
+
+fn seed(args: &SeedArgs) -> Result<Output, Failure> {
+    let name = args.organization.display().to_string();
+    let text = std::fs::read_to_string(&args.organization)
+        .map_err(|e| Failure::Runtime(anyhow::Error::new(e).context(format!("cannot read {name}"))))?;
+    let spec = crate::aws::seed::parse_spec(&name, &text).map_err(|e| Failure::Runtime(anyhow::anyhow!(e)))?;
+    let options = args.aws.options(None);
+    let seeded = runtime()?
+        .block_on(crate::aws::seed::seed(&options, spec))
+        .map_err(|e| Failure::Runtime(anyhow::Error::new(e)))?;
+    if !seeded.mismatches.is_empty() {
+        return Err(Failure::Runtime(anyhow::anyhow!(
+            "the emulator generated other ids than {name} expects (another emulator version?):\n  {}",
+            seeded.mismatches.join("\n  ")
+        )));
+    }
+    let stdout = if args.json {
+        format!("{:#}\n", serde_json::to_value(&seeded).unwrap_or_default())
+    } else {
+        format!(
+            "seeded organization {}: {} organizational units, {} accounts\n",
+            seeded.root_id,
+            seeded.organizational_units.len(),
+            seeded.accounts.len()
+        )
+    };
+    Ok(Output {
+        stdout,
+        ..Output::default()
+    })
+}

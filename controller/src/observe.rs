@@ -1,0 +1,287 @@
+//! Observation: a read-only snapshot of what spa owns in AWS — the listed organizational
+//! units and their direct child accounts, the listed accounts, the tags of every managed
+//! account, and the parameters under `/<env>/` — with a fingerprint.
+//!
+//! Calls are the minimum the quotas allow: ListRoots once; per listed OU one
+//! DescribeOrganizationalUnit and ⌈n/20⌉ ListAccountsForParent pages (never ListParents per
+//! account); DescribeAccount only for listed accounts found under no listed OU; one
+//! ListTagsForResource per managed account (bounded concurrency, started as soon as the
+//! account is known); ⌈P/10⌉ GetParametersByPath pages. Accounts outside the managed scope
+//! are never read beyond the listing that proves they are out of scope.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use spa_schema::Settings;
+
+use crate::aws::{Account, Aws, AwsError, ErrorKind};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedUnit {
+    pub id: String,
+    pub name: String,
+    /// Direct child accounts, sorted.
+    pub accounts: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedAccount {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub status: String,
+    /// The listed OU the account sits in; `None` for a listed account outside listed OUs.
+    pub parent: Option<String>,
+    /// Listed by identifier in `accounts` or a CSV file.
+    pub listed: bool,
+    /// `None` when the tags could not be read (see `errors`).
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedParameter {
+    pub value: String,
+    pub version: i64,
+}
+
+/// A read that failed; the observation is then incomplete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObserveError {
+    /// What was being read: an account id, an OU id, a parameter path, `organization`.
+    pub target: String,
+    pub api: String,
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observation {
+    pub environment: String,
+    pub root_id: Option<String>,
+    pub organizational_units: BTreeMap<String, ObservedUnit>,
+    /// Managed accounts only.
+    pub accounts: BTreeMap<String, ObservedAccount>,
+    /// Parameters under `/<env>/`.
+    pub parameters: BTreeMap<String, ObservedParameter>,
+    /// Listed in settings, absent from the organization.
+    pub missing_organizational_units: Vec<String>,
+    pub missing_accounts: Vec<String>,
+    pub errors: Vec<ObserveError>,
+    /// True only when every read succeeded. A partial observation must never be planned
+    /// against as if it were the whole truth.
+    pub complete: bool,
+    /// SHA-256 of everything observed (not of errors), hex.
+    pub fingerprint: String,
+}
+
+impl Observation {
+    pub fn parameter_prefix(environment: &str) -> String {
+        format!("/{environment}/")
+    }
+
+    /// Managed accounts counted per value of the state tag (`(none)` when absent).
+    pub fn counts_by_state(&self, state_tag: &str) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for account in self.accounts.values() {
+            let state = account
+                .tags
+                .as_ref()
+                .and_then(|t| t.get(state_tag).cloned())
+                .unwrap_or_else(|| "(none)".to_string());
+            *counts.entry(state).or_default() += 1;
+        }
+        counts
+    }
+
+    fn compute_fingerprint(&self) -> String {
+        let content = serde_json::json!({
+            "environment": self.environment,
+            "root_id": self.root_id,
+            "organizational_units": self.organizational_units,
+            "accounts": self.accounts,
+            "parameters": self.parameters,
+            "missing_organizational_units": self.missing_organizational_units,
+            "missing_accounts": self.missing_accounts,
+        });
+        let digest = Sha256::digest(content.to_string().as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+fn error(target: &str, e: &AwsError) -> ObserveError {
+    ObserveError {
+        target: target.to_string(),
+        api: e.api.to_string(),
+        kind: e.kind,
+        message: e.to_string(),
+    }
+}
+
+/// Observes what `settings` manage. Never writes. Failures are recorded, never hidden: the
+/// result says whether it is complete.
+pub async fn observe(aws: &Aws, settings: &Settings) -> Observation {
+    let environment = settings.environment_identifier.value.clone();
+    let listed_units: Vec<String> = settings
+        .organizational_units
+        .iter()
+        .map(|u| u.identifier.value.clone())
+        .collect();
+    let listed_accounts: BTreeSet<String> = settings.listed_accounts().into_iter().map(str::to_string).collect();
+
+    let mut errors = Vec::new();
+    let root_id = match aws.roots().await {
+        Ok(roots) => roots.first().map(|r| r.id.clone()),
+        Err(e) => {
+            errors.push(error("organization", &e));
+            None
+        }
+    };
+
+    // Accounts flow from the listings to the tag readers as soon as they are known, so that
+    // the slow ListTagsForResource bucket is busy from the start.
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<(Account, Option<String>)>();
+
+    let listings = async {
+        let mut units = BTreeMap::new();
+        let mut missing_units = Vec::new();
+        let mut missing_accounts = Vec::new();
+        let mut errors = Vec::new();
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        let results: Vec<_> = futures::stream::iter(listed_units.iter())
+            .map(|id| async move {
+                let unit = aws.organizational_unit(id).await;
+                match unit {
+                    Ok(unit) => (id, Ok(unit), aws.accounts_for_parent(id).await),
+                    Err(e) => (id, Err(e), Ok(Vec::new())),
+                }
+            })
+            .buffer_unordered(2)
+            .collect()
+            .await;
+        for (id, unit, accounts) in results {
+            match (unit, accounts) {
+                (Err(e), _) if e.kind == ErrorKind::NotFound => missing_units.push(id.clone()),
+                (Err(e), _) => errors.push(error(id, &e)),
+                (Ok(_), Err(e)) => errors.push(error(id, &e)),
+                (Ok(unit), Ok(accounts)) => {
+                    let mut ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
+                    ids.sort();
+                    for account in accounts {
+                        seen.insert(account.id.clone());
+                        let _ = sender.send((account, Some(id.clone())));
+                    }
+                    units.insert(
+                        id.clone(),
+                        ObservedUnit {
+                            id: id.clone(),
+                            name: unit.name,
+                            accounts: ids,
+                        },
+                    );
+                }
+            }
+        }
+        // Listed accounts outside every listed OU: one DescribeAccount each proves they exist.
+        let outside: Vec<&String> = listed_accounts.iter().filter(|a| !seen.contains(*a)).collect();
+        let described: Vec<_> = futures::stream::iter(outside)
+            .map(|id| async move { (id, aws.account(id).await) })
+            .buffer_unordered(4)
+            .collect()
+            .await;
+        for (id, result) in described {
+            match result {
+                Ok(account) => {
+                    let _ = sender.send((account, None));
+                }
+                Err(e) if e.kind == ErrorKind::NotFound => missing_accounts.push(id.clone()),
+                Err(e) => errors.push(error(id, &e)),
+            }
+        }
+        drop(sender);
+        missing_units.sort();
+        missing_accounts.sort();
+        (units, missing_units, missing_accounts, errors)
+    };
+
+    let tag_reads = async {
+        let accounts = futures::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|item| (item, receiver))
+        });
+        accounts
+            .map(|(account, parent)| async move {
+                let tags = aws.tags(&account.id).await;
+                (account, parent, tags)
+            })
+            .buffer_unordered(aws.tag_read_concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await
+    };
+
+    let prefix = Observation::parameter_prefix(&environment);
+    let parameter_read = aws.parameters_by_path(prefix.trim_end_matches('/'));
+
+    let ((units, missing_units, missing_accounts, listing_errors), tagged, parameters) =
+        tokio::join!(listings, tag_reads, parameter_read);
+    errors.extend(listing_errors);
+
+    let mut accounts = BTreeMap::new();
+    for (account, parent, tags) in tagged {
+        let tags = match tags {
+            Ok(tags) => Some(tags.into_iter().map(|t| (t.key, t.value)).collect()),
+            Err(e) => {
+                errors.push(error(&account.id, &e));
+                None
+            }
+        };
+        let listed = listed_accounts.contains(&account.id);
+        accounts.insert(
+            account.id.clone(),
+            ObservedAccount {
+                id: account.id,
+                name: account.name,
+                email: account.email,
+                status: account.status,
+                parent,
+                listed,
+                tags,
+            },
+        );
+    }
+    let parameters = match parameters {
+        Ok(list) => list
+            .into_iter()
+            // Only what spa owns, whatever the backend returned.
+            .filter(|p| p.name.starts_with(&prefix))
+            .map(|p| {
+                (
+                    p.name,
+                    ObservedParameter {
+                        value: p.value,
+                        version: p.version,
+                    },
+                )
+            })
+            .collect(),
+        Err(e) => {
+            errors.push(error(&prefix, &e));
+            BTreeMap::new()
+        }
+    };
+    errors.sort_by(|a, b| a.target.cmp(&b.target));
+    let mut observation = Observation {
+        environment,
+        root_id,
+        organizational_units: units,
+        accounts,
+        parameters,
+        missing_organizational_units: missing_units,
+        missing_accounts,
+        complete: errors.is_empty(),
+        errors,
+        fingerprint: String::new(),
+    };
+    observation.fingerprint = observation.compute_fingerprint();
+    observation
+}
