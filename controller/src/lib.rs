@@ -1,9 +1,14 @@
 //! spa-controller: the `spa` binary and the engine behind it.
 //!
-//! Modules follow the data: `source` (Git) → schema (validate, resolve) → `observe` (AWS,
-//! through `aws`) → …; `cli` holds one file per subcommand. See ARCHITECTURE.md.
+//! Modules follow the data: `source` (Git) → schema (validate, resolve) → `desired`, and
+//! `observe` (AWS, through `aws`) → `plan` → `render` / `apply`; `cli` holds one file per
+//! subcommand. See ARCHITECTURE.md.
 
+pub mod apply;
 pub mod aws;
 pub mod cli;
+pub mod desired;
 pub mod observe;
+pub mod plan;
+pub mod render;
 pub mod source;

@@ -53,6 +53,14 @@ fn main() -> ExitCode {
             print(&output);
             ExitCode::from(exit::FAILURE)
         }
+        Err(Failure::Changes(output)) => {
+            print(&output);
+            ExitCode::from(exit::CHANGES_PENDING)
+        }
+        Err(Failure::Refused(message)) => {
+            let _ = writeln!(std::io::stderr(), "error: {message}");
+            ExitCode::from(exit::FAILURE)
+        }
         Err(Failure::Usage(message)) => {
             let _ = writeln!(std::io::stderr(), "error: {message}");
             ExitCode::from(exit::USAGE)

@@ -128,7 +128,11 @@ pub async fn observe(aws: &Aws, settings: &Settings) -> Observation {
         .iter()
         .map(|u| u.identifier.value.clone())
         .collect();
-    let listed_accounts: BTreeSet<String> = settings.listed_accounts().into_iter().map(str::to_string).collect();
+    let listed_accounts: BTreeSet<String> = settings
+        .listed_accounts()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
 
     let mut errors = Vec::new();
     let root_id = match aws.roots().await {
@@ -149,7 +153,7 @@ pub async fn observe(aws: &Aws, settings: &Settings) -> Observation {
         let mut missing_accounts = Vec::new();
         let mut errors = Vec::new();
         let mut seen: BTreeSet<String> = BTreeSet::new();
-        let results: Vec<_> = futures::stream::iter(listed_units.iter())
+        let mut listings = futures::stream::iter(listed_units.iter())
             .map(|id| async move {
                 let unit = aws.organizational_unit(id).await;
                 match unit {
@@ -157,10 +161,9 @@ pub async fn observe(aws: &Aws, settings: &Settings) -> Observation {
                     Err(e) => (id, Err(e), Ok(Vec::new())),
                 }
             })
-            .buffer_unordered(2)
-            .collect()
-            .await;
-        for (id, unit, accounts) in results {
+            .buffer_unordered(2);
+        // Each OU's accounts go to the tag readers as soon as the OU is listed.
+        while let Some((id, unit, accounts)) = listings.next().await {
             match (unit, accounts) {
                 (Err(e), _) if e.kind == ErrorKind::NotFound => missing_units.push(id.clone()),
                 (Err(e), _) => errors.push(error(id, &e)),
@@ -184,7 +187,10 @@ pub async fn observe(aws: &Aws, settings: &Settings) -> Observation {
             }
         }
         // Listed accounts outside every listed OU: one DescribeAccount each proves they exist.
-        let outside: Vec<&String> = listed_accounts.iter().filter(|a| !seen.contains(*a)).collect();
+        let outside: Vec<&String> = listed_accounts
+            .iter()
+            .filter(|a| !seen.contains(*a))
+            .collect();
         let described: Vec<_> = futures::stream::iter(outside)
             .map(|id| async move { (id, aws.account(id).await) })
             .buffer_unordered(4)

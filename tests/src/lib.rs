@@ -145,3 +145,107 @@ impl Default for GitRepo {
         GitRepo::new()
     }
 }
+
+/// The local AWS emulator (moto), started on a free port for one test and stopped when
+/// dropped. It comes from the project's virtual environment (`scripts/emulator install`,
+/// which `scripts/test` and CI run first); a test never skips silently when it is missing.
+pub struct Emulator {
+    child: std::process::Child,
+    pub port: u16,
+    pub endpoint: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A minimal HTTP request to the emulator's control API.
+fn http(port: u16, method: &str, path: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+impl Emulator {
+    pub fn start() -> Emulator {
+        let server = workspace().join(".venv/bin/moto_server");
+        assert!(
+            server.exists(),
+            "the AWS emulator is not installed: run `scripts/emulator install` (scripts/test and CI do)"
+        );
+        for _ in 0..3 {
+            let port = free_port();
+            let child = Command::new(&server)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("moto_server starts");
+            let mut emulator = Emulator {
+                child,
+                port,
+                endpoint: format!("http://127.0.0.1:{port}"),
+            };
+            for _ in 0..200 {
+                if http(port, "GET", "/moto-api/").is_ok_and(|r| r.starts_with("HTTP/1.1 200")) {
+                    emulator.reset();
+                    return emulator;
+                }
+                if emulator.child.try_wait().ok().flatten().is_some() {
+                    break; // the port was taken meanwhile: try another
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+        panic!("the AWS emulator did not start");
+    }
+
+    /// Wipes every resource.
+    pub fn reset(&self) {
+        http(self.port, "POST", "/moto-api/reset").expect("emulator reset");
+    }
+
+    /// The environment that points spa (and any AWS SDK) at this emulator.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "eu-west-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+
+    /// Runs `spa` against this emulator.
+    pub fn spa(&self, dir: &Path, args: &[&str]) -> Run {
+        let mut command = Command::new(spa_bin());
+        command
+            .args(args)
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .env("SPA_CACHE_DIR", dir.join(".spa-cache"))
+            .env_remove("RUST_LOG")
+            .env_remove("AWS_PROFILE");
+        for (key, value) in self.env() {
+            command.env(key, value);
+        }
+        command.output().expect("spa runs").into()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -213,7 +213,7 @@ features:
 
     let run = spa(
         repo.path(),
-        &["explain", "123456789012", "--format", "json"],
+        &["explain", "123456789012", "--format", "json", "--offline"],
     );
     assert_eq!(run.code, 0);
     let report = run.json();
@@ -225,7 +225,10 @@ features:
         report["published"]["preparation"]["variables"]["BUDGET_AMOUNT"],
         "1000"
     );
-    assert!(report["notes"][0].as_str().unwrap().contains("--parent"));
+    assert!(
+        report["notes"][0].as_str().unwrap().contains("offline"),
+        "{report}"
+    );
 
     let run = spa(repo.path(), &["explain", "12345"]);
     assert_eq!(run.code, 2, "{run:?}");

@@ -3,7 +3,9 @@
 use std::fmt;
 
 /// What kind of failure a call met; decides between retrying, reporting and giving up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// Rate exceeded (`TooManyRequestsException`, `ThrottlingException`): retry after a pause.
@@ -56,7 +58,12 @@ pub struct AwsError {
 }
 
 impl AwsError {
-    pub fn new(api: &'static str, kind: ErrorKind, code: impl Into<String>, message: impl Into<String>) -> AwsError {
+    pub fn new(
+        api: &'static str,
+        kind: ErrorKind,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> AwsError {
         AwsError {
             api,
             kind,
@@ -80,7 +87,10 @@ impl fmt::Display for AwsError {
                 f,
                 " — is the endpoint reachable? For the local emulator: scripts/emulator start, then eval \"$(scripts/emulator env)\""
             ),
-            ErrorKind::AccessDenied => write!(f, " — check the credentials and the IAM permissions of the role in use"),
+            ErrorKind::AccessDenied => write!(
+                f,
+                " — check the credentials and the IAM permissions of the role in use"
+            ),
             _ => Ok(()),
         }
     }
@@ -91,20 +101,48 @@ impl std::error::Error for AwsError {}
 /// Classifies an AWS error code (the same codes for every service).
 pub fn kind_of_code(code: &str, status: Option<u16>) -> ErrorKind {
     match code {
-        "TooManyRequestsException" | "ThrottlingException" | "Throttling" | "ThrottledException"
-        | "RequestLimitExceeded" | "RequestThrottled" | "SlowDown" | "ProvisionedThroughputExceededException"
-        | "RequestThrottledException" | "LimitExceededException" => ErrorKind::Throttled,
+        "TooManyRequestsException"
+        | "ThrottlingException"
+        | "Throttling"
+        | "ThrottledException"
+        | "RequestLimitExceeded"
+        | "RequestThrottled"
+        | "SlowDown"
+        | "ProvisionedThroughputExceededException"
+        | "RequestThrottledException"
+        | "LimitExceededException" => ErrorKind::Throttled,
         "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => ErrorKind::Expired,
-        "ConcurrentModificationException" | "TooManyUpdates" | "ConditionalCheckFailedException"
-        | "ResourceInUseException" | "OperationAbortedException" => ErrorKind::Conflict,
-        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" | "UnrecognizedClientException"
-        | "InvalidClientTokenId" | "SignatureDoesNotMatch" | "AWSOrganizationsNotInUseException"
+        "ConcurrentModificationException"
+        | "TooManyUpdates"
+        | "ConditionalCheckFailedException"
+        | "ResourceInUseException"
+        | "OperationAbortedException" => ErrorKind::Conflict,
+        "AccessDeniedException"
+        | "AccessDenied"
+        | "UnauthorizedOperation"
+        | "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "SignatureDoesNotMatch"
+        | "AWSOrganizationsNotInUseException"
         | "AccessDeniedForDependencyException" => ErrorKind::AccessDenied,
-        "AccountNotFoundException" | "OrganizationalUnitNotFoundException" | "ParentNotFoundException"
-        | "ChildNotFoundException" | "TargetNotFoundException" | "RootNotFoundException" | "ParameterNotFound"
-        | "ResourceNotFoundException" | "ParameterVersionNotFound" | "NoSuchEntity" | "NoSuchKey" => ErrorKind::NotFound,
-        "ServiceException" | "InternalError" | "InternalFailure" | "InternalServerError" | "ServiceUnavailable"
-        | "ServiceUnavailableException" | "InternalServerErrorException" => ErrorKind::Transient,
+        "AccountNotFoundException"
+        | "OrganizationalUnitNotFoundException"
+        | "ParentNotFoundException"
+        | "ChildNotFoundException"
+        | "TargetNotFoundException"
+        | "RootNotFoundException"
+        | "ParameterNotFound"
+        | "ResourceNotFoundException"
+        | "ParameterVersionNotFound"
+        | "NoSuchEntity"
+        | "NoSuchKey" => ErrorKind::NotFound,
+        "ServiceException"
+        | "InternalError"
+        | "InternalFailure"
+        | "InternalServerError"
+        | "ServiceUnavailable"
+        | "ServiceUnavailableException"
+        | "InternalServerErrorException" => ErrorKind::Transient,
         _ => match status {
             Some(429) => ErrorKind::Throttled,
             Some(500..=599) => ErrorKind::Transient,
@@ -121,13 +159,28 @@ mod tests {
 
     #[test]
     fn codes_are_classified() {
-        assert_eq!(kind_of_code("TooManyRequestsException", Some(400)), ErrorKind::Throttled);
+        assert_eq!(
+            kind_of_code("TooManyRequestsException", Some(400)),
+            ErrorKind::Throttled
+        );
         assert_eq!(kind_of_code("ExpiredToken", Some(400)), ErrorKind::Expired);
-        assert_eq!(kind_of_code("AccountNotFoundException", Some(400)), ErrorKind::NotFound);
-        assert_eq!(kind_of_code("AccessDeniedException", Some(400)), ErrorKind::AccessDenied);
-        assert_eq!(kind_of_code("ConcurrentModificationException", Some(400)), ErrorKind::Conflict);
+        assert_eq!(
+            kind_of_code("AccountNotFoundException", Some(400)),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            kind_of_code("AccessDeniedException", Some(400)),
+            ErrorKind::AccessDenied
+        );
+        assert_eq!(
+            kind_of_code("ConcurrentModificationException", Some(400)),
+            ErrorKind::Conflict
+        );
         assert_eq!(kind_of_code("Whatever", Some(503)), ErrorKind::Transient);
-        assert_eq!(kind_of_code("ValidationException", Some(400)), ErrorKind::Terminal);
+        assert_eq!(
+            kind_of_code("ValidationException", Some(400)),
+            ErrorKind::Terminal
+        );
         assert!(ErrorKind::Throttled.is_retryable());
         assert!(!ErrorKind::AccessDenied.is_retryable());
     }

@@ -12,8 +12,9 @@ use tokio::time::Instant;
 
 use super::limits::{Family, Quota, TokenBucket};
 use super::{
-    Account, Aws, AwsError, CallCounter, ErrorKind, Limiters, OrganizationalUnit, OrganizationsRead, OrganizationsWrite,
-    Page, Parameter, ParametersRead, ParametersWrite, Parent, RetryPolicy, Root, Tag, Tier, api,
+    Account, Aws, AwsError, CallCounter, ErrorKind, Limiters, OrganizationalUnit,
+    OrganizationsRead, OrganizationsWrite, Page, Parameter, ParametersRead, ParametersWrite,
+    Parent, RetryPolicy, Root, Tag, Tier, api,
 };
 
 const PAGE: usize = 20;
@@ -58,9 +59,9 @@ impl Default for Behaviour {
 fn family(api: &str) -> Family {
     match api {
         api::LIST_ROOTS => Family::OrgListRoots,
-        api::LIST_ACCOUNTS_FOR_PARENT | api::LIST_PARENTS | api::LIST_ORGANIZATIONAL_UNITS_FOR_PARENT => {
-            Family::OrgListParents
-        }
+        api::LIST_ACCOUNTS_FOR_PARENT
+        | api::LIST_PARENTS
+        | api::LIST_ORGANIZATIONAL_UNITS_FOR_PARENT => Family::OrgListParents,
         api::LIST_TAGS_FOR_RESOURCE => Family::OrgListTags,
         api::TAG_RESOURCE | api::UNTAG_RESOURCE => Family::OrgTag,
         api::DESCRIBE_ACCOUNT | api::DESCRIBE_ORGANIZATIONAL_UNIT => Family::OrgDescribe,
@@ -84,12 +85,16 @@ impl Behaviour {
     }
 
     pub fn inject(&self, fault: Fault) {
-        self.faults.lock().unwrap_or_else(|p| p.into_inner()).push(fault);
+        self.faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(fault);
     }
 
     /// Every call is throttled for `duration` from now.
     pub fn storm(&self, duration: Duration) {
-        *self.storm_until.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + duration);
+        *self.storm_until.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(Instant::now() + duration);
     }
 
     /// Called at the start of each fake call: latency, storm, quotas, scripted faults.
@@ -121,7 +126,8 @@ impl Behaviour {
         let injected = {
             let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
             let position = faults.iter().position(|f| {
-                f.api.is_none_or(|a| a == api) && f.resource.as_deref().is_none_or(|r| r == resource)
+                f.api.is_none_or(|a| a == api)
+                    && f.resource.as_deref().is_none_or(|r| r == resource)
             });
             position.map(|index| {
                 let kind = faults[index].kind;
@@ -223,14 +229,21 @@ impl FakeOrganizations {
                     status: "ACTIVE".to_string(),
                 },
                 parent: parent.to_string(),
-                tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                tags: tags
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
             },
         );
     }
 
     /// The tags of an account as the fake holds them.
     pub fn tags_of(&self, id: &str) -> BTreeMap<String, String> {
-        self.state().accounts.get(id).map(|a| a.tags.clone()).unwrap_or_default()
+        self.state()
+            .accounts
+            .get(id)
+            .map(|a| a.tags.clone())
+            .unwrap_or_default()
     }
 
     pub fn set_tag(&self, id: &str, key: &str, value: &str) {
@@ -249,7 +262,9 @@ impl OrganizationsRead for FakeOrganizations {
     }
 
     async fn describe_organizational_unit(&self, id: &str) -> Result<OrganizationalUnit, AwsError> {
-        self.behaviour.enter(api::DESCRIBE_ORGANIZATIONAL_UNIT, id).await?;
+        self.behaviour
+            .enter(api::DESCRIBE_ORGANIZATIONAL_UNIT, id)
+            .await?;
         let state = self.state();
         state
             .units
@@ -258,7 +273,13 @@ impl OrganizationsRead for FakeOrganizations {
                 id: id.to_string(),
                 name: u.name.clone(),
             })
-            .ok_or_else(|| not_found(api::DESCRIBE_ORGANIZATIONAL_UNIT, "OrganizationalUnitNotFoundException", id))
+            .ok_or_else(|| {
+                not_found(
+                    api::DESCRIBE_ORGANIZATIONAL_UNIT,
+                    "OrganizationalUnitNotFoundException",
+                    id,
+                )
+            })
     }
 
     async fn list_organizational_units_for_parent(
@@ -266,7 +287,9 @@ impl OrganizationsRead for FakeOrganizations {
         parent: &str,
         next_token: Option<String>,
     ) -> Result<Page<OrganizationalUnit>, AwsError> {
-        self.behaviour.enter(api::LIST_ORGANIZATIONAL_UNITS_FOR_PARENT, parent).await?;
+        self.behaviour
+            .enter(api::LIST_ORGANIZATIONAL_UNITS_FOR_PARENT, parent)
+            .await?;
         let state = self.state();
         let units: Vec<OrganizationalUnit> = state
             .units
@@ -280,11 +303,21 @@ impl OrganizationsRead for FakeOrganizations {
         Ok(paginate(&units, next_token, PAGE))
     }
 
-    async fn list_accounts_for_parent(&self, parent: &str, next_token: Option<String>) -> Result<Page<Account>, AwsError> {
-        self.behaviour.enter(api::LIST_ACCOUNTS_FOR_PARENT, parent).await?;
+    async fn list_accounts_for_parent(
+        &self,
+        parent: &str,
+        next_token: Option<String>,
+    ) -> Result<Page<Account>, AwsError> {
+        self.behaviour
+            .enter(api::LIST_ACCOUNTS_FOR_PARENT, parent)
+            .await?;
         let state = self.state();
         if parent != state.root && !state.units.contains_key(parent) {
-            return Err(not_found(api::LIST_ACCOUNTS_FOR_PARENT, "ParentNotFoundException", parent));
+            return Err(not_found(
+                api::LIST_ACCOUNTS_FOR_PARENT,
+                "ParentNotFoundException",
+                parent,
+            ));
         }
         let accounts: Vec<Account> = state
             .accounts
@@ -295,8 +328,14 @@ impl OrganizationsRead for FakeOrganizations {
         Ok(paginate(&accounts, next_token, PAGE))
     }
 
-    async fn list_tags_for_resource(&self, id: &str, next_token: Option<String>) -> Result<Page<Tag>, AwsError> {
-        self.behaviour.enter(api::LIST_TAGS_FOR_RESOURCE, id).await?;
+    async fn list_tags_for_resource(
+        &self,
+        id: &str,
+        next_token: Option<String>,
+    ) -> Result<Page<Tag>, AwsError> {
+        self.behaviour
+            .enter(api::LIST_TAGS_FOR_RESOURCE, id)
+            .await?;
         let state = self.state();
         let account = state
             .accounts
@@ -322,7 +361,11 @@ impl OrganizationsRead for FakeOrganizations {
             .ok_or_else(|| not_found(api::DESCRIBE_ACCOUNT, "AccountNotFoundException", id))
     }
 
-    async fn list_parents(&self, child: &str, next_token: Option<String>) -> Result<Page<Parent>, AwsError> {
+    async fn list_parents(
+        &self,
+        child: &str,
+        next_token: Option<String>,
+    ) -> Result<Page<Parent>, AwsError> {
         self.behaviour.enter(api::LIST_PARENTS, child).await?;
         let state = self.state();
         let parent = state
@@ -394,7 +437,10 @@ impl FakeParameters {
     pub fn insert(&self, name: &str, value: &str) {
         let mut parameters = self.parameters.lock().unwrap_or_else(|p| p.into_inner());
         let version = parameters.get(name).map_or(1, |(_, _, v)| v + 1);
-        parameters.insert(name.to_string(), (value.to_string(), Tier::Standard, version));
+        parameters.insert(
+            name.to_string(),
+            (value.to_string(), Tier::Standard, version),
+        );
     }
 
     pub fn get(&self, name: &str) -> Option<(String, Tier)> {
@@ -403,14 +449,25 @@ impl FakeParameters {
     }
 
     pub fn names(&self) -> BTreeSet<String> {
-        self.parameters.lock().unwrap_or_else(|p| p.into_inner()).keys().cloned().collect()
+        self.parameters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect()
     }
 }
 
 #[async_trait]
 impl ParametersRead for FakeParameters {
-    async fn get_parameters_by_path(&self, path: &str, next_token: Option<String>) -> Result<Page<Parameter>, AwsError> {
-        self.behaviour.enter(api::GET_PARAMETERS_BY_PATH, path).await?;
+    async fn get_parameters_by_path(
+        &self,
+        path: &str,
+        next_token: Option<String>,
+    ) -> Result<Page<Parameter>, AwsError> {
+        self.behaviour
+            .enter(api::GET_PARAMETERS_BY_PATH, path)
+            .await?;
         let prefix = if path.ends_with('/') {
             path.to_string()
         } else {

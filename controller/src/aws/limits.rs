@@ -33,13 +33,16 @@ impl TokenBucket {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         let (tokens, last) = *state;
-        let tokens = (tokens + now.saturating_duration_since(last).as_secs_f64() * self.rate).min(self.burst);
+        let tokens = (tokens + now.saturating_duration_since(last).as_secs_f64() * self.rate)
+            .min(self.burst);
         if tokens >= 1.0 {
             *state = (tokens - 1.0, now);
             Ok(())
         } else {
             *state = (tokens, now);
-            Err(Duration::from_secs_f64((1.0 - tokens) / self.rate))
+            // At least a millisecond: tokio's timer granularity. A shorter sleep fires at
+            // once without moving a paused clock, and the caller would spin forever.
+            Err(Duration::from_secs_f64((1.0 - tokens) / self.rate).max(Duration::from_millis(1)))
         }
     }
 
@@ -139,7 +142,17 @@ impl Limiters {
         Limiters {
             buckets: Family::ALL
                 .iter()
-                .map(|f| (*f, TokenBucket::new(overrides.get(f).copied().unwrap_or_else(|| f.default_quota()))))
+                .map(|f| {
+                    (
+                        *f,
+                        TokenBucket::new(
+                            overrides
+                                .get(f)
+                                .copied()
+                                .unwrap_or_else(|| f.default_quota()),
+                        ),
+                    )
+                })
                 .collect(),
         }
     }
@@ -180,8 +193,10 @@ impl RetryPolicy {
     /// The pause before attempt `attempt` (1 = first retry): full jitter over an exponential.
     pub fn delay(&self, attempt: u32, jitter: f64) -> Duration {
         let exponential = self.base.as_secs_f64() * 2f64.powi(attempt.min(20) as i32 - 1);
-        Duration::from_secs_f64(exponential.min(self.max_delay.as_secs_f64()) * jitter.clamp(0.0, 1.0))
-            .max(Duration::from_millis(10))
+        Duration::from_secs_f64(
+            exponential.min(self.max_delay.as_secs_f64()) * jitter.clamp(0.0, 1.0),
+        )
+        .max(Duration::from_millis(10))
     }
 }
 

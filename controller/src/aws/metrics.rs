@@ -17,12 +17,19 @@ impl CallCounter {
 
     /// Every (api, outcome) with its count.
     pub fn snapshot(&self) -> BTreeMap<(&'static str, &'static str), u64> {
-        self.counts.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Calls of one API, whatever their outcome.
     pub fn calls(&self, api: &str) -> u64 {
-        self.snapshot().iter().filter(|((a, _), _)| *a == api).map(|(_, n)| n).sum()
+        self.snapshot()
+            .iter()
+            .filter(|((a, _), _)| *a == api)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// Calls of one API with one outcome.
@@ -39,7 +46,10 @@ impl CallCounter {
     }
 
     pub fn reset(&self) {
-        self.counts.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// As JSON: `{"ListTagsForResource": {"ok": 12, "throttled": 1}, …}`.

@@ -65,6 +65,7 @@ pub struct Parent {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Tier {
     Standard,
     Advanced,
@@ -103,10 +104,22 @@ pub trait OrganizationsRead: Send + Sync {
         parent: &str,
         next_token: Option<String>,
     ) -> Result<Page<OrganizationalUnit>, AwsError>;
-    async fn list_accounts_for_parent(&self, parent: &str, next_token: Option<String>) -> Result<Page<Account>, AwsError>;
-    async fn list_tags_for_resource(&self, id: &str, next_token: Option<String>) -> Result<Page<Tag>, AwsError>;
+    async fn list_accounts_for_parent(
+        &self,
+        parent: &str,
+        next_token: Option<String>,
+    ) -> Result<Page<Account>, AwsError>;
+    async fn list_tags_for_resource(
+        &self,
+        id: &str,
+        next_token: Option<String>,
+    ) -> Result<Page<Tag>, AwsError>;
     async fn describe_account(&self, id: &str) -> Result<Account, AwsError>;
-    async fn list_parents(&self, child: &str, next_token: Option<String>) -> Result<Page<Parent>, AwsError>;
+    async fn list_parents(
+        &self,
+        child: &str,
+        next_token: Option<String>,
+    ) -> Result<Page<Parent>, AwsError>;
 }
 
 /// Writes of AWS Organizations: tags only. spa never creates, moves or closes accounts.
@@ -120,7 +133,11 @@ pub trait OrganizationsWrite: Send + Sync {
 #[async_trait]
 pub trait ParametersRead: Send + Sync {
     /// One page (at most 10 parameters) under `path`, recursively.
-    async fn get_parameters_by_path(&self, path: &str, next_token: Option<String>) -> Result<Page<Parameter>, AwsError>;
+    async fn get_parameters_by_path(
+        &self,
+        path: &str,
+        next_token: Option<String>,
+    ) -> Result<Page<Parameter>, AwsError>;
 }
 
 /// Writes of SSM Parameter Store.
@@ -158,7 +175,12 @@ fn jitter() -> f64 {
 
 impl Aws {
     /// Runs one AWS call under the family's rate limit, retrying what can be retried.
-    pub async fn call<T, F, Fut>(&self, api: &'static str, family: Family, operation: F) -> Result<T, AwsError>
+    pub async fn call<T, F, Fut>(
+        &self,
+        api: &'static str,
+        family: Family,
+        operation: F,
+    ) -> Result<T, AwsError>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, AwsError>>,
@@ -174,7 +196,12 @@ impl Aws {
                 Err(error) => {
                     self.calls.record(api, error.kind.as_str());
                     if !error.kind.is_retryable() || attempt >= self.retry.max_attempts {
-                        tracing::debug!(api, attempt, kind = error.kind.as_str(), "giving up: {error}");
+                        tracing::debug!(
+                            api,
+                            attempt,
+                            kind = error.kind.as_str(),
+                            "giving up: {error}"
+                        );
                         return Err(error);
                     }
                     let delay = self.retry.delay(attempt, jitter());
@@ -187,7 +214,12 @@ impl Aws {
     }
 
     /// Follows NextToken until the end, even where a backend never paginates.
-    pub async fn all_pages<T, F, Fut>(&self, api: &'static str, family: Family, page: F) -> Result<Vec<T>, AwsError>
+    pub async fn all_pages<T, F, Fut>(
+        &self,
+        api: &'static str,
+        family: Family,
+        page: F,
+    ) -> Result<Vec<T>, AwsError>
     where
         F: Fn(Option<String>) -> Fut,
         Fut: Future<Output = Result<Page<T>, AwsError>>,
@@ -215,9 +247,11 @@ impl Aws {
     }
 
     pub async fn organizational_unit(&self, id: &str) -> Result<OrganizationalUnit, AwsError> {
-        self.call(api::DESCRIBE_ORGANIZATIONAL_UNIT, Family::OrgDescribe, || {
-            self.organizations.describe_organizational_unit(id)
-        })
+        self.call(
+            api::DESCRIBE_ORGANIZATIONAL_UNIT,
+            Family::OrgDescribe,
+            || self.organizations.describe_organizational_unit(id),
+        )
         .await
     }
 
@@ -244,8 +278,10 @@ impl Aws {
     }
 
     pub async fn account(&self, id: &str) -> Result<Account, AwsError> {
-        self.call(api::DESCRIBE_ACCOUNT, Family::OrgDescribe, || self.organizations.describe_account(id))
-            .await
+        self.call(api::DESCRIBE_ACCOUNT, Family::OrgDescribe, || {
+            self.organizations.describe_account(id)
+        })
+        .await
     }
 
     pub async fn parents(&self, child: &str) -> Result<Vec<Parent>, AwsError> {

@@ -13,14 +13,15 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{
-    Account, Aws, AwsError, ErrorKind, Limiters, OrganizationalUnit, OrganizationsRead, OrganizationsWrite, Page,
-    Parameter, ParametersRead, ParametersWrite, Parent, RetryPolicy, Root, Tag, Tier, api,
+    Account, Aws, AwsError, ErrorKind, Limiters, OrganizationalUnit, OrganizationsRead,
+    OrganizationsWrite, Page, Parameter, ParametersRead, ParametersWrite, Parent, RetryPolicy,
+    Root, Tag, Tier, api,
 };
 
 /// Where and as whom to call AWS.
@@ -32,6 +33,21 @@ pub struct AwsOptions {
     pub profile: Option<String>,
     /// Role assumed for Organizations (`automation.role_arn_to_manage_accounts`).
     pub management_role_arn: Option<String>,
+    /// Static credentials (access key id, secret) instead of the chain: for the local
+    /// emulator, which accepts any.
+    pub static_credentials: Option<(String, String)>,
+}
+
+impl AwsOptions {
+    /// Options for the local emulator at `endpoint`.
+    pub fn emulator(endpoint: &str) -> AwsOptions {
+        AwsOptions {
+            endpoint_url: Some(endpoint.to_string()),
+            region: Some("eu-west-1".to_string()),
+            static_credentials: Some(("testing".to_string(), "testing".to_string())),
+            ..AwsOptions::default()
+        }
+    }
 }
 
 /// The shared SDK configuration: credentials chain, region, endpoint, timeouts, no SDK retries.
@@ -53,10 +69,22 @@ pub async fn sdk_config(options: &AwsOptions) -> SdkConfig {
     if let Some(profile) = &options.profile {
         loader = loader.profile_name(profile);
     }
+    if let Some((key, secret)) = &options.static_credentials {
+        loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+            key.clone(),
+            secret.clone(),
+            None,
+            None,
+            "spa-static",
+        ));
+    }
     let config = loader.load().await;
     if config.region().is_none() {
         // Organizations and STS work from any region; SSM needs one. us-east-1 as a last resort.
-        return config.into_builder().region(Region::new("us-east-1")).build();
+        return config
+            .into_builder()
+            .region(Region::new("us-east-1"))
+            .build();
     }
     config
 }
@@ -114,12 +142,25 @@ where
             let code = context.err().code().unwrap_or_default().to_string();
             let status = context.raw().status().as_u16();
             let message = context.err().message().unwrap_or_default().to_string();
-            AwsError::new(api, super::error::kind_of_code(&code, Some(status)), code, message)
+            AwsError::new(
+                api,
+                super::error::kind_of_code(&code, Some(status)),
+                code,
+                message,
+            )
         }
-        SdkError::TimeoutError(_) => AwsError::new(api, ErrorKind::Transient, "Timeout", "the request timed out"),
-        SdkError::ResponseError(_) => {
-            AwsError::new(api, ErrorKind::Transient, "ResponseError", DisplayErrorContext(&error).to_string())
-        }
+        SdkError::TimeoutError(_) => AwsError::new(
+            api,
+            ErrorKind::Transient,
+            "Timeout",
+            "the request timed out",
+        ),
+        SdkError::ResponseError(_) => AwsError::new(
+            api,
+            ErrorKind::Transient,
+            "ResponseError",
+            DisplayErrorContext(&error).to_string(),
+        ),
         SdkError::DispatchFailure(failure) => {
             let message = DisplayErrorContext(&error).to_string();
             let kind = if failure.is_timeout() {
@@ -182,7 +223,11 @@ impl OrganizationsRead for SdkOrganizations {
             .await
             .map_err(|e| classify(api::LIST_ROOTS, e))?;
         Ok(Page {
-            items: output.roots().iter().map(|r| Root { id: text(r.id()) }).collect(),
+            items: output
+                .roots()
+                .iter()
+                .map(|r| Root { id: text(r.id()) })
+                .collect(),
             next_token: next(output.next_token()),
         })
     }
@@ -228,7 +273,11 @@ impl OrganizationsRead for SdkOrganizations {
         })
     }
 
-    async fn list_accounts_for_parent(&self, parent: &str, next_token: Option<String>) -> Result<Page<Account>, AwsError> {
+    async fn list_accounts_for_parent(
+        &self,
+        parent: &str,
+        next_token: Option<String>,
+    ) -> Result<Page<Account>, AwsError> {
         let output = self
             .client
             .list_accounts_for_parent()
@@ -243,7 +292,11 @@ impl OrganizationsRead for SdkOrganizations {
         })
     }
 
-    async fn list_tags_for_resource(&self, id: &str, next_token: Option<String>) -> Result<Page<Tag>, AwsError> {
+    async fn list_tags_for_resource(
+        &self,
+        id: &str,
+        next_token: Option<String>,
+    ) -> Result<Page<Tag>, AwsError> {
         let output = self
             .client
             .list_tags_for_resource()
@@ -273,13 +326,21 @@ impl OrganizationsRead for SdkOrganizations {
             .send()
             .await
             .map_err(|e| classify(api::DESCRIBE_ACCOUNT, e))?;
-        output
-            .account()
-            .map(account)
-            .ok_or_else(|| AwsError::new(api::DESCRIBE_ACCOUNT, ErrorKind::NotFound, "", format!("no account {id}")))
+        output.account().map(account).ok_or_else(|| {
+            AwsError::new(
+                api::DESCRIBE_ACCOUNT,
+                ErrorKind::NotFound,
+                "",
+                format!("no account {id}"),
+            )
+        })
     }
 
-    async fn list_parents(&self, child: &str, next_token: Option<String>) -> Result<Page<Parent>, AwsError> {
+    async fn list_parents(
+        &self,
+        child: &str,
+        next_token: Option<String>,
+    ) -> Result<Page<Parent>, AwsError> {
         let output = self
             .client
             .list_parents()
@@ -294,7 +355,10 @@ impl OrganizationsRead for SdkOrganizations {
                 .iter()
                 .map(|p| Parent {
                     id: text(p.id()),
-                    kind: p.r#type().map(|t| t.as_str().to_string()).unwrap_or_default(),
+                    kind: p
+                        .r#type()
+                        .map(|t| t.as_str().to_string())
+                        .unwrap_or_default(),
                 })
                 .collect(),
             next_token: next(output.next_token()),
@@ -311,10 +375,15 @@ impl OrganizationsWrite for SdkOrganizations {
                 .key(&tag.key)
                 .value(&tag.value)
                 .build()
-                .map_err(|e| AwsError::new(api::TAG_RESOURCE, ErrorKind::Terminal, "", e.to_string()))?;
+                .map_err(|e| {
+                    AwsError::new(api::TAG_RESOURCE, ErrorKind::Terminal, "", e.to_string())
+                })?;
             request = request.tags(tag);
         }
-        request.send().await.map_err(|e| classify(api::TAG_RESOURCE, e))?;
+        request
+            .send()
+            .await
+            .map_err(|e| classify(api::TAG_RESOURCE, e))?;
         Ok(())
     }
 
@@ -336,7 +405,11 @@ pub struct SdkParameters {
 
 #[async_trait]
 impl ParametersRead for SdkParameters {
-    async fn get_parameters_by_path(&self, path: &str, next_token: Option<String>) -> Result<Page<Parameter>, AwsError> {
+    async fn get_parameters_by_path(
+        &self,
+        path: &str,
+        next_token: Option<String>,
+    ) -> Result<Page<Parameter>, AwsError> {
         let output = self
             .client
             .get_parameters_by_path()

@@ -68,7 +68,11 @@ pub fn parse_spec(name: &str, text: &str) -> Result<OrganizationSpec, String> {
     let mut sources = spa_schema::Sources::default();
     sources.insert(file, text);
     let Some(node) = node else {
-        return Err(spa_schema::diag::render(&diagnostics, &sources, spa_schema::diag::Style::Plain));
+        return Err(spa_schema::diag::render(
+            &diagnostics,
+            &sources,
+            spa_schema::diag::Style::Plain,
+        ));
     };
     serde_json::from_value(node.to_json()).map_err(|e| format!("{name}: {e}"))
 }
@@ -79,18 +83,29 @@ async fn emulator_post(endpoint: &str, path: &str) -> Result<(), String> {
         .strip_prefix("http://")
         .ok_or_else(|| format!("the emulator endpoint must be http://HOST:PORT, not {endpoint}"))?
         .trim_end_matches('/');
-    let mut stream = tokio::net::TcpStream::connect(address)
+    let mut stream = tokio::net::TcpStream::connect(address).await.map_err(|e| {
+        format!("cannot reach the emulator at {endpoint}: {e} (scripts/emulator start)")
+    })?;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream
+        .write_all(request.as_bytes())
         .await
-        .map_err(|e| format!("cannot reach the emulator at {endpoint}: {e} (scripts/emulator start)"))?;
-    let request = format!("POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?;
     let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.map_err(|e| e.to_string())?;
+    stream
+        .read_to_end(&mut response)
+        .await
+        .map_err(|e| e.to_string())?;
     let status = String::from_utf8_lossy(&response);
     if status.starts_with("HTTP/1.1 200") || status.starts_with("HTTP/1.0 200") {
         Ok(())
     } else {
-        Err(format!("the emulator refused {path}: {}", status.lines().next().unwrap_or_default()))
+        Err(format!(
+            "the emulator refused {path}: {}",
+            status.lines().next().unwrap_or_default()
+        ))
     }
 }
 
@@ -122,12 +137,15 @@ impl Seeder {
             .to_string();
         if let Some(expected) = &spec.id {
             if *expected != id {
-                self.seeded
-                    .mismatches
-                    .push(format!("organizational unit {}: expected {expected}, got {id}", spec.name));
+                self.seeded.mismatches.push(format!(
+                    "organizational unit {}: expected {expected}, got {id}",
+                    spec.name
+                ));
             }
         }
-        self.seeded.organizational_units.push((spec.name.clone(), id.clone()));
+        self.seeded
+            .organizational_units
+            .push((spec.name.clone(), id.clone()));
         for account in &spec.accounts {
             self.account(account, &id).await?;
         }
@@ -164,21 +182,30 @@ impl Seeder {
             let status = status.create_account_status();
             match status.and_then(|s| s.state()).map(|s| s.as_str()) {
                 Some("SUCCEEDED") => {
-                    id = status.and_then(|s| s.account_id()).unwrap_or_default().to_string();
+                    id = status
+                        .and_then(|s| s.account_id())
+                        .unwrap_or_default()
+                        .to_string();
                     break;
                 }
-                Some("FAILED") => return Err(wrong(format!("creating account {} failed", spec.name))),
+                Some("FAILED") => {
+                    return Err(wrong(format!("creating account {} failed", spec.name)));
+                }
                 _ => tokio::time::sleep(Duration::from_millis(500)).await,
             }
         }
         if id.is_empty() {
-            return Err(wrong(format!("account {} was not created within 30 s", spec.name)));
+            return Err(wrong(format!(
+                "account {} was not created within 30 s",
+                spec.name
+            )));
         }
         if let Some(expected) = &spec.id {
             if *expected != id {
-                self.seeded
-                    .mismatches
-                    .push(format!("account {}: expected {expected}, got {id}", spec.name));
+                self.seeded.mismatches.push(format!(
+                    "account {}: expected {expected}, got {id}",
+                    spec.name
+                ));
             }
         }
         let root = self.seeded.root_id.clone();
@@ -202,7 +229,10 @@ impl Seeder {
                     .map_err(|e| wrong(e.to_string()))?;
                 request = request.tags(tag);
             }
-            request.send().await.map_err(|e| classify("TagResource", e))?;
+            request
+                .send()
+                .await
+                .map_err(|e| classify("TagResource", e))?;
         }
         // The member role, created inside the account through the role itself, as an
         // account factory would have done.
@@ -231,14 +261,19 @@ pub async fn seed(options: &AwsOptions, spec: OrganizationSpec) -> Result<Seeded
         .clone()
         .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
         .ok_or_else(|| wrong("seeding needs the emulator: set AWS_ENDPOINT_URL or --endpoint-url (scripts/emulator start)".into()))?;
-    emulator_post(&endpoint, "/moto-api/reset").await.map_err(wrong)?;
+    emulator_post(&endpoint, "/moto-api/reset")
+        .await
+        .map_err(wrong)?;
     emulator_post(&endpoint, &format!("/moto-api/seed?a={}", spec.seed))
         .await
         .map_err(wrong)?;
     let mut options = options.clone();
     options.endpoint_url = Some(endpoint);
     let base = sdk_config(&options).await;
-    let management_arn = format!("arn:aws:iam::{}:role/{}", spec.management_account, spec.management_role);
+    let management_arn = format!(
+        "arn:aws:iam::{}:role/{}",
+        spec.management_account, spec.management_role
+    );
     let management = assume_role(&base, &management_arn, "spa-seed").await;
     let organizations = aws_sdk_organizations::Client::new(&management);
     organizations
@@ -252,7 +287,12 @@ pub async fn seed(options: &AwsOptions, spec: OrganizationSpec) -> Result<Seeded
         .send()
         .await
         .map_err(|e| classify("ListRoots", e))?;
-    let root_id = roots.roots().first().and_then(|r| r.id()).unwrap_or_default().to_string();
+    let root_id = roots
+        .roots()
+        .first()
+        .and_then(|r| r.id())
+        .unwrap_or_default()
+        .to_string();
     let mut seeder = Seeder {
         organizations,
         management,

@@ -14,7 +14,11 @@ pub enum DevCommand {
 #[derive(Debug, Args)]
 pub struct SeedArgs {
     /// The organization to create.
-    #[arg(long = "org", value_name = "FILE", default_value = "example-config-repo/organization.yaml")]
+    #[arg(
+        long = "org",
+        value_name = "FILE",
+        default_value = "example-config-repo/organization.yaml"
+    )]
     pub organization: std::path::PathBuf,
 
     #[command(flatten)]
@@ -33,9 +37,11 @@ pub fn run(command: &DevCommand) -> Result<Output, Failure> {
 
 fn seed(args: &SeedArgs) -> Result<Output, Failure> {
     let name = args.organization.display().to_string();
-    let text = std::fs::read_to_string(&args.organization)
-        .map_err(|e| Failure::Runtime(anyhow::Error::new(e).context(format!("cannot read {name}"))))?;
-    let spec = crate::aws::seed::parse_spec(&name, &text).map_err(|e| Failure::Runtime(anyhow::anyhow!(e)))?;
+    let text = std::fs::read_to_string(&args.organization).map_err(|e| {
+        Failure::Runtime(anyhow::Error::new(e).context(format!("cannot read {name}")))
+    })?;
+    let spec = crate::aws::seed::parse_spec(&name, &text)
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!(e)))?;
     let options = args.aws.options(None);
     let seeded = runtime()?
         .block_on(crate::aws::seed::seed(&options, spec))

@@ -5,7 +5,9 @@ use spa_schema::explain::explain_text;
 use spa_schema::{Effective, Resolver, check};
 
 use super::validate::load;
-use super::{Failure, Format, Output, SourceArgs, Status, revision_json, stderr_style};
+use super::{
+    AwsArgs, Failure, Format, Output, SourceArgs, Status, revision_json, runtime, stderr_style,
+};
 
 /// Show the effective settings of an account or organizational unit, each value with the
 /// file, line and column it came from.
@@ -18,12 +20,20 @@ pub struct ExplainArgs {
     #[arg(value_name = "ID")]
     pub identifier: String,
 
-    /// The organizational unit the account sits in (its settings apply before the account's).
+    /// The organizational unit the account sits in (its settings apply before the
+    /// account's). Default: read from the live organization (one ListParents call).
     #[arg(long, value_name = "OU_ID")]
     pub parent: Option<String>,
 
+    /// Do not call AWS: without --parent, resolve the account without its OU.
+    #[arg(long)]
+    pub offline: bool,
+
     #[command(flatten)]
     pub source: SourceArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -71,6 +81,19 @@ pub fn run(args: &ExplainArgs) -> Result<Output, Failure> {
     };
     let resolver = Resolver::new(settings);
     let mut notes = Vec::new();
+    let mut parent = args.parent.clone();
+    if !is_ou && parent.is_none() && !args.offline {
+        match live_parent(args, settings, id) {
+            Ok(Some(found)) => {
+                notes.push(format!("parent {found} read from the organization"));
+                parent = Some(found);
+            }
+            Ok(None) => notes.push("the account sits at the root of the organization".to_string()),
+            Err(message) => notes.push(format!(
+                "could not read the parent from the organization ({message}); pass --parent, or --offline"
+            )),
+        }
+    }
     let effective: Effective = if is_ou {
         if !resolver.is_listed_organizational_unit(id) {
             notes.push(format!(
@@ -79,19 +102,25 @@ pub fn run(args: &ExplainArgs) -> Result<Output, Failure> {
         }
         resolver.organizational_unit(id)
     } else {
-        if let Some(parent) = &args.parent {
+        if let Some(parent) = &parent {
             if !resolver.is_listed_organizational_unit(parent) {
                 notes.push(format!(
                     "{parent} is not listed in organizational_units: it adds nothing"
                 ));
             }
-        } else {
-            notes.push("no --parent given: the settings of the account's organizational unit are not included".into());
+        } else if args.offline {
+            notes.push("offline and no --parent: the settings of the account's organizational unit are not included".into());
         }
-        if !resolver.is_listed_account(id) && args.parent.is_none() {
-            notes.push(format!("{id} is not listed in accounts nor in a CSV file"));
+        if !resolver.is_listed_account(id)
+            && parent
+                .as_ref()
+                .is_none_or(|p| !resolver.is_listed_organizational_unit(p))
+        {
+            notes.push(format!(
+                "{id} is not managed: not listed, and not in a listed organizational unit"
+            ));
         }
-        resolver.account(id, args.parent.as_deref())
+        resolver.account(id, parent.as_deref())
     };
     let stdout = match args.format {
         Format::Json => {
@@ -116,5 +145,23 @@ pub fn run(args: &ExplainArgs) -> Result<Output, Failure> {
         stdout,
         stderr: String::new(),
         status: Status::Success,
+    })
+}
+
+/// The OU an account sits in, from the live organization; `None` at the root.
+fn live_parent(
+    args: &ExplainArgs,
+    settings: &spa_schema::Settings,
+    id: &str,
+) -> Result<Option<String>, String> {
+    let options = args.aws.options(Some(settings));
+    let runtime = runtime().map_err(|_| "no async runtime".to_string())?;
+    runtime.block_on(async {
+        let aws = crate::aws::sdk::connect(&options, args.aws.limiters()).await;
+        let parents = aws.parents(id).await.map_err(|e| e.to_string())?;
+        Ok(parents
+            .into_iter()
+            .find(|p| p.kind == "ORGANIZATIONAL_UNIT")
+            .map(|p| p.id))
     })
 }

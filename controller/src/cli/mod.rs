@@ -9,8 +9,11 @@ use spa_schema::diag::Style;
 
 use crate::source::{Revision, Source, SourceOptions};
 
+pub mod apply;
 pub mod dev;
+pub mod diff;
 pub mod explain;
+pub mod plan;
 pub mod schema;
 pub mod status;
 pub mod validate;
@@ -29,6 +32,9 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     Explain(explain::ExplainArgs),
     Status(status::StatusArgs),
+    Plan(plan::PlanArgs),
+    Apply(apply::ApplyArgs),
+    Diff(diff::DiffArgs),
     Schema(schema::SchemaArgs),
     #[command(subcommand)]
     Dev(dev::DevCommand),
@@ -51,20 +57,73 @@ pub struct AwsArgs {
     /// AWS profile from ~/.aws/config.
     #[arg(long, value_name = "NAME", env = "AWS_PROFILE")]
     pub profile: Option<String>,
+
+    /// Override a client-side rate limit: FAMILY=RATE/BURST (calls per second, bucket size),
+    /// e.g. org-list-tags=5/8 to leave more of the organization's quota to others.
+    /// Repeatable. Families and defaults: docs/aws.md.
+    #[arg(long = "rate-limit", value_name = "FAMILY=RATE/BURST", value_parser = parse_rate_limit)]
+    pub rate_limits: Vec<(crate::aws::Family, crate::aws::Quota)>,
+}
+
+fn parse_rate_limit(text: &str) -> Result<(crate::aws::Family, crate::aws::Quota), String> {
+    let (family, quota) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected FAMILY=RATE/BURST, got `{text}`"))?;
+    let family: crate::aws::Family =
+        serde_json::from_value(serde_json::Value::String(family.to_string())).map_err(|_| {
+            let known: Vec<String> = crate::aws::Family::ALL
+                .iter()
+                .filter_map(|f| serde_json::to_value(f).ok())
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
+            format!("unknown family `{family}`; known: {}", known.join(", "))
+        })?;
+    let (rate, burst) = quota.split_once('/').unwrap_or((quota, quota));
+    let rate: f64 = rate
+        .parse()
+        .map_err(|_| format!("`{rate}` is not a rate"))?;
+    let burst: f64 = burst
+        .parse()
+        .map_err(|_| format!("`{burst}` is not a burst size"))?;
+    if rate <= 0.0 || burst < 1.0 {
+        return Err("the rate must be positive and the burst at least 1".to_string());
+    }
+    Ok((family, crate::aws::Quota::new(rate, burst)))
 }
 
 impl AwsArgs {
+    /// The client-side rate limiters: published quotas, with the overrides of --rate-limit.
+    pub fn limiters(&self) -> std::sync::Arc<crate::aws::Limiters> {
+        let overrides = self.rate_limits.iter().copied().collect();
+        std::sync::Arc::new(crate::aws::Limiters::new(&overrides))
+    }
+
     pub fn options(&self, settings: Option<&spa_schema::Settings>) -> crate::aws::sdk::AwsOptions {
         crate::aws::sdk::AwsOptions {
             endpoint_url: self.endpoint_url.clone(),
-            region: self
-                .region
-                .clone()
-                .or_else(|| settings.and_then(|s| s.automation.region.as_ref().map(|r| r.value.clone()))),
+            region: self.region.clone().or_else(|| {
+                settings.and_then(|s| s.automation.region.as_ref().map(|r| r.value.clone()))
+            }),
             profile: self.profile.clone(),
-            management_role_arn: settings
-                .and_then(|s| s.automation.role_arn_to_manage_accounts.as_ref().map(|r| r.value.clone())),
+            management_role_arn: settings.and_then(|s| {
+                s.automation
+                    .role_arn_to_manage_accounts
+                    .as_ref()
+                    .map(|r| r.value.clone())
+            }),
+            static_credentials: self.emulator_credentials(),
         }
+    }
+
+    /// A loopback endpoint is the local emulator, which accepts any credentials: without
+    /// credentials in the environment or a profile, use dummy ones rather than searching
+    /// (and waiting for) instance metadata.
+    fn emulator_credentials(&self) -> Option<(String, String)> {
+        let endpoint = self.endpoint_url.as_deref()?;
+        let host = endpoint.split("://").nth(1)?.split([':', '/']).next()?;
+        let loopback = host == "localhost" || host.starts_with("127.") || host == "[::1]";
+        let configured = std::env::var_os("AWS_ACCESS_KEY_ID").is_some() || self.profile.is_some();
+        (loopback && !configured).then(|| ("testing".to_string(), "testing".to_string()))
     }
 }
 
@@ -74,7 +133,9 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Failure::Runtime(anyhow::Error::new(e).context("cannot start the async runtime")))
+        .map_err(|e| {
+            Failure::Runtime(anyhow::Error::new(e).context("cannot start the async runtime"))
+        })
 }
 
 /// Where the settings come from: shared by every command that reads them.
@@ -144,6 +205,10 @@ pub enum Failure {
     Invalid(Output),
     /// The command did its job partly: the output says what is missing (exit 1).
     Partial(Output),
+    /// The plan has changes and --detailed-exitcode was given (exit 4).
+    Changes(Output),
+    /// The command refused to act (not confirmed, destructive changes not allowed): exit 1.
+    Refused(String),
     /// The command line asks for something impossible (exit 2).
     Usage(String),
     /// Something outside the settings went wrong (repository, network, AWS).
@@ -185,6 +250,9 @@ pub fn run(cli: Cli) -> Result<Output, Failure> {
         Command::Validate(args) => validate::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Status(args) => status::run(&args),
+        Command::Plan(args) => plan::run(&args),
+        Command::Apply(args) => apply::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Schema(args) => schema::run(&args),
         Command::Dev(command) => dev::run(&command),
     }

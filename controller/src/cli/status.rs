@@ -1,12 +1,12 @@
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use clap::Args;
 use comfy_table::{ContentArrangement, Table, presets};
 
 use super::validate::load;
-use super::{AwsArgs, Failure, Format, Output, SourceArgs, Status, revision_json, runtime, stderr_style};
-use crate::aws::Limiters;
+use super::{
+    AwsArgs, Failure, Format, Output, SourceArgs, Status, revision_json, runtime, stderr_style,
+};
 use crate::observe::{Observation, observe};
 
 /// Show the managed accounts as AWS has them: id, name, e-mail, organizational unit,
@@ -43,13 +43,19 @@ pub fn run(args: &StatusArgs) -> Result<Output, Failure> {
     };
     let options = args.aws.options(Some(settings));
     let (observation, calls) = runtime()?.block_on(async {
-        let aws = crate::aws::sdk::connect(&options, Arc::new(Limiters::default())).await;
+        let aws = crate::aws::sdk::connect(&options, args.aws.limiters()).await;
         let observation = observe(&aws, settings).await;
         (observation, aws.calls.to_json())
     });
     if observation.root_id.is_none() && !observation.complete {
-        let first = observation.errors.first().map(|e| e.message.clone()).unwrap_or_default();
-        return Err(Failure::Runtime(anyhow::anyhow!("cannot read the organization: {first}")));
+        let first = observation
+            .errors
+            .first()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
+        return Err(Failure::Runtime(anyhow::anyhow!(
+            "cannot read the organization: {first}"
+        )));
     }
     let state_tag = settings.state_tag();
     let holder_tag = settings.holder_tag();
@@ -85,7 +91,13 @@ pub fn run(args: &StatusArgs) -> Result<Output, Failure> {
             });
             format!("{report:#}\n")
         }
-        Format::Text => text(&observation, &state_tag, &holder_tag, &cost_tag, &source.revision().to_string()),
+        Format::Text => text(
+            &observation,
+            &state_tag,
+            &holder_tag,
+            &cost_tag,
+            &source.revision().to_string(),
+        ),
     };
     let output = Output {
         stdout,
@@ -104,13 +116,27 @@ pub fn run(args: &StatusArgs) -> Result<Output, Failure> {
     }
 }
 
-fn text(observation: &Observation, state_tag: &str, holder_tag: &str, cost_tag: &str, revision: &str) -> String {
+fn text(
+    observation: &Observation,
+    state_tag: &str,
+    holder_tag: &str,
+    cost_tag: &str,
+    revision: &str,
+) -> String {
     let mut out = String::new();
     let mut table = Table::new();
     table
         .load_style(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(vec!["account", "name", "e-mail", "OU", "state", "holder", "cost center"]);
+        .set_header(vec![
+            "account",
+            "name",
+            "e-mail",
+            "OU",
+            "state",
+            "holder",
+            "cost center",
+        ]);
     for account in observation.accounts.values() {
         let tag = |k: &str| {
             account
@@ -123,7 +149,11 @@ fn text(observation: &Observation, state_tag: &str, holder_tag: &str, cost_tag: 
             .parent
             .as_ref()
             .map(|p| {
-                let name = observation.organizational_units.get(p).map(|u| u.name.as_str()).unwrap_or("");
+                let name = observation
+                    .organizational_units
+                    .get(p)
+                    .map(|u| u.name.as_str())
+                    .unwrap_or("");
                 format!("{name} ({p})")
             })
             .unwrap_or_else(|| "— (listed)".to_string());
@@ -158,13 +188,23 @@ fn text(observation: &Observation, state_tag: &str, holder_tag: &str, cost_tag: 
         &observation.fingerprint[..12.min(observation.fingerprint.len())]
     );
     for id in &observation.missing_organizational_units {
-        let _ = writeln!(out, "warning: organizational unit {id} is listed in settings but does not exist");
+        let _ = writeln!(
+            out,
+            "warning: organizational unit {id} is listed in settings but does not exist"
+        );
     }
     for id in &observation.missing_accounts {
-        let _ = writeln!(out, "warning: account {id} is listed in settings but does not exist");
+        let _ = writeln!(
+            out,
+            "warning: account {id} is listed in settings but does not exist"
+        );
     }
     if !observation.complete {
-        let _ = writeln!(out, "INCOMPLETE: {} read(s) failed:", observation.errors.len());
+        let _ = writeln!(
+            out,
+            "INCOMPLETE: {} read(s) failed:",
+            observation.errors.len()
+        );
         for error in &observation.errors {
             let _ = writeln!(out, "  {}: {}", error.target, error.message);
         }

@@ -1,0 +1,137 @@
+use std::collections::BTreeMap;
+
+use clap::Args;
+
+use super::plan::{PlanFormat, color};
+use super::validate::load;
+use super::{Failure, Output, SourceArgs, stderr_style};
+use crate::observe::{Observation, ObservedParameter};
+use crate::render;
+use crate::source::Source;
+
+/// Show how the effective settings of every listed account and OU, and the buildspecs and
+/// documents, differ between two commits — no AWS needed (for reviewers when CI has no
+/// credentials).
+///
+/// What is compared is exactly what spa publishes to SSM. Accounts are resolved without
+/// their OU (that needs the organization): a change to an OU shows on the OU.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The commit the change starts from (e.g. the pull request's base).
+    #[arg(long, value_name = "REF")]
+    pub base: String,
+
+    /// The commit the change ends at (e.g. the pull request's head).
+    #[arg(long, value_name = "REF")]
+    pub head: String,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Rendering on stdout.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+fn settings_at(
+    args: &DiffArgs,
+    reference: &str,
+) -> Result<(Source, spa_schema::Settings), Failure> {
+    let mut source_args = args.source.clone();
+    source_args.reference = Some(reference.to_string());
+    source_args.worktree = false;
+    let source = source_args.open()?;
+    let loaded = load(&source, &args.source.settings);
+    match loaded.valid().cloned() {
+        Some(settings) => Ok((source, settings)),
+        None => Err(Failure::Invalid(Output {
+            stderr: format!(
+                "{}error: the settings at {} are invalid\n",
+                loaded.render(stderr_style()),
+                source.revision()
+            ),
+            ..Output::default()
+        })),
+    }
+}
+
+/// An observation made of nothing but parameters, for planning one commit against another.
+fn as_observation(desired: &crate::desired::Desired) -> Observation {
+    Observation {
+        environment: desired.environment.clone(),
+        root_id: None,
+        organizational_units: BTreeMap::new(),
+        accounts: BTreeMap::new(),
+        parameters: desired
+            .parameters
+            .iter()
+            .map(|(name, p)| {
+                (
+                    name.clone(),
+                    ObservedParameter {
+                        value: p.value.clone(),
+                        version: 1,
+                    },
+                )
+            })
+            .collect(),
+        missing_organizational_units: Vec::new(),
+        missing_accounts: Vec::new(),
+        errors: Vec::new(),
+        complete: true,
+        fingerprint: desired.fingerprint.clone(),
+    }
+}
+
+fn empty(environment: &str) -> Observation {
+    Observation {
+        environment: environment.to_string(),
+        root_id: None,
+        organizational_units: BTreeMap::new(),
+        accounts: BTreeMap::new(),
+        parameters: BTreeMap::new(),
+        missing_organizational_units: Vec::new(),
+        missing_accounts: Vec::new(),
+        errors: Vec::new(),
+        complete: true,
+        fingerprint: String::new(),
+    }
+}
+
+pub fn run(args: &DiffArgs) -> Result<Output, Failure> {
+    let (base_source, base) = settings_at(args, &args.base)?;
+    let (head_source, head) = settings_at(args, &args.head)?;
+    let base_desired = crate::desired::desired(
+        &base,
+        &empty(&base.environment_identifier.value),
+        base_source.revision().commit.as_deref(),
+    );
+    let head_desired = crate::desired::desired(
+        &head,
+        &empty(&head.environment_identifier.value),
+        head_source.revision().commit.as_deref(),
+    );
+    let mut plan = crate::plan::plan(&head_desired, &as_observation(&base_desired));
+    plan.destructive
+        .extend(crate::plan::purge_transitions(&base_desired, &head_desired));
+    plan.summary.destructive = plan.destructive.len();
+    let title = format!(
+        "spa diff {} → {}\n",
+        base_source.revision(),
+        head_source.revision()
+    );
+    let stdout = match args.format {
+        PlanFormat::Text => format!("{title}{}", render::text(&plan, color())),
+        PlanFormat::Markdown => render::markdown(
+            &plan,
+            render::GITHUB_COMMENT_LIMIT,
+            "Run `spa diff` locally for the whole difference.",
+        )
+        .replacen("### spa plan for", "### spa diff for", 1),
+        PlanFormat::Json => render::json(&plan),
+    };
+    Ok(Output {
+        stdout,
+        ..Output::default()
+    })
+}

@@ -1,0 +1,419 @@
+//! The plan: a pure, deterministic, serialisable diff between the desired state and the
+//! observed one. No I/O, no clock, no async: the same inputs give the same bytes.
+//!
+//! Destructive changes are classified and listed first: an account that would start being
+//! purged (purge switching to enabled, an account moving onto a purge path, `PURGE_MODE`
+//! becoming `--force`), and parameter deletions.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::aws::Tier;
+use crate::desired::{Desired, PurgePath, STANDARD_TIER_LIMIT, ValueKind};
+use crate::observe::Observation;
+
+/// Bumped when the JSON shape of a plan changes incompatibly (docs/plan-format.md).
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParameterChange {
+    pub name: String,
+    pub action: Action,
+    pub kind: ValueKind,
+    /// The observed value (update, delete).
+    pub before: Option<String>,
+    /// The desired value (create, update).
+    pub after: Option<String>,
+    pub tier: Tier,
+    /// The tier moves from standard to advanced.
+    pub tier_change: bool,
+    pub destructive: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TagAction {
+    Add,
+    Change,
+    Remove,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagChange {
+    pub key: String,
+    pub action: TagAction,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountChange {
+    pub account: String,
+    pub name: String,
+    /// The listed OU the account sits in, if any.
+    pub organizational_unit: Option<String>,
+    pub tags: Vec<TagChange>,
+    /// Why this change is destructive (empty when it is not).
+    pub destructive: Vec<String>,
+}
+
+impl AccountChange {
+    /// Tags to set in one TagResource call.
+    pub fn to_set(&self) -> Vec<(&str, &str)> {
+        self.tags
+            .iter()
+            .filter(|t| t.action != TagAction::Remove)
+            .filter_map(|t| t.after.as_deref().map(|v| (t.key.as_str(), v)))
+            .collect()
+    }
+
+    /// Tag keys to remove in one UntagResource call.
+    pub fn to_remove(&self) -> Vec<&str> {
+        self.tags
+            .iter()
+            .filter(|t| t.action == TagAction::Remove)
+            .map(|t| t.key.as_str())
+            .collect()
+    }
+}
+
+/// One line of the "destructive" section, listed first by every rendering.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destructive {
+    /// An account id or a parameter name.
+    pub target: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub remove: usize,
+    pub destructive: usize,
+    pub accounts: usize,
+    pub parameters: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub environment: String,
+    /// The settings commit the plan was computed from.
+    pub commit: Option<String>,
+    pub desired_fingerprint: String,
+    pub observed_fingerprint: String,
+    /// False when some reads failed: the plan then covers only what was observed, and
+    /// `skipped` says what was left out. Apply refuses an incomplete plan.
+    pub complete: bool,
+    pub skipped: Vec<String>,
+    /// Names of the listed organizational units, by id (for readers).
+    pub organizational_units: BTreeMap<String, String>,
+    pub no_changes: bool,
+    pub summary: Summary,
+    pub destructive: Vec<Destructive>,
+    pub parameters: Vec<ParameterChange>,
+    pub accounts: Vec<AccountChange>,
+}
+
+/// Two values equal as JSON are equal: whitespace and key order never make a change.
+fn same_value(kind: ValueKind, observed: &str, desired: &str) -> bool {
+    match kind {
+        ValueKind::Text => observed == desired,
+        ValueKind::Json => match (
+            serde_json::from_str::<serde_json::Value>(observed),
+            serde_json::from_str::<serde_json::Value>(desired),
+        ) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => observed == desired,
+        },
+    }
+}
+
+/// The purge path an account was on, from the parameters the previous settings published:
+/// its own, else its OU's. `None` when it was not managed.
+fn previous_purge(
+    observed: &Observation,
+    account: &str,
+    parent: Option<&str>,
+) -> Option<PurgePath> {
+    let prefix = Observation::parameter_prefix(&observed.environment);
+    let own = observed
+        .parameters
+        .get(&format!("{prefix}Accounts/{account}"));
+    let unit = parent.and_then(|p| {
+        observed
+            .parameters
+            .get(&format!("{prefix}OrganizationalUnits/{p}"))
+    });
+    let value: serde_json::Value = serde_json::from_str(&own.or(unit)?.value).ok()?;
+    let purge = value.get("purge")?;
+    Some(PurgePath {
+        enabled: purge.get("feature").and_then(|f| f.as_str()) == Some("enabled"),
+        mode: purge
+            .get("variables")
+            .and_then(|v| v.get("PURGE_MODE"))
+            .and_then(|m| m.as_str())
+            .map(str::to_string),
+    })
+}
+
+fn purge_reasons(before: Option<&PurgePath>, after: &PurgePath) -> Vec<String> {
+    if !after.enabled {
+        return Vec::new();
+    }
+    let mode = after.mode.as_deref().unwrap_or("--dry-run");
+    let consequence = if mode == "--force" {
+        "PURGE_MODE --force: resources will be deleted"
+    } else {
+        "PURGE_MODE --dry-run"
+    };
+    match before {
+        None => vec![format!("enters a purge path ({consequence})")],
+        Some(before) if !before.enabled => vec![format!("purge becomes enabled ({consequence})")],
+        Some(before) if mode == "--force" && before.mode.as_deref() != Some("--force") => {
+            vec!["PURGE_MODE becomes --force: resources will be deleted".to_string()]
+        }
+        Some(_) => Vec::new(),
+    }
+}
+
+/// The plan from `desired` to `observed`. Pure and deterministic.
+pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
+    let prefix = Observation::parameter_prefix(&desired.environment);
+    let mut parameters = Vec::new();
+    for (name, want) in &desired.parameters {
+        match observed.parameters.get(name) {
+            None => parameters.push(ParameterChange {
+                name: name.clone(),
+                action: Action::Create,
+                kind: want.kind,
+                before: None,
+                after: Some(want.value.clone()),
+                tier: want.tier,
+                tier_change: false,
+                destructive: false,
+            }),
+            Some(have) => {
+                // An advanced parameter cannot go back to standard: it stays advanced.
+                let was_advanced = have.value.len() > STANDARD_TIER_LIMIT;
+                let tier = if was_advanced {
+                    Tier::Advanced
+                } else {
+                    want.tier
+                };
+                let tier_change = !was_advanced && want.tier == Tier::Advanced;
+                if !same_value(want.kind, &have.value, &want.value) || tier_change {
+                    parameters.push(ParameterChange {
+                        name: name.clone(),
+                        action: Action::Update,
+                        kind: want.kind,
+                        before: Some(have.value.clone()),
+                        after: Some(want.value.clone()),
+                        tier,
+                        tier_change,
+                        destructive: false,
+                    });
+                }
+            }
+        }
+    }
+    // Deletions only under /<env>/, and only when the parameter read succeeded.
+    let parameters_read = !observed.errors.iter().any(|e| e.target == prefix);
+    if parameters_read {
+        for (name, have) in &observed.parameters {
+            if name.starts_with(&prefix) && !desired.parameters.contains_key(name) {
+                let kind = if have.value.trim_start().starts_with('{') {
+                    ValueKind::Json
+                } else {
+                    ValueKind::Text
+                };
+                parameters.push(ParameterChange {
+                    name: name.clone(),
+                    action: Action::Delete,
+                    kind,
+                    before: Some(have.value.clone()),
+                    after: None,
+                    tier: if have.value.len() > STANDARD_TIER_LIMIT {
+                        Tier::Advanced
+                    } else {
+                        Tier::Standard
+                    },
+                    tier_change: false,
+                    destructive: true,
+                });
+            }
+        }
+    }
+    parameters.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let mut accounts = Vec::new();
+    let mut skipped = Vec::new();
+    for (id, account) in &observed.accounts {
+        let (Some(have), Some(want)) = (&account.tags, desired.accounts.get(id)) else {
+            skipped.push(format!("account {id}: its tags could not be read"));
+            continue;
+        };
+        let mut tags = Vec::new();
+        for (key, value) in &want.set {
+            match have.get(key) {
+                None => tags.push(TagChange {
+                    key: key.clone(),
+                    action: TagAction::Add,
+                    before: None,
+                    after: Some(value.clone()),
+                }),
+                Some(current) if current != value => tags.push(TagChange {
+                    key: key.clone(),
+                    action: TagAction::Change,
+                    before: Some(current.clone()),
+                    after: Some(value.clone()),
+                }),
+                Some(_) => {}
+            }
+        }
+        for key in &want.unset {
+            if let Some(current) = have.get(key) {
+                tags.push(TagChange {
+                    key: key.clone(),
+                    action: TagAction::Remove,
+                    before: Some(current.clone()),
+                    after: None,
+                });
+            }
+        }
+        // An account being enrolled (no state yet) was not managed before, whatever its
+        // OU's parameter says: moving an account into a purged OU puts it on a purge path.
+        let enrolling = !have.contains_key(&desired.state_tag);
+        let before = if enrolling {
+            None
+        } else {
+            previous_purge(observed, id, account.parent.as_deref())
+        };
+        let destructive = purge_reasons(before.as_ref(), &want.purge);
+        if !tags.is_empty() || !destructive.is_empty() {
+            accounts.push(AccountChange {
+                account: id.clone(),
+                name: account.name.clone(),
+                organizational_unit: account.parent.clone(),
+                tags,
+                destructive,
+            });
+        }
+    }
+
+    let mut destructive: Vec<Destructive> = accounts
+        .iter()
+        .flat_map(|a| {
+            a.destructive.iter().map(|reason| Destructive {
+                target: a.account.clone(),
+                reason: format!("account {} ({}) {reason}", a.account, a.name),
+            })
+        })
+        .collect();
+    destructive.extend(
+        parameters
+            .iter()
+            .filter(|p| p.destructive)
+            .map(|p| Destructive {
+                target: p.name.clone(),
+                reason: format!("parameter {} is deleted", p.name),
+            }),
+    );
+
+    let mut summary = Summary::default();
+    for change in &parameters {
+        match change.action {
+            Action::Create => summary.add += 1,
+            Action::Update => summary.change += 1,
+            Action::Delete => summary.remove += 1,
+        }
+    }
+    for change in accounts.iter().flat_map(|a| &a.tags) {
+        match change.action {
+            TagAction::Add => summary.add += 1,
+            TagAction::Change => summary.change += 1,
+            TagAction::Remove => summary.remove += 1,
+        }
+    }
+    summary.destructive = destructive.len();
+    summary.accounts = accounts.iter().filter(|a| !a.tags.is_empty()).count();
+    summary.parameters = parameters.len();
+    skipped.extend(
+        observed
+            .errors
+            .iter()
+            .filter(|e| e.target == prefix)
+            .map(|e| {
+                format!(
+                    "parameters under {prefix}: {} (no parameter is deleted)",
+                    e.message
+                )
+            }),
+    );
+    let no_changes = parameters.is_empty() && accounts.iter().all(|a| a.tags.is_empty());
+    Plan {
+        format_version: FORMAT_VERSION,
+        environment: desired.environment.clone(),
+        commit: desired.commit.clone(),
+        desired_fingerprint: desired.fingerprint.clone(),
+        observed_fingerprint: observed.fingerprint.clone(),
+        complete: observed.complete,
+        skipped,
+        organizational_units: observed
+            .organizational_units
+            .values()
+            .map(|u| (u.id.clone(), u.name.clone()))
+            .collect(),
+        no_changes,
+        summary,
+        destructive,
+        parameters,
+        accounts,
+    }
+}
+
+/// Purge transitions between two desired states, read from the parameters they publish (for
+/// `spa diff`, which has no observed accounts): every listed account and OU whose purge
+/// becomes enabled or whose PURGE_MODE becomes --force.
+pub fn purge_transitions(before: &Desired, after: &Desired) -> Vec<Destructive> {
+    let purge_of = |value: &str| -> Option<PurgePath> {
+        let value: serde_json::Value = serde_json::from_str(value).ok()?;
+        let purge = value.get("purge")?;
+        Some(PurgePath {
+            enabled: purge.get("feature").and_then(|f| f.as_str()) == Some("enabled"),
+            mode: purge
+                .get("variables")
+                .and_then(|v| v.get("PURGE_MODE"))
+                .and_then(|m| m.as_str())
+                .map(str::to_string),
+        })
+    };
+    let mut out = Vec::new();
+    for (name, parameter) in &after.parameters {
+        if parameter.kind != ValueKind::Json {
+            continue;
+        }
+        let Some(now) = purge_of(&parameter.value) else {
+            continue;
+        };
+        let was = before.parameters.get(name).and_then(|p| purge_of(&p.value));
+        for reason in purge_reasons(was.as_ref(), &now) {
+            let what = name.rsplit('/').next().unwrap_or(name);
+            out.push(Destructive {
+                target: name.clone(),
+                reason: format!("{what} {reason}"),
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,419 @@
+//! Renderings of a plan for people and machines: text for terminals, Markdown for pull
+//! requests (always under GitHub's comment limit), JSON with a stable schema.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use similar::TextDiff;
+
+use crate::desired::ValueKind;
+use crate::plan::{AccountChange, Action, ParameterChange, Plan, TagAction};
+
+/// GitHub refuses comments longer than this.
+pub const GITHUB_COMMENT_LIMIT: usize = 65_535;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Color {
+    Never,
+    Always,
+}
+
+fn paint(color: Color, code: &str, text: &str) -> String {
+    match color {
+        Color::Never => text.to_string(),
+        Color::Always => format!("\x1b[{code}m{text}\x1b[0m"),
+    }
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+/// JSON re-printed with sorted keys and indentation, so that diffs show what changed.
+pub fn canonical(kind: ValueKind, text: &str) -> String {
+    fn sort(value: serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::Object(map) => {
+                let sorted: BTreeMap<String, serde_json::Value> =
+                    map.into_iter().map(|(k, v)| (k, sort(v))).collect();
+                serde_json::Value::Object(sorted.into_iter().collect())
+            }
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.into_iter().map(sort).collect())
+            }
+            other => other,
+        }
+    }
+    match kind {
+        ValueKind::Json => serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(&sort(v)).ok())
+            .map(|t| t + "\n")
+            .unwrap_or_else(|| text.to_string()),
+        ValueKind::Text => text.to_string(),
+    }
+}
+
+/// A unified diff of a parameter's value (JSON re-printed first).
+pub fn value_diff(change: &ParameterChange) -> String {
+    let before = change
+        .before
+        .as_deref()
+        .map(|t| canonical(change.kind, t))
+        .unwrap_or_default();
+    let after = change
+        .after
+        .as_deref()
+        .map(|t| canonical(change.kind, t))
+        .unwrap_or_default();
+    TextDiff::from_lines(&before, &after)
+        .unified_diff()
+        .context_radius(3)
+        .header("observed", "desired")
+        .to_string()
+}
+
+fn header(plan: &Plan) -> String {
+    let commit = plan.commit.as_deref().map(short).unwrap_or("(uncommitted)");
+    format!(
+        "settings {commit} (desired {}), observed {}",
+        short(&plan.desired_fingerprint),
+        short(&plan.observed_fingerprint)
+    )
+}
+
+pub fn summary_line(plan: &Plan) -> String {
+    if plan.no_changes {
+        return "No changes: AWS matches the settings.".to_string();
+    }
+    let s = plan.summary;
+    format!(
+        "Plan: {} to add, {} to change, {} to remove, {} destructive.",
+        s.add, s.change, s.remove, s.destructive
+    )
+}
+
+fn unit_label(plan: &Plan, unit: Option<&str>) -> String {
+    match unit {
+        Some(id) => match plan.organizational_units.get(id) {
+            Some(name) => format!("{name} ({id})"),
+            None => id.to_string(),
+        },
+        None => "listed accounts outside listed OUs".to_string(),
+    }
+}
+
+/// For terminals: `+ ~ -` lines, color only when asked.
+pub fn text(plan: &Plan, color: Color) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "spa plan for {} — {}", plan.environment, header(plan));
+    if !plan.destructive.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint(
+                color,
+                "1;31",
+                "Destructive changes (need --allow-destructive):"
+            )
+        );
+        for item in &plan.destructive {
+            let _ = writeln!(out, "  {} {}", paint(color, "1;31", "!"), item.reason);
+        }
+    }
+    if !plan.parameters.is_empty() {
+        let _ = writeln!(out, "\nParameters:");
+        for change in &plan.parameters {
+            let (symbol, code) = match change.action {
+                Action::Create => ("+", "32"),
+                Action::Update => ("~", "33"),
+                Action::Delete => ("-", "31"),
+            };
+            let tier = if change.tier_change {
+                " (standard → advanced)".to_string()
+            } else {
+                format!(" ({})", tier_name(change))
+            };
+            let _ = writeln!(
+                out,
+                "  {} {}{tier}",
+                paint(color, code, symbol),
+                change.name
+            );
+            if change.action == Action::Update {
+                for line in value_diff(change).lines().skip(2) {
+                    let painted = match line.chars().next() {
+                        Some('+') => paint(color, "32", line),
+                        Some('-') => paint(color, "31", line),
+                        Some('@') => paint(color, "36", line),
+                        _ => line.to_string(),
+                    };
+                    let _ = writeln!(out, "      {painted}");
+                }
+            }
+        }
+    }
+    let changed: Vec<&AccountChange> = plan
+        .accounts
+        .iter()
+        .filter(|a| !a.tags.is_empty())
+        .collect();
+    if !changed.is_empty() {
+        let _ = writeln!(out, "\nAccounts:");
+        for account in changed {
+            let _ = writeln!(
+                out,
+                "  {} {} {} — {}",
+                paint(color, "33", "~"),
+                account.account,
+                account.name,
+                unit_label(plan, account.organizational_unit.as_deref())
+            );
+            for tag in &account.tags {
+                let line = match tag.action {
+                    TagAction::Add => paint(
+                        color,
+                        "32",
+                        &format!("+ {} = {}", tag.key, tag.after.as_deref().unwrap_or("")),
+                    ),
+                    TagAction::Change => paint(
+                        color,
+                        "33",
+                        &format!(
+                            "~ {} = {} → {}",
+                            tag.key,
+                            tag.before.as_deref().unwrap_or(""),
+                            tag.after.as_deref().unwrap_or("")
+                        ),
+                    ),
+                    TagAction::Remove => paint(
+                        color,
+                        "31",
+                        &format!(
+                            "- {} (was {})",
+                            tag.key,
+                            tag.before.as_deref().unwrap_or("")
+                        ),
+                    ),
+                };
+                let _ = writeln!(out, "      {line}");
+            }
+        }
+    }
+    if !plan.skipped.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint(color, "1;33", "Not planned (observation incomplete):")
+        );
+        for item in &plan.skipped {
+            let _ = writeln!(out, "  {item}");
+        }
+    }
+    let _ = writeln!(out, "\n{}", summary_line(plan));
+    out
+}
+
+fn tier_name(change: &ParameterChange) -> &'static str {
+    match change.tier {
+        crate::aws::Tier::Standard => "standard",
+        crate::aws::Tier::Advanced => "advanced",
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// For pull requests: destructive changes first, a summary table per OU and action, then
+/// details in collapsible blocks; never longer than `limit` characters (GitHub's limit for
+/// comments), with a note pointing at the full plan when details had to be left out.
+pub fn markdown(plan: &Plan, limit: usize, full_plan_hint: &str) -> String {
+    let mut head = String::new();
+    let title = if plan.no_changes {
+        "No changes".to_string()
+    } else {
+        let s = plan.summary;
+        let destructive = if s.destructive > 0 {
+            format!(", **{} destructive**", s.destructive)
+        } else {
+            ", 0 destructive".to_string()
+        };
+        format!(
+            "{} to add, {} to change, {} to remove{destructive}",
+            s.add, s.change, s.remove
+        )
+    };
+    let _ = writeln!(head, "### spa plan for `{}`: {title}\n", plan.environment);
+    let _ = writeln!(
+        head,
+        "{}\n",
+        header(plan)
+            .replace("settings ", "Settings `")
+            .replacen(" (desired", "` (desired", 1)
+    );
+    if !plan.complete {
+        let _ = writeln!(
+            head,
+            "> [!WARNING]\n> The observation was incomplete; these were not planned:"
+        );
+        for item in &plan.skipped {
+            let _ = writeln!(head, "> - {}", escape(item));
+        }
+        head.push('\n');
+    }
+    if !plan.destructive.is_empty() {
+        let _ = writeln!(head, "#### ⚠️ Destructive changes\n");
+        let _ = writeln!(
+            head,
+            "Applying them needs an explicit confirmation (`spa apply --allow-destructive`).\n"
+        );
+        for item in &plan.destructive {
+            let _ = writeln!(head, "- {}", escape(&item.reason));
+        }
+        head.push('\n');
+    }
+    if !plan.no_changes {
+        // Summary per OU and action.
+        let mut rows: BTreeMap<String, [usize; 4]> = BTreeMap::new();
+        for account in plan.accounts.iter().filter(|a| !a.tags.is_empty()) {
+            let row = rows
+                .entry(unit_label(plan, account.organizational_unit.as_deref()))
+                .or_default();
+            row[0] += 1;
+            for tag in &account.tags {
+                match tag.action {
+                    TagAction::Add => row[1] += 1,
+                    TagAction::Change => row[2] += 1,
+                    TagAction::Remove => row[3] += 1,
+                }
+            }
+        }
+        if !rows.is_empty() {
+            let _ = writeln!(
+                head,
+                "| organizational unit | accounts | tags added | tags changed | tags removed |\n|---|---:|---:|---:|---:|"
+            );
+            for (unit, [accounts, add, change, remove]) in &rows {
+                let _ = writeln!(
+                    head,
+                    "| {} | {accounts} | {add} | {change} | {remove} |",
+                    escape(unit)
+                );
+            }
+            head.push('\n');
+        }
+        let count = |action: Action| {
+            plan.parameters
+                .iter()
+                .filter(|p| p.action == action)
+                .count()
+        };
+        if !plan.parameters.is_empty() {
+            let _ = writeln!(
+                head,
+                "| SSM parameters | created | updated | deleted |\n|---|---:|---:|---:|\n| `/{}/` | {} | {} | {} |\n",
+                plan.environment,
+                count(Action::Create),
+                count(Action::Update),
+                count(Action::Delete)
+            );
+        }
+    }
+
+    let mut blocks: Vec<String> = Vec::new();
+    for change in &plan.parameters {
+        let symbol = match change.action {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Delete => "-",
+        };
+        let body = match change.action {
+            Action::Update => value_diff(change),
+            Action::Create => canonical(change.kind, change.after.as_deref().unwrap_or_default()),
+            Action::Delete => canonical(change.kind, change.before.as_deref().unwrap_or_default()),
+        };
+        let fence = if change.action == Action::Update {
+            "diff"
+        } else if change.kind == ValueKind::Json {
+            "json"
+        } else {
+            "yaml"
+        };
+        blocks.push(format!(
+            "<details><summary>{symbol} <code>{}</code> ({})</summary>\n\n```{fence}\n{}```\n</details>\n",
+            escape(&change.name),
+            tier_name(change),
+            body.replace("```", "`\u{200b}``")
+        ));
+    }
+    for account in plan.accounts.iter().filter(|a| !a.tags.is_empty()) {
+        let count = |action: TagAction| account.tags.iter().filter(|t| t.action == action).count();
+        let mut block = format!(
+            "<details><summary>~ <code>{}</code> {} — {}: +{} ~{} -{}</summary>\n\n| | tag | before | after |\n|---|---|---|---|\n",
+            account.account,
+            escape(&account.name),
+            escape(&unit_label(plan, account.organizational_unit.as_deref())),
+            count(TagAction::Add),
+            count(TagAction::Change),
+            count(TagAction::Remove)
+        );
+        for tag in &account.tags {
+            let symbol = match tag.action {
+                TagAction::Add => "+",
+                TagAction::Change => "~",
+                TagAction::Remove => "-",
+            };
+            let _ = writeln!(
+                block,
+                "| {symbol} | `{}` | {} | {} |",
+                escape(&tag.key),
+                tag.before.as_deref().map(escape).unwrap_or_default(),
+                tag.after.as_deref().map(escape).unwrap_or_default()
+            );
+        }
+        block.push_str("\n</details>\n");
+        blocks.push(block);
+    }
+
+    let mut out = head;
+    if !blocks.is_empty() {
+        out.push_str("#### Details\n\n");
+    }
+    let footer_room = 400 + full_plan_hint.len();
+    let mut omitted = 0;
+    for block in &blocks {
+        if omitted == 0 && out.len() + block.len() + footer_room <= limit {
+            out.push_str(block);
+        } else {
+            omitted += 1;
+        }
+    }
+    if omitted > 0 {
+        let _ = writeln!(
+            out,
+            "\n> [!NOTE]\n> {omitted} of {} detail blocks are not shown: the comment would exceed GitHub's limit. {full_plan_hint}",
+            blocks.len()
+        );
+    }
+    if out.len() > limit {
+        // The head alone is too long (thousands of destructive lines): cut it hard.
+        let mut cut = limit.saturating_sub(footer_room);
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        let _ = writeln!(
+            out,
+            "\n\n> [!NOTE]\n> Truncated to fit GitHub's limit. {full_plan_hint}"
+        );
+    }
+    out
+}
+
+/// The plan as JSON, pretty-printed (docs/plan-format.md).
+pub fn json(plan: &Plan) -> String {
+    serde_json::to_string_pretty(plan).unwrap_or_default() + "\n"
+}

@@ -1,0 +1,120 @@
+//! `spa dev seed` and `spa status` on the local emulator, as a newcomer runs them.
+
+use spa_tests::{Emulator, GitRepo, workspace};
+
+fn example_repo() -> GitRepo {
+    let repo = GitRepo::new();
+    repo.copy_dir(&workspace().join("example-config-repo"), "");
+    repo.commit("example");
+    repo
+}
+
+#[test]
+fn status_of_the_seeded_example_organization() {
+    let emulator = Emulator::start();
+    let repo = example_repo();
+    let run = emulator.spa(repo.path(), &["dev", "seed", "--org", "organization.yaml"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("6 organizational units, 29 accounts"),
+        "{run:?}"
+    );
+
+    let run = emulator.spa(repo.path(), &["status", "--format", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.json();
+    assert_eq!(report["complete"], true);
+    let accounts = report["accounts"].as_array().unwrap();
+    // 16 listed accounts and 6 more in listed OUs; production, security and root accounts
+    // are not managed and never read.
+    assert_eq!(accounts.len(), 22);
+    let names: Vec<&str> = accounts
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    for unmanaged in ["shop-prod", "security-tooling", "log-archive"] {
+        assert!(
+            !names.contains(&unmanaged),
+            "{unmanaged} must not be observed"
+        );
+    }
+    assert_eq!(report["counts_by_state"]["released"], 4);
+    assert_eq!(report["counts_by_state"]["(none)"], 15);
+    let dana = accounts.iter().find(|a| a["name"] == "dana-eng").unwrap();
+    assert_eq!(dana["organizational_unit"], "ou-1rb4-yu9tf5hp");
+    assert_eq!(report["calls"]["ListTagsForResource"]["ok"], 22);
+    assert_eq!(report["calls"]["ListRoots"]["ok"], 1);
+    assert!(report["calls"].get("ListParents").is_none());
+
+    let run = emulator.spa(repo.path(), &["status"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("22 managed accounts in 4 organizational units"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("Engineering Sandboxes (ou-1rb4-yu9tf5hp)")
+    );
+
+    // explain finds the parent OU in the live organization.
+    let run = emulator.spa(repo.path(), &["explain", "785090654109"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains(
+            "cascade: defaults → organizational unit ou-1rb4-yu9tf5hp → account item 785090654109"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn status_says_when_aws_cannot_be_reached() {
+    let repo = example_repo();
+    let emulator = Emulator::start();
+    let endpoint = emulator.endpoint.clone();
+    drop(emulator); // nothing listens there any more
+    let run = spa_tests::spa(repo.path(), &["status", "--endpoint-url", &endpoint]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("cannot read the organization"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("scripts/emulator start"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_listed_organizational_unit_that_does_not_exist_is_reported() {
+    let emulator = Emulator::start();
+    let repo = example_repo();
+    assert_eq!(
+        emulator
+            .spa(repo.path(), &["dev", "seed", "--org", "organization.yaml"])
+            .code,
+        0
+    );
+    let settings = std::fs::read_to_string(repo.path().join("settings.yaml")).unwrap();
+    repo.write(
+        "settings.yaml",
+        settings.replace(
+            "  - identifier: ou-1rb4-mkgvehvu",
+            "  - identifier: ou-1rb4-doesnotexist",
+        ),
+    );
+    repo.commit("a typo in an OU id");
+    let run = emulator.spa(repo.path(), &["status"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("warning: organizational unit ou-1rb4-doesnotexist is listed in settings but does not exist"),
+        "{}",
+        run.stdout
+    );
+}
