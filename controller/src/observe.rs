@@ -66,13 +66,17 @@ pub struct Observation {
     /// Parameters under `/<env>/`.
     pub parameters: BTreeMap<String, ObservedParameter>,
     /// Listed in settings, absent from the organization.
+    #[serde(default)]
     pub missing_organizational_units: Vec<String>,
+    #[serde(default)]
     pub missing_accounts: Vec<String>,
+    #[serde(default)]
     pub errors: Vec<ObserveError>,
     /// True only when every read succeeded. A partial observation must never be planned
     /// against as if it were the whole truth.
     pub complete: bool,
     /// SHA-256 of everything observed (not of errors), hex.
+    #[serde(default)]
     pub fingerprint: String,
 }
 
@@ -93,6 +97,12 @@ impl Observation {
             *counts.entry(state).or_default() += 1;
         }
         counts
+    }
+
+    /// Sets the fingerprint from the content (for observations built by hand, in tests).
+    pub fn fingerprinted(mut self) -> Observation {
+        self.fingerprint = self.compute_fingerprint();
+        self
     }
 
     fn compute_fingerprint(&self) -> String {

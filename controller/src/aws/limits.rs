@@ -170,19 +170,24 @@ impl Default for Limiters {
     }
 }
 
-/// How to retry: exponential backoff with full jitter, a cap, and a number of attempts.
+/// How to retry: exponential backoff with jitter and a cap. Throttling is AWS saying "slow
+/// down", not "stop": it gets a much larger budget than other retryable faults, because
+/// organization-wide throttling (Control Tower, people in the console) can last minutes.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
+    /// Attempts for transient faults, expired credentials and conflicts.
     pub max_attempts: u32,
+    /// Attempts when throttled (with the delay capped, about five minutes in all).
+    pub max_throttled_attempts: u32,
     pub base: Duration,
     pub max_delay: Duration,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        // Throttling storms at the organization level can last tens of seconds.
         RetryPolicy {
-            max_attempts: 10,
+            max_attempts: 6,
+            max_throttled_attempts: 30,
             base: Duration::from_millis(200),
             max_delay: Duration::from_secs(20),
         }
@@ -190,13 +195,21 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The pause before attempt `attempt` (1 = first retry): full jitter over an exponential.
+    /// The pause before retry `attempt` (1 = first retry): "equal jitter" over an
+    /// exponential, so that a pause is never close to zero yet callers spread out.
     pub fn delay(&self, attempt: u32, jitter: f64) -> Duration {
         let exponential = self.base.as_secs_f64() * 2f64.powi(attempt.min(20) as i32 - 1);
-        Duration::from_secs_f64(
-            exponential.min(self.max_delay.as_secs_f64()) * jitter.clamp(0.0, 1.0),
-        )
-        .max(Duration::from_millis(10))
+        let capped = exponential.min(self.max_delay.as_secs_f64());
+        Duration::from_secs_f64(capped / 2.0 + capped / 2.0 * jitter.clamp(0.0, 1.0))
+            .max(Duration::from_millis(10))
+    }
+
+    /// Whether a call that failed `attempt` times with `kind` is tried again.
+    pub fn retries(&self, kind: super::ErrorKind, attempt: u32) -> bool {
+        match kind {
+            super::ErrorKind::Throttled => attempt < self.max_throttled_attempts,
+            other => other.is_retryable() && attempt < self.max_attempts,
+        }
     }
 }
 
@@ -221,7 +234,10 @@ mod tests {
         let policy = RetryPolicy::default();
         assert_eq!(policy.delay(1, 1.0), Duration::from_millis(200));
         assert_eq!(policy.delay(3, 1.0), Duration::from_millis(800));
+        assert_eq!(policy.delay(3, 0.0), Duration::from_millis(400));
         assert_eq!(policy.delay(30, 1.0), Duration::from_secs(20));
-        assert_eq!(policy.delay(3, 0.0), Duration::from_millis(10));
+        assert!(policy.retries(super::super::ErrorKind::Throttled, 20));
+        assert!(!policy.retries(super::super::ErrorKind::Transient, 6));
+        assert!(!policy.retries(super::super::ErrorKind::AccessDenied, 1));
     }
 }

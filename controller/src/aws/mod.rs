@@ -195,7 +195,7 @@ impl Aws {
                 }
                 Err(error) => {
                     self.calls.record(api, error.kind.as_str());
-                    if !error.kind.is_retryable() || attempt >= self.retry.max_attempts {
+                    if !self.retry.retries(error.kind, attempt) {
                         tracing::debug!(
                             api,
                             attempt,
