@@ -1,6 +1,7 @@
 //! Apply on the fakes: convergence, idempotence, exactly one write per changed item, and
 //! faults the emulator cannot show (throttling storms, a failing account, a crash midway,
 //! quotas at 10,000 accounts). Time is paused: rate-limited hours take milliseconds.
+#![allow(clippy::print_stderr)] // the scale tests report their virtual time
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -1,6 +1,7 @@
 //! Observation on the fakes, for what the emulator cannot show: throttling, faults, quotas.
 //! Time is paused: tokio advances it whenever every task waits, so minutes of rate-limited
 //! work take milliseconds, and the elapsed virtual time is what AWS would take.
+#![allow(clippy::print_stderr)] // the scale tests report their virtual time
 
 use std::fmt::Write as _;
 use std::sync::Arc;

@@ -135,13 +135,13 @@ impl Seeder {
             .and_then(|u| u.id())
             .unwrap_or_default()
             .to_string();
-        if let Some(expected) = &spec.id {
-            if *expected != id {
-                self.seeded.mismatches.push(format!(
-                    "organizational unit {}: expected {expected}, got {id}",
-                    spec.name
-                ));
-            }
+        if let Some(expected) = &spec.id
+            && *expected != id
+        {
+            self.seeded.mismatches.push(format!(
+                "organizational unit {}: expected {expected}, got {id}",
+                spec.name
+            ));
         }
         self.seeded
             .organizational_units
@@ -200,13 +200,13 @@ impl Seeder {
                 spec.name
             )));
         }
-        if let Some(expected) = &spec.id {
-            if *expected != id {
-                self.seeded.mismatches.push(format!(
-                    "account {}: expected {expected}, got {id}",
-                    spec.name
-                ));
-            }
+        if let Some(expected) = &spec.id
+            && *expected != id
+        {
+            self.seeded.mismatches.push(format!(
+                "account {}: expected {expected}, got {id}",
+                spec.name
+            ));
         }
         let root = self.seeded.root_id.clone();
         if parent != root {
