@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
 
-use spa_controller::aws::{Family, Limiters, Quota};
 use spa_controller::aws::sdk::{AwsOptions, connect, sdk_config};
 use spa_controller::aws::seed::{AccountSpec, OrganizationSpec, UnitSpec, seed};
+use spa_controller::aws::{Family, Limiters, Quota};
 use spa_controller::observe::observe;
 use spa_schema::{MemoryFiles, load};
 use spa_tests::Emulator;
@@ -83,9 +83,14 @@ async fn main() {
     let settings = loaded.valid().expect("valid settings");
     // First with the published quotas (what AWS would allow), then with the limits lifted
     // (what the emulator itself costs).
-    let lifted: std::collections::BTreeMap<Family, Quota> =
-        Family::ALL.iter().map(|f| (*f, Quota::new(100_000.0, 100_000.0))).collect();
-    for (round, limiters) in [("published quotas", Limiters::default()), ("limits lifted", Limiters::new(&lifted))] {
+    let lifted: std::collections::BTreeMap<Family, Quota> = Family::ALL
+        .iter()
+        .map(|f| (*f, Quota::new(100_000.0, 100_000.0)))
+        .collect();
+    for (round, limiters) in [
+        ("published quotas", Limiters::default()),
+        ("limits lifted", Limiters::new(&lifted)),
+    ] {
         let aws = connect(&options, Arc::new(limiters)).await;
         let start = Instant::now();
         let observation = observe(&aws, settings).await;

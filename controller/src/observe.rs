@@ -129,9 +129,32 @@ fn error(target: &str, e: &AwsError) -> ObserveError {
     }
 }
 
+/// What a previous observation lets the next one skip: between full resyncs, the
+/// controller re-reads only what changed, what it wrote, and what events point at.
+#[derive(Debug, Clone)]
+pub struct Reuse<'a> {
+    pub previous: &'a Observation,
+    /// Accounts whose tags must be read again (spa wrote them, an event named them).
+    pub dirty_accounts: BTreeSet<String>,
+    /// Read the parameters again (spa wrote some).
+    pub parameters: bool,
+}
+
 /// Observes what `settings` manage. Never writes. Failures are recorded, never hidden: the
 /// result says whether it is complete.
 pub async fn observe(aws: &Aws, settings: &Settings) -> Observation {
+    observe_with(aws, settings, None).await
+}
+
+/// Observes again, reusing what `reuse.previous` knows: OU memberships and the tags of
+/// accounts that are not dirty. OUs and accounts the previous observation did not cover
+/// (new in settings, or unreadable then) are read in full.
+pub async fn observe_incremental(aws: &Aws, settings: &Settings, reuse: &Reuse<'_>) -> Observation {
+    observe_with(aws, settings, Some(reuse)).await
+}
+
+async fn observe_with(aws: &Aws, settings: &Settings, reuse: Option<&Reuse<'_>>) -> Observation {
+    let previous = reuse.map(|r| r.previous);
     let environment = settings.environment_identifier.value.clone();
     let listed_units: Vec<String> = settings
         .organizational_units
@@ -145,17 +168,38 @@ pub async fn observe(aws: &Aws, settings: &Settings) -> Observation {
         .collect();
 
     let mut errors = Vec::new();
-    let root_id = match aws.roots().await {
-        Ok(roots) => roots.first().map(|r| r.id.clone()),
-        Err(e) => {
-            errors.push(error("organization", &e));
-            None
+    let root_id = match previous.and_then(|p| p.root_id.clone()) {
+        Some(root) => Some(root),
+        None => match aws.roots().await {
+            Ok(roots) => roots.first().map(|r| r.id.clone()),
+            Err(e) => {
+                errors.push(error("organization", &e));
+                None
+            }
+        },
+    };
+    // Cached tags travel with the account: `Some` means "no need to read them again".
+    let cached_tags = |id: &str| -> Option<BTreeMap<String, String>> {
+        let reuse = reuse?;
+        if reuse.dirty_accounts.contains(id) {
+            return None;
         }
+        reuse.previous.accounts.get(id)?.tags.clone()
+    };
+    let cached_account = |id: &str| -> Option<Account> {
+        let account = previous?.accounts.get(id)?;
+        Some(Account {
+            id: account.id.clone(),
+            name: account.name.clone(),
+            email: account.email.clone(),
+            status: account.status.clone(),
+        })
     };
 
     // Accounts flow from the listings to the tag readers as soon as they are known, so that
     // the slow ListTagsForResource bucket is busy from the start.
-    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<(Account, Option<String>)>();
+    type Known = (Account, Option<String>, Option<BTreeMap<String, String>>);
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<Known>();
 
     let listings = async {
         let mut units = BTreeMap::new();
@@ -163,7 +207,23 @@ pub async fn observe(aws: &Aws, settings: &Settings) -> Observation {
         let mut missing_accounts = Vec::new();
         let mut errors = Vec::new();
         let mut seen: BTreeSet<String> = BTreeSet::new();
-        let mut listings = futures::stream::iter(listed_units.iter())
+        // OUs the previous observation listed are not listed again.
+        let (cached_units, fresh_units): (Vec<&String>, Vec<&String>) = listed_units
+            .iter()
+            .partition(|id| previous.is_some_and(|p| p.organizational_units.contains_key(*id)));
+        for id in cached_units {
+            let Some(unit) = previous.and_then(|p| p.organizational_units.get(id)) else {
+                continue;
+            };
+            for account in &unit.accounts {
+                if let Some(known) = cached_account(account) {
+                    seen.insert(account.clone());
+                    let _ = sender.send((known, Some(id.clone()), cached_tags(account)));
+                }
+            }
+            units.insert(id.clone(), unit.clone());
+        }
+        let mut listings = futures::stream::iter(fresh_units)
             .map(|id| async move {
                 let unit = aws.organizational_unit(id).await;
                 match unit {
@@ -183,7 +243,8 @@ pub async fn observe(aws: &Aws, settings: &Settings) -> Observation {
                     ids.sort();
                     for account in accounts {
                         seen.insert(account.id.clone());
-                        let _ = sender.send((account, Some(id.clone())));
+                        let tags = cached_tags(&account.id);
+                        let _ = sender.send((account, Some(id.clone()), tags));
                     }
                     units.insert(
                         id.clone(),
@@ -209,7 +270,8 @@ pub async fn observe(aws: &Aws, settings: &Settings) -> Observation {
         for (id, result) in described {
             match result {
                 Ok(account) => {
-                    let _ = sender.send((account, None));
+                    let tags = cached_tags(&account.id);
+                    let _ = sender.send((account, None, tags));
                 }
                 Err(e) if e.kind == ErrorKind::NotFound => missing_accounts.push(id.clone()),
                 Err(e) => errors.push(error(id, &e)),
@@ -226,8 +288,14 @@ pub async fn observe(aws: &Aws, settings: &Settings) -> Observation {
             receiver.recv().await.map(|item| (item, receiver))
         });
         accounts
-            .map(|(account, parent)| async move {
-                let tags = aws.tags(&account.id).await;
+            .map(|(account, parent, cached)| async move {
+                let tags = match cached {
+                    Some(tags) => Ok(tags
+                        .into_iter()
+                        .map(|(key, value)| crate::aws::Tag { key, value })
+                        .collect()),
+                    None => aws.tags(&account.id).await,
+                };
                 (account, parent, tags)
             })
             .buffer_unordered(aws.tag_read_concurrency.max(1))
@@ -236,7 +304,22 @@ pub async fn observe(aws: &Aws, settings: &Settings) -> Observation {
     };
 
     let prefix = Observation::parameter_prefix(&environment);
-    let parameter_read = aws.parameters_by_path(prefix.trim_end_matches('/'));
+    let reread_parameters = reuse.is_none_or(|r| r.parameters)
+        || previous.is_some_and(|p| p.errors.iter().any(|e| e.target == prefix));
+    let parameter_read = async {
+        match previous.filter(|_| !reread_parameters) {
+            Some(previous) => Ok(previous
+                .parameters
+                .iter()
+                .map(|(name, p)| crate::aws::Parameter {
+                    name: name.clone(),
+                    value: p.value.clone(),
+                    version: p.version,
+                })
+                .collect()),
+            None => aws.parameters_by_path(prefix.trim_end_matches('/')).await,
+        }
+    };
 
     let ((units, missing_units, missing_accounts, listing_errors), tagged, parameters) =
         tokio::join!(listings, tag_reads, parameter_read);

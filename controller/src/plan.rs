@@ -417,3 +417,59 @@ pub fn purge_transitions(before: &Desired, after: &Desired) -> Vec<Destructive> 
     }
     out
 }
+
+impl Plan {
+    /// The plan without its destructive changes, for a controller that may only apply the
+    /// rest: parameter deletions are dropped, and so are the parameters that would put an
+    /// account on a purge path (its own and its OU's). Tag changes stay: none is destructive.
+    pub fn without_destructive(&self) -> Plan {
+        let prefix = Observation::parameter_prefix(&self.environment);
+        let mut withheld: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        for account in self.accounts.iter().filter(|a| !a.destructive.is_empty()) {
+            withheld.insert(format!("{prefix}Accounts/{}", account.account));
+            if let Some(unit) = &account.organizational_unit {
+                withheld.insert(format!("{prefix}OrganizationalUnits/{unit}"));
+            }
+        }
+        let parameters: Vec<ParameterChange> = self
+            .parameters
+            .iter()
+            .filter(|p| !p.destructive && !withheld.contains(&p.name))
+            .cloned()
+            .collect();
+        let accounts: Vec<AccountChange> = self
+            .accounts
+            .iter()
+            .filter(|a| !a.tags.is_empty())
+            .map(|a| AccountChange {
+                destructive: Vec::new(),
+                ..a.clone()
+            })
+            .collect();
+        let mut summary = Summary::default();
+        for change in &parameters {
+            match change.action {
+                Action::Create => summary.add += 1,
+                Action::Update => summary.change += 1,
+                Action::Delete => summary.remove += 1,
+            }
+        }
+        for change in accounts.iter().flat_map(|a| &a.tags) {
+            match change.action {
+                TagAction::Add => summary.add += 1,
+                TagAction::Change => summary.change += 1,
+                TagAction::Remove => summary.remove += 1,
+            }
+        }
+        summary.accounts = accounts.len();
+        summary.parameters = parameters.len();
+        Plan {
+            no_changes: parameters.is_empty() && accounts.is_empty(),
+            summary,
+            destructive: Vec::new(),
+            parameters,
+            accounts,
+            ..self.clone()
+        }
+    }
+}

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::limits::{Family, Quota, TokenBucket};
 use super::{
-    Account, Aws, AwsError, CallCounter, ErrorKind, Limiters, OrganizationalUnit,
+    Account, Aws, AwsError, CallCounter, ErrorKind, LeaseStore, Limiters, OrganizationalUnit,
     OrganizationsRead, OrganizationsWrite, Page, Parameter, ParametersRead, ParametersWrite,
     Parent, RetryPolicy, Root, Tag, Tier, api,
 };
@@ -524,4 +524,42 @@ pub fn aws(organizations: Arc<FakeOrganizations>, parameters: Arc<FakeParameters
 /// A quota as the fakes enforce it, for tests that compute bounds.
 pub fn published_quota(api: &str) -> Quota {
     family(api).default_quota()
+}
+
+/// A lease table in memory, shared by the controllers of a test.
+#[derive(Debug, Default)]
+pub struct FakeLease {
+    leases: Mutex<BTreeMap<String, (String, i64)>>,
+}
+
+#[async_trait]
+impl LeaseStore for FakeLease {
+    async fn acquire(
+        &self,
+        lease: &str,
+        holder: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, AwsError> {
+        let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+        let free = match leases.get(lease) {
+            None => true,
+            Some((current, until)) => current == holder || *until < now,
+        };
+        if free {
+            leases.insert(lease.to_string(), (holder.to_string(), expires_at));
+        }
+        Ok(free)
+    }
+
+    async fn release(&self, lease: &str, holder: &str) -> Result<(), AwsError> {
+        let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+        if leases
+            .get(lease)
+            .is_some_and(|(current, _)| current == holder)
+        {
+            leases.remove(lease);
+        }
+        Ok(())
+    }
 }

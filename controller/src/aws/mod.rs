@@ -92,6 +92,8 @@ pub mod api {
     pub const GET_PARAMETERS_BY_PATH: &str = "GetParametersByPath";
     pub const PUT_PARAMETER: &str = "PutParameter";
     pub const DELETE_PARAMETERS: &str = "DeleteParameters";
+    pub const PUT_ITEM: &str = "PutItem";
+    pub const DELETE_ITEM: &str = "DeleteItem";
 }
 
 /// Reads of AWS Organizations (management account, us-east-1).
@@ -146,6 +148,23 @@ pub trait ParametersWrite: Send + Sync {
     async fn put_parameter(&self, name: &str, value: &str, tier: Tier) -> Result<(), AwsError>;
     /// At most 10 names per call.
     async fn delete_parameters(&self, names: &[String]) -> Result<(), AwsError>;
+}
+
+/// A lease in a table with conditional writes (DynamoDB): one applier at a time.
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// Takes or renews `lease` for `holder` until `expires_at` (seconds since the epoch):
+    /// succeeds when the lease is free, expired at `now`, or already held by `holder`.
+    /// `Ok(false)` when another holder has it.
+    async fn acquire(
+        &self,
+        lease: &str,
+        holder: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, AwsError>;
+    /// Gives the lease up if `holder` has it (on shutdown, so that a standby takes over at once).
+    async fn release(&self, lease: &str, holder: &str) -> Result<(), AwsError>;
 }
 
 /// The clients spa uses, and the policy every call goes through. Cheap to clone.

@@ -19,7 +19,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{
-    Account, Aws, AwsError, ErrorKind, Limiters, OrganizationalUnit, OrganizationsRead,
+    Account, Aws, AwsError, ErrorKind, LeaseStore, Limiters, OrganizationalUnit, OrganizationsRead,
     OrganizationsWrite, Page, Parameter, ParametersRead, ParametersWrite, Parent, RetryPolicy,
     Root, Tag, Tier, api,
 };
@@ -463,5 +463,129 @@ impl ParametersWrite for SdkParameters {
             .await
             .map_err(|e| classify(api::DELETE_PARAMETERS, e))?;
         Ok(())
+    }
+}
+
+/// The controller's lease in a DynamoDB table (partition key `lease`, a string).
+pub struct SdkLease {
+    pub client: aws_sdk_dynamodb::Client,
+    pub table: String,
+}
+
+impl SdkLease {
+    pub async fn new(options: &AwsOptions, table: &str) -> SdkLease {
+        let config = sdk_config(options).await;
+        SdkLease {
+            client: aws_sdk_dynamodb::Client::new(&config),
+            table: table.to_string(),
+        }
+    }
+}
+
+fn is_condition_failure<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
+    matches!(error, SdkError::ServiceError(context) if context.err().code() == Some("ConditionalCheckFailedException"))
+}
+
+#[async_trait]
+impl LeaseStore for SdkLease {
+    async fn acquire(
+        &self,
+        lease: &str,
+        holder: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, AwsError> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("lease", AttributeValue::S(lease.to_string()))
+            .item("holder", AttributeValue::S(holder.to_string()))
+            .item("expires_at", AttributeValue::N(expires_at.to_string()))
+            .condition_expression(
+                "attribute_not_exists(lease) OR expires_at < :now OR holder = :me",
+            )
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":me", AttributeValue::S(holder.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if is_condition_failure(&error) => Ok(false),
+            Err(error) => {
+                let mut error = classify(api::PUT_ITEM, error);
+                if error.code == "ResourceNotFoundException" {
+                    error.message = format!(
+                        "the lease table `{}` does not exist: create it (docs/controller.md), or run without --lease-table",
+                        self.table
+                    );
+                    error.kind = ErrorKind::Terminal;
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn release(&self, lease: &str, holder: &str) -> Result<(), AwsError> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("lease", AttributeValue::S(lease.to_string()))
+            .condition_expression("holder = :me")
+            .expression_attribute_values(":me", AttributeValue::S(holder.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) if is_condition_failure(&error) => Ok(()),
+            Err(error) => Err(classify(api::DELETE_ITEM, error)),
+        }
+    }
+}
+
+/// Creates the lease table (for the local emulator and first installs; docs/controller.md).
+pub async fn create_lease_table(options: &AwsOptions, table: &str) -> Result<(), AwsError> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let config = sdk_config(options).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let result = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("lease")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| {
+                    AwsError::new("CreateTable", ErrorKind::Terminal, "", e.to_string())
+                })?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("lease")
+                .key_type(KeyType::Hash)
+                .build()
+                .map_err(|e| {
+                    AwsError::new("CreateTable", ErrorKind::Terminal, "", e.to_string())
+                })?,
+        )
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            let error = classify("CreateTable", error);
+            if error.code == "ResourceInUseException" {
+                Ok(())
+            } else {
+                Err(error)
+            }
+        }
     }
 }
