@@ -11,4 +11,5 @@ pub mod desired;
 pub mod observe;
 pub mod plan;
 pub mod render;
+pub mod runtime;
 pub mod source;

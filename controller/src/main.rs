@@ -17,14 +17,24 @@ fn print(output: &Output) {
     let _ = std::io::stdout().write_all(output.stdout.as_bytes());
 }
 
-fn init_logging() {
+/// Human-readable warnings for commands; JSON lines at info level for the controller.
+fn init_logging(controller: bool) {
+    let default = if controller { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    if controller {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        builder.init();
+    }
 }
 
 fn main() -> ExitCode {
@@ -39,7 +49,11 @@ fn main() -> ExitCode {
             });
         }
     };
-    init_logging();
+    let controller = matches!(
+        cli.command,
+        cli::Command::Controller(cli::controller::ControllerCommand::Run(_))
+    );
+    init_logging(controller);
     match cli::run(cli) {
         Ok(output) => {
             print(&output);

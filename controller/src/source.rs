@@ -846,7 +846,7 @@ fn default_cache_dir(xdg_cache_home: Option<OsString>, home: Option<OsString>) -
 /// The URL without secrets, for messages, logs and the mirror's name. http(s) loses its whole
 /// user information (a token often sits in the user part: `https://TOKEN@host/...`); ssh
 /// keeps a username but loses any password.
-fn redact_url(url: &str) -> String {
+pub fn redact_url(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://") {
         let authority_end = rest.find('/').unwrap_or(rest.len());
         let (authority, path) = rest.split_at(authority_end);

@@ -249,3 +249,148 @@ impl Drop for Emulator {
         let _ = self.child.wait();
     }
 }
+
+/// A `spa controller run` process for one test, killed when dropped. Its JSON logs go to
+/// `log` for the failure messages.
+pub struct ControllerProcess {
+    child: std::process::Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+impl Emulator {
+    /// Starts `spa controller run` against this emulator with `args` added.
+    pub fn controller(&self, dir: &Path, args: &[&str]) -> ControllerProcess {
+        let port = free_port();
+        let log = dir.join(format!("controller-{port}.log"));
+        let mut command = Command::new(spa_bin());
+        command
+            .args([
+                "controller",
+                "run",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .args(args)
+            .current_dir(dir)
+            .env("SPA_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("SPA_CACHE_DIR", dir.join(format!(".spa-cache-{port}")))
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"));
+        for (key, value) in self.env() {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("spa controller starts");
+        let process = ControllerProcess { child, port, log };
+        process.wait_for("the admin endpoint", 30, |_| true);
+        process
+    }
+}
+
+impl ControllerProcess {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, String) {
+        use std::io::{Read, Write};
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return (0, String::new());
+        };
+        let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+        let body = body.unwrap_or("");
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        let _ = write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        let code = response
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let content = response
+            .split_once("\r\n\r\n")
+            .map(|(_, c)| c.to_string())
+            .unwrap_or_default();
+        (code, content)
+    }
+
+    pub fn status(&self) -> Option<serde_json::Value> {
+        let (code, body) = self.request("GET", "/status", None, None);
+        (code == 200)
+            .then(|| serde_json::from_str(&body).ok())
+            .flatten()
+    }
+
+    pub fn metrics(&self) -> String {
+        self.request("GET", "/metrics", None, None).1
+    }
+
+    /// The value of one metric line (`name{labels}`), 0 when absent.
+    pub fn metric(&self, line: &str) -> f64 {
+        self.metrics()
+            .lines()
+            .find(|l| l.starts_with(line) && l[line.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    /// Polls /status until `done` holds, for at most `seconds`; panics with the log if not.
+    pub fn wait_for(
+        &self,
+        what: &str,
+        seconds: u64,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        loop {
+            if let Some(status) = self.status()
+                && done(&status)
+            {
+                return status;
+            }
+            if std::time::Instant::now() > deadline {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(30).collect();
+                panic!(
+                    "timed out after {seconds} s waiting for {what}; status: {:#?}\nlog (last lines, newest first):\n{}",
+                    self.status(),
+                    tail.join("\n")
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Stops the process with SIGTERM and waits for it to exit.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().ok().and_then(|s| s.code())
+    }
+}
+
+impl Drop for ControllerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

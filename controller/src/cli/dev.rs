@@ -6,6 +6,18 @@ use super::{AwsArgs, Failure, Output, runtime};
 #[derive(Debug, Subcommand)]
 pub enum DevCommand {
     Seed(SeedArgs),
+    CreateLeaseTable(LeaseTableArgs),
+}
+
+/// Create the DynamoDB table of the controller's lease (partition key `lease`, a string;
+/// on-demand capacity). Does nothing when it exists.
+#[derive(Debug, Args)]
+pub struct LeaseTableArgs {
+    #[arg(long, value_name = "TABLE", default_value = "spa-leases")]
+    pub name: String,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Create an example organization in the local emulator, through the AWS SDK: OUs (one
@@ -32,6 +44,18 @@ pub struct SeedArgs {
 pub fn run(command: &DevCommand) -> Result<Output, Failure> {
     match command {
         DevCommand::Seed(args) => seed(args),
+        DevCommand::CreateLeaseTable(args) => {
+            runtime()?
+                .block_on(crate::aws::sdk::create_lease_table(
+                    &args.aws.options(None),
+                    &args.name,
+                ))
+                .map_err(|e| Failure::Runtime(anyhow::Error::new(e)))?;
+            Ok(Output {
+                stdout: format!("lease table {} ready\n", args.name),
+                ..Output::default()
+            })
+        }
     }
 }
 

@@ -10,9 +10,11 @@ use spa_schema::diag::Style;
 use crate::source::{Revision, Source, SourceOptions};
 
 pub mod apply;
+pub mod controller;
 pub mod dev;
 pub mod diff;
 pub mod explain;
+pub mod operator;
 pub mod plan;
 pub mod schema;
 pub mod status;
@@ -35,6 +37,11 @@ pub enum Command {
     Plan(plan::PlanArgs),
     Apply(apply::ApplyArgs),
     Diff(diff::DiffArgs),
+    #[command(subcommand)]
+    Controller(controller::ControllerCommand),
+    Resync(operator::ResyncArgs),
+    Suspend(operator::SuspendArgs),
+    Resume(operator::ResumeArgs),
     Schema(schema::SchemaArgs),
     #[command(subcommand)]
     Dev(dev::DevCommand),
@@ -253,6 +260,10 @@ pub fn run(cli: Cli) -> Result<Output, Failure> {
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Controller(command) => controller::run(&command),
+        Command::Resync(args) => operator::resync(&args),
+        Command::Suspend(args) => operator::suspend(&args),
+        Command::Resume(args) => operator::resume(&args),
         Command::Schema(args) => schema::run(&args),
         Command::Dev(command) => dev::run(&command),
     }

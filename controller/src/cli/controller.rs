@@ -1,0 +1,318 @@
+use std::io::{Read, Write as _};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+
+use super::{AwsArgs, Failure, Format, Output};
+use crate::runtime::ControllerOptions;
+use crate::source::SourceOptions;
+
+/// The long-running controller.
+#[derive(Debug, Subcommand)]
+pub enum ControllerCommand {
+    Run(Box<RunArgs>),
+    Status(StatusArgs),
+}
+
+/// Keep the fleet converged on the latest commit of a branch: poll (fetch) the repository,
+/// watch a local working copy, resync periodically to repair drift, and serve the admin
+/// endpoints (/healthz, /readyz, /metrics, /status, POST /resync, /suspend, /resume).
+///
+/// An invalid commit is never applied: the last good one stays in force and /status shows
+/// the error with the commit id. Destructive changes are withheld unless
+/// --allow-destructive. Logs are JSON lines on stderr (RUST_LOG filters them).
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The settings repository: a URL (https with SPA_GIT_TOKEN, ssh via the agent,
+    /// file://) or the path of a local working copy (watched for changes).
+    #[arg(long, value_name = "URL|PATH")]
+    pub repo: String,
+
+    /// The branch to follow.
+    #[arg(long, default_value = "main")]
+    pub branch: String,
+
+    /// Path of the settings file inside the repository.
+    #[arg(long, default_value = "settings.yaml", value_name = "FILE")]
+    pub settings: String,
+
+    /// How often to fetch the repository.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub interval: Duration,
+
+    /// How often to observe everything again (drift repair); in between, only what
+    /// changed, what spa wrote and what events point at is read again.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub resync_interval: Duration,
+
+    /// Address of the admin endpoints. Keep it on loopback unless a proxy guards it.
+    #[arg(long, default_value = "127.0.0.1:9400")]
+    pub listen: SocketAddr,
+
+    /// Apply destructive changes too (accounts put on a purge path, parameter deletions).
+    #[arg(long)]
+    pub allow_destructive: bool,
+
+    /// DynamoDB table holding the lease that lets one replica apply at a time (others wait
+    /// as standbys). Without it, run a single replica.
+    #[arg(long, value_name = "TABLE", env = "SPA_LEASE_TABLE")]
+    pub lease_table: Option<String>,
+
+    /// How long a lease lasts without renewal (renewed every third of it).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub lease_duration: Duration,
+
+    /// Where remote repositories are mirrored.
+    #[arg(long, value_name = "DIR", env = "SPA_CACHE_DIR")]
+    pub cache_dir: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// `90s`, `5m`, `1h`, `250ms`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (90s, 5m, 1h)"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "s" | "" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number * 60),
+        "h" => Duration::from_secs(number * 3600),
+        _ => return Err(format!("`{text}`: the unit must be ms, s, m or h")),
+    };
+    if duration.is_zero() {
+        return Err("a duration must be positive".to_string());
+    }
+    Ok(duration)
+}
+
+fn is_url(repo: &str) -> bool {
+    repo.contains("://")
+        || repo
+            .split_once(':')
+            .is_some_and(|(host, _)| !host.contains('/'))
+}
+
+pub fn run_controller(args: &RunArgs) -> Result<Output, Failure> {
+    let local = !is_url(&args.repo);
+    let options = ControllerOptions {
+        source: SourceOptions {
+            repo: args.repo.clone(),
+            reference: Some(args.branch.clone()),
+            worktree: false,
+            cache_dir: args.cache_dir.clone(),
+        },
+        settings_file: args.settings.clone(),
+        interval: args.interval,
+        resync_interval: args.resync_interval,
+        listen: args.listen,
+        allow_destructive: args.allow_destructive,
+        admin_token: std::env::var("SPA_ADMIN_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
+        lease_table: args.lease_table.clone(),
+        lease_duration: args.lease_duration,
+        aws: args.aws.options(None),
+        rate_limits: args.aws.rate_limits.clone(),
+        watch: local && std::path::Path::new(&args.repo).join(".git").exists(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(anyhow::Error::new(e)))?;
+    runtime
+        .block_on(crate::runtime::run(options))
+        .map_err(|message| Failure::Runtime(anyhow::anyhow!(message)))?;
+    Ok(Output::default())
+}
+
+/// Show what a running controller is doing: desired and applied commits, the last plan,
+/// the last error, suspension, queued work.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EndpointArgs {
+    /// The controller's admin endpoint.
+    #[arg(
+        long = "controller",
+        value_name = "URL",
+        env = "SPA_CONTROLLER_URL",
+        default_value = "http://127.0.0.1:9400"
+    )]
+    pub url: String,
+}
+
+/// A plain HTTP/1.1 request to the admin endpoint (loopback; no TLS needed there).
+pub fn request(
+    url: &str,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<(u16, String), Failure> {
+    let address = url
+        .strip_prefix("http://")
+        .ok_or_else(|| {
+            Failure::Usage(format!(
+                "the controller URL must be http://HOST:PORT, not `{url}`"
+            ))
+        })?
+        .trim_end_matches('/');
+    let fail = |e: std::io::Error| {
+        Failure::Runtime(anyhow::anyhow!(
+            "cannot reach the controller at {url}: {e} (is `spa controller run` running? --controller URL)"
+        ))
+    };
+    let mut stream = std::net::TcpStream::connect(address).map_err(fail)?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(fail)?;
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let token = std::env::var("SPA_ADMIN_TOKEN").unwrap_or_default();
+    let authorization = if token.is_empty() {
+        String::new()
+    } else {
+        format!("Authorization: Bearer {token}\r\n")
+    };
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{authorization}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(fail)?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).map_err(fail)?;
+    let status: u16 = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| Failure::Runtime(anyhow::anyhow!("not an HTTP answer from {url}")))?;
+    let (_, content) = response.split_once("\r\n\r\n").unwrap_or(("", ""));
+    Ok((status, content.to_string()))
+}
+
+/// The answer of a mutating endpoint: success, or a clear error.
+pub fn expect_ok(status: u16, body: String, what: &str) -> Result<Output, Failure> {
+    if (200..300).contains(&status) {
+        return Ok(Output {
+            stdout: format!("{what}\n"),
+            ..Output::default()
+        });
+    }
+    let message = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+        .unwrap_or(body);
+    let hint = if status == 401 || status == 403 {
+        " (set SPA_ADMIN_TOKEN to the controller's token)"
+    } else {
+        ""
+    };
+    Err(Failure::Refused(format!(
+        "the controller answered {status}: {message}{hint}"
+    )))
+}
+
+pub fn status(args: &StatusArgs) -> Result<Output, Failure> {
+    let (code, body) = request(&args.endpoint.url, "GET", "/status", None)?;
+    if code != 200 {
+        return Err(Failure::Runtime(anyhow::anyhow!(
+            "the controller answered {code}: {body}"
+        )));
+    }
+    let status: crate::runtime::state::StatusDoc = serde_json::from_str(&body)
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("unexpected /status document: {e}")))?;
+    let stdout = match args.format {
+        Format::Json => format!("{:#}\n", serde_json::to_value(&status).unwrap_or_default()),
+        Format::Text => {
+            let short = |c: &Option<String>| {
+                c.as_deref()
+                    .map(|c| c[..c.len().min(12)].to_string())
+                    .unwrap_or_else(|| "—".into())
+            };
+            let mut out = format!(
+                "repository  {} ({})\nrole        {}\ndesired     {}\napplied     {}{}\nlast good   {}\n",
+                status.repository,
+                status.branch,
+                if status.leader {
+                    "leader (applies)"
+                } else {
+                    "standby"
+                },
+                short(&status.desired_commit),
+                short(&status.applied_commit),
+                status
+                    .applied_at
+                    .as_deref()
+                    .map(|t| format!(" at {t}"))
+                    .unwrap_or_default(),
+                short(&status.last_good_commit),
+            );
+            if let Some(suspension) = &status.suspension {
+                out.push_str(&format!(
+                    "SUSPENDED   since {} by {}: {}{}\n",
+                    suspension.since,
+                    suspension.who,
+                    suspension.reason,
+                    suspension
+                        .until
+                        .as_deref()
+                        .map(|u| format!(" (until {u})"))
+                        .unwrap_or_default()
+                ));
+            }
+            if let Some(reconcile) = &status.last_reconcile {
+                out.push_str(&format!(
+                    "reconcile   {} at {} ({}; {:.1} s)\n",
+                    reconcile.outcome, reconcile.at, reconcile.trigger, reconcile.duration_seconds
+                ));
+            }
+            if let Some(plan) = &status.last_plan {
+                out.push_str(&format!(
+                    "last plan   {} to add, {} to change, {} to remove, {} destructive ({} withheld); {} applied, {} failed\n",
+                    plan.summary.add, plan.summary.change, plan.summary.remove, plan.summary.destructive,
+                    plan.withheld_destructive, plan.applied, plan.failed
+                ));
+            }
+            if !status.queue.is_empty() {
+                out.push_str(&format!("queued      {}\n", status.queue.join(", ")));
+            }
+            if let Some(error) = &status.last_error {
+                out.push_str(&format!(
+                    "last error  at {} (commit {}):\n{}\n",
+                    error.at,
+                    short(&error.commit),
+                    error.message
+                ));
+            }
+            out
+        }
+    };
+    Ok(Output {
+        stdout,
+        ..Output::default()
+    })
+}
+
+pub fn run(command: &ControllerCommand) -> Result<Output, Failure> {
+    match command {
+        ControllerCommand::Run(args) => run_controller(args),
+        ControllerCommand::Status(args) => status(args),
+    }
+}

@@ -1,0 +1,288 @@
+//! What the controller knows about itself, served on the admin endpoints: the status
+//! document (`/status`) and the metrics (`/metrics`, Prometheus text format).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::aws::CallCounter;
+use crate::plan::Summary;
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// `2026-11-22T10:45:00Z` from seconds since the epoch (UTC).
+pub fn rfc3339(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let time = seconds.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        time / 3600,
+        time % 3600 / 60,
+        time % 60
+    )
+}
+
+/// Parses `2026-11-22T10:45:00Z` (UTC), or a duration from now: `90s`, `30m`, `2h`, `1d`.
+pub fn parse_time(text: &str, now: i64) -> Result<i64, String> {
+    let text = text.trim();
+    if let Some((number, unit)) = text.split_at_checked(text.len().saturating_sub(1))
+        && let (Ok(n), Some(scale)) = (
+            number.parse::<i64>(),
+            match unit {
+                "s" => Some(1),
+                "m" => Some(60),
+                "h" => Some(3600),
+                "d" => Some(86_400),
+                _ => None,
+            },
+        )
+    {
+        return Ok(now + n * scale);
+    }
+    let bad = || {
+        format!(
+            "`{text}` is neither a UTC time (2026-11-22T18:00:00Z) nor a duration (90s, 30m, 2h, 1d)"
+        )
+    };
+    let (date, time) = text
+        .strip_suffix('Z')
+        .and_then(|t| t.split_once('T'))
+        .ok_or_else(bad)?;
+    let d: Vec<i64> = date
+        .split('-')
+        .map(|p| p.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let t: Vec<i64> = time
+        .split(':')
+        .map(|p| p.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    if d.len() != 3
+        || t.len() != 3
+        || !(1..=12).contains(&d[1])
+        || !(1..=31).contains(&d[2])
+        || t[0] > 23
+        || t[1] > 59
+        || t[2] > 60
+    {
+        return Err(bad());
+    }
+    let (year, month, day) = (d[0] - i64::from(d[1] <= 2), d[1], d[2]);
+    let era = year.div_euclid(400);
+    let yoe = year - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok(days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2])
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suspension {
+    pub reason: String,
+    pub who: String,
+    pub since: String,
+    /// Resumes by itself then (UTC), if set.
+    pub until: Option<String>,
+    #[serde(skip)]
+    pub until_seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReconcileRecord {
+    pub at: String,
+    pub trigger: String,
+    pub outcome: String,
+    pub commit: Option<String>,
+    pub duration_seconds: f64,
+    pub observation: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorRecord {
+    pub at: String,
+    pub commit: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanRecord {
+    pub commit: Option<String>,
+    pub summary: Summary,
+    /// Destructive changes left out because they are not allowed.
+    pub withheld_destructive: usize,
+    pub applied: usize,
+    pub failed: usize,
+}
+
+/// The `/status` document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatusDoc {
+    pub repository: String,
+    pub branch: String,
+    pub holder: String,
+    pub leader: bool,
+    /// The newest commit of the branch.
+    pub desired_commit: Option<String>,
+    /// The last commit whose plan was applied in full.
+    pub applied_commit: Option<String>,
+    pub applied_at: Option<String>,
+    /// The last valid commit (in force when newer ones are invalid).
+    pub last_good_commit: Option<String>,
+    pub last_reconcile: Option<ReconcileRecord>,
+    pub last_plan: Option<PlanRecord>,
+    pub last_error: Option<ErrorRecord>,
+    pub suspension: Option<Suspension>,
+    /// Work waiting: triggers not yet handled.
+    pub queue: Vec<String>,
+    pub last_full_observation: Option<String>,
+    pub ready: bool,
+}
+
+/// Counters and gauges, exposed in the Prometheus text format.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub reconciles: BTreeMap<String, u64>,
+    /// Bucket upper bounds (seconds) and counts, plus sum and count.
+    pub durations: Vec<(f64, u64)>,
+    pub duration_sum: f64,
+    pub duration_count: u64,
+    pub plan_changes: BTreeMap<&'static str, usize>,
+    pub drift_items: usize,
+    pub applied_commit_timestamp: Option<i64>,
+}
+
+const BUCKETS: [f64; 10] = [0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0];
+
+impl Metrics {
+    pub fn observe_reconcile(&mut self, outcome: &str, seconds: f64) {
+        *self.reconciles.entry(outcome.to_string()).or_default() += 1;
+        if self.durations.is_empty() {
+            self.durations = BUCKETS.iter().map(|b| (*b, 0)).collect();
+        }
+        for (bound, count) in &mut self.durations {
+            if seconds <= *bound {
+                *count += 1;
+            }
+        }
+        self.duration_sum += seconds;
+        self.duration_count += 1;
+    }
+
+    pub fn render(&self, calls: &CallCounter, status: &StatusDoc) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP spa_reconciles_total Reconciles by outcome.\n# TYPE spa_reconciles_total counter"
+        );
+        for (outcome, count) in &self.reconciles {
+            let _ = writeln!(out, "spa_reconciles_total{{outcome=\"{outcome}\"}} {count}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP spa_reconcile_duration_seconds Duration of reconciles.\n# TYPE spa_reconcile_duration_seconds histogram"
+        );
+        for (bound, count) in &self.durations {
+            let _ = writeln!(
+                out,
+                "spa_reconcile_duration_seconds_bucket{{le=\"{bound}\"}} {count}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "spa_reconcile_duration_seconds_bucket{{le=\"+Inf\"}} {}",
+            self.duration_count
+        );
+        let _ = writeln!(
+            out,
+            "spa_reconcile_duration_seconds_sum {}",
+            self.duration_sum
+        );
+        let _ = writeln!(
+            out,
+            "spa_reconcile_duration_seconds_count {}",
+            self.duration_count
+        );
+        let _ = writeln!(
+            out,
+            "# HELP spa_plan_changes Changes in the last plan, by action.\n# TYPE spa_plan_changes gauge"
+        );
+        for (action, count) in &self.plan_changes {
+            let _ = writeln!(out, "spa_plan_changes{{action=\"{action}\"}} {count}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP spa_aws_calls_total AWS calls by API and outcome.\n# TYPE spa_aws_calls_total counter"
+        );
+        let mut throttles = 0;
+        for ((api, outcome), count) in calls.snapshot() {
+            if outcome == "throttled" {
+                throttles += count;
+            }
+            let _ = writeln!(
+                out,
+                "spa_aws_calls_total{{api=\"{api}\",outcome=\"{outcome}\"}} {count}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP spa_aws_throttles_total AWS calls throttled.\n# TYPE spa_aws_throttles_total counter\nspa_aws_throttles_total {throttles}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP spa_drift_items Changes found by the last resync of an unchanged commit.\n# TYPE spa_drift_items gauge\nspa_drift_items {}",
+            self.drift_items
+        );
+        let _ = writeln!(
+            out,
+            "# HELP spa_applied_commit_timestamp_seconds When the applied commit was applied.\n# TYPE spa_applied_commit_timestamp_seconds gauge\nspa_applied_commit_timestamp_seconds {}",
+            self.applied_commit_timestamp.unwrap_or(0)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP spa_suspended Whether reconciliation is suspended.\n# TYPE spa_suspended gauge\nspa_suspended {}",
+            u8::from(status.suspension.is_some())
+        );
+        let _ = writeln!(
+            out,
+            "# HELP spa_leader Whether this replica holds the lease.\n# TYPE spa_leader gauge\nspa_leader {}",
+            u8::from(status.leader)
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_round_trip() {
+        let t = parse_time("2026-11-22T10:45:07Z", 0).unwrap();
+        assert_eq!(rfc3339(t), "2026-11-22T10:45:07Z");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(parse_time("2h", 100).unwrap(), 7300);
+        assert!(parse_time("tomorrow", 0).is_err());
+        assert_eq!(
+            rfc3339(parse_time("2024-02-29T23:59:59Z", 0).unwrap()),
+            "2024-02-29T23:59:59Z"
+        );
+    }
+}

@@ -1,0 +1,267 @@
+//! The long-running controller end to end: a real local Git repository as the remote, the
+//! emulator as AWS, bounded waits on /status.
+
+use spa_tests::{ADMIN_TOKEN, ControllerProcess, Emulator, GitRepo, workspace};
+
+const DANA: &str = "785090654109";
+
+fn origin(emulator: &Emulator) -> GitRepo {
+    let repo = GitRepo::new();
+    repo.copy_dir(&workspace().join("example-config-repo"), "");
+    repo.commit("example");
+    let run = emulator.spa(repo.path(), &["dev", "seed", "--org", "organization.yaml"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    repo
+}
+
+fn url(repo: &GitRepo) -> String {
+    format!("file://{}", repo.path().display())
+}
+
+fn applied(commit: &str) -> impl Fn(&serde_json::Value) -> bool + '_ {
+    move |s| s["applied_commit"] == commit
+}
+
+fn start(emulator: &Emulator, repo: &GitRepo, extra: &[&str]) -> ControllerProcess {
+    let url = url(repo);
+    let mut args = vec![
+        "--repo",
+        url.as_str(),
+        "--interval",
+        "1s",
+        "--allow-destructive",
+    ];
+    args.extend_from_slice(extra);
+    emulator.controller(repo.path(), &args)
+}
+
+fn change_dana_cost_center(repo: &GitRepo, value: &str) -> String {
+    let finops = std::fs::read_to_string(repo.path().join("finops.csv")).unwrap();
+    let line = finops
+        .lines()
+        .find(|l| l.starts_with(DANA))
+        .unwrap()
+        .to_string();
+    let fields: Vec<&str> = line.split(',').collect();
+    let changed = line.replacen(fields[2], value, 1);
+    repo.write("finops.csv", finops.replace(&line, &changed));
+    repo.commit(&format!("FinOps: Dana to {value}"))
+}
+
+#[test]
+fn follows_the_branch_skips_invalid_commits_and_obeys_operators() {
+    let emulator = Emulator::start();
+    let repo = origin(&emulator);
+    let first = repo.git(&["rev-parse", "HEAD"]);
+    let controller = start(&emulator, &repo, &["--resync-interval", "1h"]);
+
+    // The first commit is applied.
+    let status = controller.wait_for("the first commit applied", 60, applied(&first));
+    assert_eq!(status["leader"], true);
+    assert_eq!(status["last_error"], serde_json::Value::Null);
+
+    // A new commit is applied within the interval (plus the apply).
+    let second = change_dana_cost_center(&repo, "CC-7777");
+    controller.wait_for("the second commit applied", 30, applied(&second));
+    let run = emulator.spa(repo.path(), &["status", "--format", "json"]);
+    let dana = run.json()["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == DANA)
+        .cloned()
+        .unwrap();
+    assert_eq!(dana["cost_center"], "CC-7777");
+
+    // An invalid commit is not applied; /status names it, the last good one stays.
+    let settings = std::fs::read_to_string(repo.path().join("settings.yaml")).unwrap();
+    repo.write(
+        "settings.yaml",
+        settings.replace("  verbosity: INFO", "  verbosity: LOUD"),
+    );
+    change_dana_cost_center(&repo, "CC-8888");
+    let invalid = repo.git(&["rev-parse", "HEAD"]);
+    let status = controller.wait_for("the invalid commit reported", 30, |s| {
+        s["last_error"]["commit"] == invalid.as_str()
+    });
+    assert_eq!(status["desired_commit"], invalid.as_str());
+    assert_eq!(status["applied_commit"], second.as_str());
+    assert_eq!(status["last_good_commit"], second.as_str());
+    assert!(
+        status["last_error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("verbosity: `LOUD` is not a log level")
+    );
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let run = emulator.spa(
+        repo.path(),
+        &["status", "--ref", &second, "--format", "json"],
+    );
+    let dana = run.json()["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == DANA)
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        dana["cost_center"], "CC-7777",
+        "nothing of the invalid commit was applied"
+    );
+
+    // A fix is applied.
+    repo.write("settings.yaml", settings);
+    let fixed = repo.commit("fix verbosity");
+    let status = controller.wait_for("the fix applied", 30, applied(&fixed));
+    assert_eq!(status["last_error"], serde_json::Value::Null);
+
+    // A resync re-observes every managed account; a plain poll reads none of them.
+    let tags = "spa_aws_calls_total{api=\"ListTagsForResource\",outcome=\"ok\"}";
+    controller.wait_for("quiet", 10, |s| {
+        s["queue"].as_array().is_some_and(|q| q.is_empty())
+    });
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let before = controller.metric(tags);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(controller.metric(tags), before, "quiet polls read no tags");
+    let (code, _) = controller.request("POST", "/resync", None, None);
+    assert_eq!(code, 401, "no token, no resync");
+    let (code, _) = controller.request("POST", "/resync", Some(ADMIN_TOKEN), None);
+    assert_eq!(code, 202);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while controller.metric(tags) < before + 22.0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(
+        controller.metric(tags),
+        before + 22.0,
+        "a resync reads each of the 22 managed accounts once"
+    );
+
+    // Suspended: nothing is applied; resumed: the pending commit is applied.
+    let (code, body) = controller.request(
+        "POST",
+        "/suspend",
+        Some(ADMIN_TOKEN),
+        Some(r#"{"reason": "audit"}"#),
+    );
+    assert_eq!(code, 400, "who is required: {body}");
+    let (code, _) = controller.request(
+        "POST",
+        "/suspend",
+        Some(ADMIN_TOKEN),
+        Some(r#"{"reason": "quarterly audit", "who": "ops@example.com"}"#),
+    );
+    assert_eq!(code, 200);
+    let suspended = change_dana_cost_center(&repo, "CC-9999");
+    let status = controller.wait_for("the commit seen while suspended", 30, |s| {
+        s["desired_commit"] == suspended.as_str()
+    });
+    assert_eq!(status["suspension"]["who"], "ops@example.com");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(
+        controller.status().unwrap()["applied_commit"],
+        fixed.as_str(),
+        "nothing applied while suspended"
+    );
+    let (code, _) = controller.request("POST", "/resume", Some(ADMIN_TOKEN), None);
+    assert_eq!(code, 200);
+    controller.wait_for(
+        "the pending commit applied after resume",
+        30,
+        applied(&suspended),
+    );
+
+    // Metrics are Prometheus text.
+    let metrics = controller.metrics();
+    for name in [
+        "spa_reconciles_total{outcome=\"applied\"}",
+        "spa_reconcile_duration_seconds_count",
+        "spa_plan_changes{action=\"add\"}",
+        "spa_applied_commit_timestamp_seconds",
+        "spa_aws_throttles_total",
+    ] {
+        assert!(metrics.contains(name), "{name} missing:\n{metrics}");
+    }
+}
+
+#[test]
+fn one_of_two_controllers_applies_and_a_crash_mid_apply_converges() {
+    let emulator = Emulator::start();
+    let repo = origin(&emulator);
+    let first = repo.git(&["rev-parse", "HEAD"]);
+    let setup = emulator.spa(
+        repo.path(),
+        &["dev", "create-lease-table", "--name", "spa-leases"],
+    );
+    assert_eq!(setup.code, 0, "{setup:?}");
+    let lease = ["--lease-table", "spa-leases", "--lease-duration", "6s"];
+
+    // Killed (SIGKILL) in the middle of its first apply: 24 parameters at 3 per second
+    // take about eight seconds.
+    let mut crashed = start(&emulator, &repo, &lease);
+    crashed.wait_for("the apply under way", 60, |s| s["leader"] == true);
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    crashed.kill();
+    let run = emulator.spa(repo.path(), &["plan", "--format", "json"]);
+    assert_eq!(run.json()["no_changes"], false, "the crash left work to do");
+
+    // Two replicas: the one that gets the lease (once the dead one's lease expires) applies;
+    // the other stays a standby.
+    let a = start(&emulator, &repo, &lease);
+    let b = start(&emulator, &repo, &lease);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let (leader, standby) = loop {
+        let (sa, sb) = (
+            a.status().unwrap_or_default(),
+            b.status().unwrap_or_default(),
+        );
+        if sa["applied_commit"] == first.as_str() {
+            break (a, b);
+        }
+        if sb["applied_commit"] == first.as_str() {
+            break (b, a);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nobody applied: {sa:#?} {sb:#?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    assert_eq!(
+        leader.status().unwrap()["leader"],
+        true,
+        "leader {:#?}\nstandby {:#?}\n{}",
+        leader.status(),
+        standby.status(),
+        std::fs::read_to_string(&leader.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("leader") || l.contains("lease"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let status = standby.status().unwrap();
+    assert_eq!(status["leader"], false);
+    assert_eq!(
+        status["applied_commit"],
+        serde_json::Value::Null,
+        "the standby never applied"
+    );
+    assert_eq!(
+        standby.metric("spa_aws_calls_total{api=\"TagResource\",outcome=\"ok\"}"),
+        0.0
+    );
+    assert!(standby.metric("spa_reconciles_total{outcome=\"standby\"}") > 0.0);
+
+    // Converged: nothing left to plan.
+    let run = emulator.spa(repo.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "{run:?}");
+
+    // The leader stops on SIGTERM and gives the lease up: the standby takes over.
+    let mut leader = leader;
+    assert_eq!(leader.terminate(), Some(0));
+    let second = change_dana_cost_center(&repo, "CC-4242");
+    standby.wait_for("the standby taking over", 40, applied(&second));
+}
