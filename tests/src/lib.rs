@@ -21,8 +21,11 @@ pub fn spa_bin() -> PathBuf {
         if let Some(bin) = std::env::var_os("SPA_BIN") {
             return PathBuf::from(bin);
         }
+        // The same targets as `cargo test --workspace` (tests and bins together), so that
+        // features unify the same way: a no-op after the test build, where building the
+        // binary alone would compile the AWS SDK a second time with other features.
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "spa-controller", "--bin", "spa"])
+            .args(["build", "--quiet", "--workspace", "--tests", "--bins"])
             .current_dir(workspace())
             .status()
             .expect("cargo runs");
@@ -372,6 +375,10 @@ impl ControllerProcess {
             }
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Kills the process at once (SIGKILL), as a crash would.
