@@ -8,6 +8,7 @@ pub mod apply;
 pub mod aws;
 pub mod cli;
 pub mod desired;
+pub mod lifecycle;
 pub mod observe;
 pub mod plan;
 pub mod render;
