@@ -12,9 +12,10 @@ use tokio::time::Instant;
 
 use super::limits::{Family, Quota, TokenBucket};
 use super::{
-    Account, Aws, AwsError, CallCounter, ErrorKind, LeaseStore, Limiters, OrganizationalUnit,
-    OrganizationsRead, OrganizationsWrite, Page, Parameter, ParametersRead, ParametersWrite,
-    Parent, RetryPolicy, Root, Tag, Tier, api,
+    Account, Aws, AwsError, BuildInfo, BuildStatus, Builds, CallCounter, ErrorKind, EventEntry,
+    Events, LeaseStore, Limiters, OrganizationalUnit, OrganizationsRead, OrganizationsWrite, Page,
+    Parameter, ParametersRead, ParametersWrite, Parent, ProjectSpec, Queue, QueueMessage,
+    RetryPolicy, Root, Tag, Tier, api,
 };
 
 const PAGE: usize = 20;
@@ -560,6 +561,219 @@ impl LeaseStore for FakeLease {
         {
             leases.remove(lease);
         }
+        Ok(())
+    }
+}
+
+/// CodeBuild of one account in memory: builds run for a number of polls, then end with the
+/// outcome scripted for them (succeeded by default). Idempotency tokens are honoured.
+#[derive(Debug, Default)]
+pub struct FakeBuilds {
+    state: Mutex<BuildsState>,
+    pub behaviour: Behaviour,
+}
+
+#[derive(Debug, Default)]
+struct BuildsState {
+    roles: BTreeSet<String>,
+    projects: BTreeMap<String, ProjectSpec>,
+    /// id → (project, polls left before the end, final status)
+    builds: BTreeMap<String, (String, u32, BuildStatus)>,
+    tokens: BTreeMap<String, String>,
+    outcomes: std::collections::VecDeque<BuildStatus>,
+    polls: u32,
+    started: u32,
+}
+
+impl FakeBuilds {
+    /// Builds take `polls` status reads to finish.
+    pub fn with_duration(polls: u32) -> FakeBuilds {
+        let builds = FakeBuilds::default();
+        builds.state.lock().unwrap_or_else(|p| p.into_inner()).polls = polls;
+        builds
+    }
+
+    /// The next builds end with these statuses, in order (then: succeeded).
+    pub fn script(&self, outcomes: &[BuildStatus]) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .outcomes
+            .extend(outcomes.iter().cloned());
+    }
+
+    pub fn started(&self) -> u32 {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).started
+    }
+
+    pub fn project(&self, name: &str) -> Option<ProjectSpec> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .projects
+            .get(name)
+            .cloned()
+    }
+}
+
+#[async_trait]
+impl Builds for FakeBuilds {
+    async fn ensure_service_role(&self, role_name: &str) -> Result<String, AwsError> {
+        self.behaviour.enter(api::CREATE_ROLE, role_name).await?;
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .roles
+            .insert(role_name.to_string());
+        Ok(format!("arn:aws:iam::000000000000:role/{role_name}"))
+    }
+
+    async fn ensure_project(&self, spec: &ProjectSpec) -> Result<(), AwsError> {
+        self.behaviour
+            .enter(api::CREATE_PROJECT, &spec.name)
+            .await?;
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .projects
+            .insert(spec.name.clone(), spec.clone());
+        Ok(())
+    }
+
+    async fn start_build(
+        &self,
+        project: &str,
+        idempotency_token: &str,
+    ) -> Result<String, AwsError> {
+        self.behaviour.enter(api::START_BUILD, project).await?;
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if !state.projects.contains_key(project) {
+            return Err(AwsError::new(
+                api::START_BUILD,
+                ErrorKind::NotFound,
+                "ResourceNotFoundException",
+                "no such project",
+            ));
+        }
+        if let Some(id) = state.tokens.get(idempotency_token) {
+            return Ok(id.clone());
+        }
+        state.started += 1;
+        let id = format!("{project}:{:08}", state.started);
+        let outcome = state.outcomes.pop_front().unwrap_or(BuildStatus::Succeeded);
+        let polls = state.polls;
+        state
+            .builds
+            .insert(id.clone(), (project.to_string(), polls, outcome));
+        state
+            .tokens
+            .insert(idempotency_token.to_string(), id.clone());
+        Ok(id)
+    }
+
+    async fn builds(&self, ids: &[String]) -> Result<Vec<BuildInfo>, AwsError> {
+        self.behaviour.enter(api::BATCH_GET_BUILDS, "").await?;
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(ids
+            .iter()
+            .filter_map(|id| {
+                let (_, polls, outcome) = state.builds.get_mut(id)?;
+                let status = if *polls == 0 {
+                    outcome.clone()
+                } else {
+                    *polls -= 1;
+                    BuildStatus::InProgress
+                };
+                Some(BuildInfo {
+                    id: id.clone(),
+                    status,
+                })
+            })
+            .collect())
+    }
+
+    async fn recent_builds(&self, project: &str) -> Result<Vec<String>, AwsError> {
+        self.behaviour
+            .enter(api::LIST_BUILDS_FOR_PROJECT, project)
+            .await?;
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ids: Vec<String> = state
+            .builds
+            .iter()
+            .filter(|(_, (p, _, _))| p == project)
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.reverse();
+        Ok(ids)
+    }
+}
+
+/// An event bus in memory: what was put, in order.
+#[derive(Debug, Default)]
+pub struct FakeEvents {
+    pub put: Mutex<Vec<(String, EventEntry)>>,
+    pub behaviour: Behaviour,
+}
+
+#[async_trait]
+impl Events for FakeEvents {
+    async fn put_events(&self, bus: &str, entries: &[EventEntry]) -> Result<(), AwsError> {
+        self.behaviour.enter(api::PUT_EVENTS, bus).await?;
+        let mut put = self.put.lock().unwrap_or_else(|p| p.into_inner());
+        put.extend(entries.iter().map(|e| (bus.to_string(), e.clone())));
+        Ok(())
+    }
+}
+
+/// A queue in memory; messages can be lost, duplicated or reordered by the test.
+#[derive(Debug, Default)]
+pub struct FakeQueue {
+    messages: Mutex<std::collections::VecDeque<QueueMessage>>,
+    next: std::sync::atomic::AtomicU64,
+    pub behaviour: Behaviour,
+}
+
+impl FakeQueue {
+    pub fn push(&self, body: &str) {
+        let receipt = self
+            .next
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .to_string();
+        self.messages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(QueueMessage {
+                receipt,
+                body: body.to_string(),
+            });
+    }
+
+    pub fn len(&self) -> usize {
+        self.messages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[async_trait]
+impl Queue for FakeQueue {
+    async fn receive(&self, max: i32, _wait_seconds: i32) -> Result<Vec<QueueMessage>, AwsError> {
+        self.behaviour.enter(api::RECEIVE_MESSAGE, "").await?;
+        let messages = self.messages.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(messages.iter().take(max.max(1) as usize).cloned().collect())
+    }
+
+    async fn delete(&self, receipt: &str) -> Result<(), AwsError> {
+        self.behaviour.enter(api::DELETE_MESSAGE, receipt).await?;
+        self.messages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|m| m.receipt != receipt);
         Ok(())
     }
 }

@@ -93,6 +93,17 @@ pub mod api {
     pub const PUT_PARAMETER: &str = "PutParameter";
     pub const DELETE_PARAMETERS: &str = "DeleteParameters";
     pub const PUT_ITEM: &str = "PutItem";
+    pub const CREATE_PROJECT: &str = "CreateProject";
+    pub const UPDATE_PROJECT: &str = "UpdateProject";
+    pub const DELETE_PROJECT: &str = "DeleteProject";
+    pub const START_BUILD: &str = "StartBuild";
+    pub const BATCH_GET_BUILDS: &str = "BatchGetBuilds";
+    pub const LIST_BUILDS_FOR_PROJECT: &str = "ListBuildsForProject";
+    pub const CREATE_ROLE: &str = "CreateRole";
+    pub const GET_ROLE: &str = "GetRole";
+    pub const PUT_EVENTS: &str = "PutEvents";
+    pub const RECEIVE_MESSAGE: &str = "ReceiveMessage";
+    pub const DELETE_MESSAGE: &str = "DeleteMessage";
     pub const DELETE_ITEM: &str = "DeleteItem";
 }
 
@@ -148,6 +159,78 @@ pub trait ParametersWrite: Send + Sync {
     async fn put_parameter(&self, name: &str, value: &str, tier: Tier) -> Result<(), AwsError>;
     /// At most 10 names per call.
     async fn delete_parameters(&self, names: &[String]) -> Result<(), AwsError>;
+}
+
+/// A CodeBuild project spa keeps inside a managed account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectSpec {
+    pub name: String,
+    pub buildspec: String,
+    pub service_role_arn: String,
+    /// Plain-text environment variables of every build.
+    pub environment: std::collections::BTreeMap<String, String>,
+    pub arm: bool,
+    pub timeout_minutes: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BuildStatus {
+    InProgress,
+    Succeeded,
+    Failed,
+    Stopped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildInfo {
+    pub id: String,
+    pub status: BuildStatus,
+}
+
+/// CodeBuild inside one managed account (through the role assumed there).
+#[async_trait]
+pub trait Builds: Send + Sync {
+    /// Creates the service role of the projects if missing; returns its ARN.
+    async fn ensure_service_role(&self, role_name: &str) -> Result<String, AwsError>;
+    /// Creates the project, or brings it to `spec` (update where the backend supports it,
+    /// else delete and create again).
+    async fn ensure_project(&self, spec: &ProjectSpec) -> Result<(), AwsError>;
+    /// Starts one build. The same `idempotency_token` within five minutes starts no second
+    /// build (CodeBuild's guarantee), so a retried call is safe.
+    async fn start_build(&self, project: &str, idempotency_token: &str)
+    -> Result<String, AwsError>;
+    /// The status of builds, at most 100 ids per call.
+    async fn builds(&self, ids: &[String]) -> Result<Vec<BuildInfo>, AwsError>;
+    /// Build ids of a project, newest first (one page).
+    async fn recent_builds(&self, project: &str) -> Result<Vec<String>, AwsError>;
+}
+
+/// An event for EventBridge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventEntry {
+    pub source: String,
+    pub detail_type: String,
+    pub detail: serde_json::Value,
+}
+
+/// EventBridge of the automation account.
+#[async_trait]
+pub trait Events: Send + Sync {
+    /// At most 10 entries per call.
+    async fn put_events(&self, bus: &str, entries: &[EventEntry]) -> Result<(), AwsError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueMessage {
+    pub receipt: String,
+    pub body: String,
+}
+
+/// The SQS queue fed by EventBridge rules.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    async fn receive(&self, max: i32, wait_seconds: i32) -> Result<Vec<QueueMessage>, AwsError>;
+    async fn delete(&self, receipt: &str) -> Result<(), AwsError>;
 }
 
 /// A lease in a table with conditional writes (DynamoDB): one applier at a time.

@@ -19,9 +19,10 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{
-    Account, Aws, AwsError, ErrorKind, LeaseStore, Limiters, OrganizationalUnit, OrganizationsRead,
-    OrganizationsWrite, Page, Parameter, ParametersRead, ParametersWrite, Parent, RetryPolicy,
-    Root, Tag, Tier, api,
+    Account, Aws, AwsError, BuildInfo, BuildStatus, Builds, ErrorKind, EventEntry, Events,
+    LeaseStore, Limiters, OrganizationalUnit, OrganizationsRead, OrganizationsWrite, Page,
+    Parameter, ParametersRead, ParametersWrite, Parent, ProjectSpec, Queue, QueueMessage,
+    RetryPolicy, Root, Tag, Tier, api,
 };
 
 /// Where and as whom to call AWS.
@@ -587,5 +588,306 @@ pub async fn create_lease_table(options: &AwsOptions, table: &str) -> Result<(),
                 Err(error)
             }
         }
+    }
+}
+
+fn built<T>(
+    api: &'static str,
+    result: Result<T, aws_smithy_types::error::operation::BuildError>,
+) -> Result<T, AwsError> {
+    result.map_err(|e| AwsError::new(api, ErrorKind::Terminal, "", e.to_string()))
+}
+
+/// CodeBuild and IAM inside one managed account.
+pub struct SdkBuilds {
+    pub codebuild: aws_sdk_codebuild::Client,
+    pub iam: aws_sdk_iam::Client,
+}
+
+impl SdkBuilds {
+    /// Clients in `account`, through `role_name` assumed from `base` (refreshed credentials).
+    pub async fn in_account(base: &SdkConfig, account: &str, role_name: &str) -> SdkBuilds {
+        let config = assume_role(
+            base,
+            &format!("arn:aws:iam::{account}:role/{role_name}"),
+            "spa-lifecycle",
+        )
+        .await;
+        SdkBuilds {
+            codebuild: aws_sdk_codebuild::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+        }
+    }
+}
+
+const CODEBUILD_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"codebuild.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+#[async_trait]
+impl Builds for SdkBuilds {
+    async fn ensure_service_role(&self, role_name: &str) -> Result<String, AwsError> {
+        let existing = self.iam.get_role().role_name(role_name).send().await.ok();
+        if let Some(role) = existing.as_ref().and_then(|o| o.role()) {
+            return Ok(role.arn().to_string());
+        }
+        let output = self
+            .iam
+            .create_role()
+            .role_name(role_name)
+            .assume_role_policy_document(CODEBUILD_TRUST)
+            .description("Runs the preparation and purge builds of spa")
+            .send()
+            .await
+            .map_err(|e| classify(api::CREATE_ROLE, e))?;
+        Ok(output
+            .role()
+            .map(|r| r.arn().to_string())
+            .unwrap_or_default())
+    }
+
+    async fn ensure_project(&self, spec: &ProjectSpec) -> Result<(), AwsError> {
+        use aws_sdk_codebuild::types::*;
+        let mut variables = Vec::new();
+        for (name, value) in &spec.environment {
+            variables.push(built(
+                api::CREATE_PROJECT,
+                EnvironmentVariable::builder()
+                    .name(name)
+                    .value(value)
+                    .r#type(EnvironmentVariableType::Plaintext)
+                    .build(),
+            )?);
+        }
+        let (kind, image) = if spec.arm {
+            (
+                EnvironmentType::ArmContainer,
+                "aws/codebuild/amazonlinux2-aarch64-standard:3.0",
+            )
+        } else {
+            (
+                EnvironmentType::LinuxContainer,
+                "aws/codebuild/standard:7.0",
+            )
+        };
+        let environment = built(
+            api::CREATE_PROJECT,
+            ProjectEnvironment::builder()
+                .r#type(kind)
+                .image(image)
+                .compute_type(ComputeType::BuildGeneral1Small)
+                .set_environment_variables(Some(variables))
+                .build(),
+        )?;
+        // A NO_SOURCE project still needs a location for some backends (the emulator).
+        let source = built(
+            api::CREATE_PROJECT,
+            ProjectSource::builder()
+                .r#type(SourceType::NoSource)
+                .location("no-source")
+                .buildspec(&spec.buildspec)
+                .build(),
+        )?;
+        let artifacts = built(
+            api::CREATE_PROJECT,
+            ProjectArtifacts::builder()
+                .r#type(ArtifactsType::NoArtifacts)
+                .build(),
+        )?;
+        let created = self
+            .codebuild
+            .create_project()
+            .name(&spec.name)
+            .source(source.clone())
+            .artifacts(artifacts.clone())
+            .environment(environment.clone())
+            .service_role(&spec.service_role_arn)
+            .timeout_in_minutes(spec.timeout_minutes)
+            .send()
+            .await;
+        let error = match created {
+            Ok(_) => return Ok(()),
+            Err(error) => classify(api::CREATE_PROJECT, error),
+        };
+        if error.code != "ResourceAlreadyExistsException" {
+            return Err(error);
+        }
+        let updated = self
+            .codebuild
+            .update_project()
+            .name(&spec.name)
+            .source(source.clone())
+            .artifacts(artifacts.clone())
+            .environment(environment.clone())
+            .service_role(&spec.service_role_arn)
+            .timeout_in_minutes(spec.timeout_minutes)
+            .send()
+            .await;
+        if updated.is_ok() {
+            return Ok(());
+        }
+        // Backends without UpdateProject (the emulator): replace the project.
+        tracing::debug!(
+            project = spec.name,
+            "UpdateProject failed: replacing the project"
+        );
+        self.codebuild
+            .delete_project()
+            .name(&spec.name)
+            .send()
+            .await
+            .map_err(|e| classify(api::DELETE_PROJECT, e))?;
+        self.codebuild
+            .create_project()
+            .name(&spec.name)
+            .source(source)
+            .artifacts(artifacts)
+            .environment(environment)
+            .service_role(&spec.service_role_arn)
+            .timeout_in_minutes(spec.timeout_minutes)
+            .send()
+            .await
+            .map_err(|e| classify(api::CREATE_PROJECT, e))?;
+        Ok(())
+    }
+
+    async fn start_build(
+        &self,
+        project: &str,
+        idempotency_token: &str,
+    ) -> Result<String, AwsError> {
+        let output = self
+            .codebuild
+            .start_build()
+            .project_name(project)
+            .idempotency_token(idempotency_token)
+            .send()
+            .await
+            .map_err(|e| {
+                let mut error = classify(api::START_BUILD, e);
+                if error.message.contains("Cannot have more than 0 builds in queue") {
+                    // New accounts often start with a concurrent-build quota of zero.
+                    error.kind = ErrorKind::Throttled;
+                    error.message.push_str(" (the account's CodeBuild concurrency quota is 0: request an increase, e.g. through a quota template)");
+                }
+                error
+            })?;
+        Ok(output
+            .build_value()
+            .and_then(|b| b.id())
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    async fn builds(&self, ids: &[String]) -> Result<Vec<BuildInfo>, AwsError> {
+        use aws_sdk_codebuild::types::StatusType;
+        let output = self
+            .codebuild
+            .batch_get_builds()
+            .set_ids(Some(ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| classify(api::BATCH_GET_BUILDS, e))?;
+        Ok(output
+            .builds()
+            .iter()
+            .map(|b| BuildInfo {
+                id: b.id().unwrap_or_default().to_string(),
+                status: match b.build_status() {
+                    Some(StatusType::Succeeded) => BuildStatus::Succeeded,
+                    Some(StatusType::InProgress) => BuildStatus::InProgress,
+                    Some(StatusType::Stopped) => BuildStatus::Stopped,
+                    _ => BuildStatus::Failed,
+                },
+            })
+            .collect())
+    }
+
+    async fn recent_builds(&self, project: &str) -> Result<Vec<String>, AwsError> {
+        let output = self
+            .codebuild
+            .list_builds_for_project()
+            .project_name(project)
+            .sort_order(aws_sdk_codebuild::types::SortOrderType::Descending)
+            .send()
+            .await
+            .map_err(|e| classify(api::LIST_BUILDS_FOR_PROJECT, e))?;
+        Ok(output.ids().to_vec())
+    }
+}
+
+pub struct SdkEvents {
+    pub client: aws_sdk_eventbridge::Client,
+}
+
+#[async_trait]
+impl Events for SdkEvents {
+    async fn put_events(&self, bus: &str, entries: &[EventEntry]) -> Result<(), AwsError> {
+        let mut request = self.client.put_events();
+        for entry in entries {
+            request = request.entries(
+                aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                    .event_bus_name(bus)
+                    .source(&entry.source)
+                    .detail_type(&entry.detail_type)
+                    .detail(entry.detail.to_string())
+                    .build(),
+            );
+        }
+        let output = request
+            .send()
+            .await
+            .map_err(|e| classify(api::PUT_EVENTS, e))?;
+        if output.failed_entry_count() > 0 {
+            let reasons: Vec<String> = output
+                .entries()
+                .iter()
+                .filter_map(|e| e.error_message().map(str::to_string))
+                .collect();
+            return Err(AwsError::new(
+                api::PUT_EVENTS,
+                ErrorKind::Transient,
+                "FailedEntries",
+                reasons.join("; "),
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub struct SdkQueue {
+    pub client: aws_sdk_sqs::Client,
+    pub url: String,
+}
+
+#[async_trait]
+impl Queue for SdkQueue {
+    async fn receive(&self, max: i32, wait_seconds: i32) -> Result<Vec<QueueMessage>, AwsError> {
+        let output = self
+            .client
+            .receive_message()
+            .queue_url(&self.url)
+            .max_number_of_messages(max.clamp(1, 10))
+            .wait_time_seconds(wait_seconds.clamp(0, 20))
+            .send()
+            .await
+            .map_err(|e| classify(api::RECEIVE_MESSAGE, e))?;
+        Ok(output
+            .messages()
+            .iter()
+            .map(|m| QueueMessage {
+                receipt: m.receipt_handle().unwrap_or_default().to_string(),
+                body: m.body().unwrap_or_default().to_string(),
+            })
+            .collect())
+    }
+
+    async fn delete(&self, receipt: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_message()
+            .queue_url(&self.url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .map_err(|e| classify(api::DELETE_MESSAGE, e))?;
+        Ok(())
     }
 }

@@ -1,0 +1,83 @@
+//! The fakes behave like the services they stand for, where tests rely on it.
+
+use spa_controller::aws::fake::{FakeBuilds, FakeEvents, FakeQueue};
+use spa_controller::aws::{BuildStatus, Builds, EventEntry, Events, ProjectSpec, Queue};
+
+fn project() -> ProjectSpec {
+    ProjectSpec {
+        name: "SpaProjectForAccountPurge".into(),
+        buildspec: "version: 0.2".into(),
+        service_role_arn: "arn:aws:iam::000000000000:role/x".into(),
+        environment: Default::default(),
+        arm: false,
+        timeout_minutes: 60,
+    }
+}
+
+#[tokio::test]
+async fn builds_honour_idempotency_tokens_and_scripted_outcomes() {
+    let builds = FakeBuilds::with_duration(2);
+    assert!(
+        builds
+            .start_build("SpaProjectForAccountPurge", "t")
+            .await
+            .is_err(),
+        "no project yet"
+    );
+    builds.ensure_project(&project()).await.unwrap();
+    builds.script(&[BuildStatus::Failed]);
+    let first = builds
+        .start_build("SpaProjectForAccountPurge", "cycle-1")
+        .await
+        .unwrap();
+    let again = builds
+        .start_build("SpaProjectForAccountPurge", "cycle-1")
+        .await
+        .unwrap();
+    assert_eq!(first, again, "the same token starts no second build");
+    assert_eq!(builds.started(), 1);
+    let ids = vec![first.clone()];
+    assert_eq!(
+        builds.builds(&ids).await.unwrap()[0].status,
+        BuildStatus::InProgress
+    );
+    assert_eq!(
+        builds.builds(&ids).await.unwrap()[0].status,
+        BuildStatus::InProgress
+    );
+    assert_eq!(
+        builds.builds(&ids).await.unwrap()[0].status,
+        BuildStatus::Failed
+    );
+    let second = builds
+        .start_build("SpaProjectForAccountPurge", "cycle-1-retry")
+        .await
+        .unwrap();
+    assert_ne!(second, first);
+    assert_eq!(
+        builds
+            .recent_builds("SpaProjectForAccountPurge")
+            .await
+            .unwrap(),
+        vec![second, first]
+    );
+}
+
+#[tokio::test]
+async fn queue_and_events() {
+    let queue = FakeQueue::default();
+    queue.push("a");
+    queue.push("b");
+    let messages = queue.receive(10, 0).await.unwrap();
+    assert_eq!(messages.len(), 2);
+    queue.delete(&messages[0].receipt).await.unwrap();
+    assert_eq!(queue.len(), 1);
+    let events = FakeEvents::default();
+    let entry = EventEntry {
+        source: "SustainablePersonalAccounts".into(),
+        detail_type: "PurgedAccount".into(),
+        detail: serde_json::json!({}),
+    };
+    events.put_events("default", &[entry]).await.unwrap();
+    assert_eq!(events.put.lock().unwrap()[0].1.detail_type, "PurgedAccount");
+}
