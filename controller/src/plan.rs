@@ -104,6 +104,30 @@ pub struct Summary {
     pub parameters: usize,
 }
 
+impl Summary {
+    /// Counts parameter and tag changes (destructive lines are counted by the caller).
+    fn of(parameters: &[ParameterChange], accounts: &[AccountChange]) -> Summary {
+        let mut summary = Summary::default();
+        for change in parameters {
+            match change.action {
+                Action::Create => summary.add += 1,
+                Action::Update => summary.change += 1,
+                Action::Delete => summary.remove += 1,
+            }
+        }
+        for change in accounts.iter().flat_map(|a| &a.tags) {
+            match change.action {
+                TagAction::Add => summary.add += 1,
+                TagAction::Change => summary.change += 1,
+                TagAction::Remove => summary.remove += 1,
+            }
+        }
+        summary.accounts = accounts.iter().filter(|a| !a.tags.is_empty()).count();
+        summary.parameters = parameters.len();
+        summary
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     pub format_version: u32,
@@ -330,24 +354,10 @@ pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
             }),
     );
 
-    let mut summary = Summary::default();
-    for change in &parameters {
-        match change.action {
-            Action::Create => summary.add += 1,
-            Action::Update => summary.change += 1,
-            Action::Delete => summary.remove += 1,
-        }
-    }
-    for change in accounts.iter().flat_map(|a| &a.tags) {
-        match change.action {
-            TagAction::Add => summary.add += 1,
-            TagAction::Change => summary.change += 1,
-            TagAction::Remove => summary.remove += 1,
-        }
-    }
-    summary.destructive = destructive.len();
-    summary.accounts = accounts.iter().filter(|a| !a.tags.is_empty()).count();
-    summary.parameters = parameters.len();
+    let summary = Summary {
+        destructive: destructive.len(),
+        ..Summary::of(&parameters, &accounts)
+    };
     skipped.extend(
         observed
             .errors
@@ -446,23 +456,7 @@ impl Plan {
                 ..a.clone()
             })
             .collect();
-        let mut summary = Summary::default();
-        for change in &parameters {
-            match change.action {
-                Action::Create => summary.add += 1,
-                Action::Update => summary.change += 1,
-                Action::Delete => summary.remove += 1,
-            }
-        }
-        for change in accounts.iter().flat_map(|a| &a.tags) {
-            match change.action {
-                TagAction::Add => summary.add += 1,
-                TagAction::Change => summary.change += 1,
-                TagAction::Remove => summary.remove += 1,
-            }
-        }
-        summary.accounts = accounts.len();
-        summary.parameters = parameters.len();
+        let summary = Summary::of(&parameters, &accounts);
         Plan {
             no_changes: parameters.is_empty() && accounts.is_empty(),
             summary,

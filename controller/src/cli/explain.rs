@@ -4,10 +4,8 @@ use clap::Args;
 use spa_schema::explain::explain_text;
 use spa_schema::{Effective, Resolver, check};
 
-use super::validate::load;
-use super::{
-    AwsArgs, Failure, Format, Output, SourceArgs, Status, revision_json, runtime, stderr_style,
-};
+use super::validate::load_valid;
+use super::{AwsArgs, Failure, Format, Output, SourceArgs, Status, revision_json, runtime};
 
 /// Show the effective settings of an account or organizational unit, each value with the
 /// file, line and column it came from.
@@ -67,18 +65,7 @@ pub fn run(args: &ExplainArgs) -> Result<Output, Failure> {
             .map_err(|p| usage(format!("--parent: {}", p.message)))?;
     }
     let source = args.source.open()?;
-    let loaded = load(&source, &args.source.settings);
-    let Some(settings) = loaded.valid() else {
-        return Err(Failure::Invalid(Output {
-            stdout: String::new(),
-            stderr: format!(
-                "{}error: the settings at {} are invalid; fix them first (spa validate)\n",
-                loaded.render(stderr_style()),
-                source.revision()
-            ),
-            status: Status::Invalid,
-        }));
-    };
+    let settings = &load_valid(&source, &args.source.settings, "fix them first")?;
     let resolver = Resolver::new(settings);
     let mut notes = Vec::new();
     let mut parent = args.parent.clone();

@@ -2,10 +2,10 @@ use std::io::IsTerminal;
 
 use clap::{Args, ValueEnum};
 
-use super::validate::load;
-use super::{AwsArgs, Failure, Output, SourceArgs, Status, runtime, stderr_style};
+use super::validate::{connect_and_observe, load_valid};
+use super::{AwsArgs, Failure, Output, SourceArgs, Status, runtime};
 use crate::aws::Aws;
-use crate::observe::{Observation, observe};
+use crate::observe::Observation;
 use crate::plan::Plan;
 use crate::render;
 use crate::source::Source;
@@ -69,33 +69,8 @@ pub fn compute(
     runtime: &tokio::runtime::Runtime,
 ) -> Result<Planned, Failure> {
     let source = source_args.open()?;
-    let loaded = load(&source, &source_args.settings);
-    let Some(settings) = loaded.valid().cloned() else {
-        return Err(Failure::Invalid(Output {
-            stderr: format!(
-                "{}error: the settings at {} are invalid; nothing was planned (spa validate)\n",
-                loaded.render(stderr_style()),
-                source.revision()
-            ),
-            ..Output::default()
-        }));
-    };
-    let options = aws_args.options(Some(&settings));
-    let (aws, observation) = runtime.block_on(async {
-        let aws = crate::aws::sdk::connect(&options, aws_args.limiters()).await;
-        let observation = observe(&aws, &settings).await;
-        (aws, observation)
-    });
-    if observation.root_id.is_none() && !observation.complete {
-        let first = observation
-            .errors
-            .first()
-            .map(|e| e.message.clone())
-            .unwrap_or_default();
-        return Err(Failure::Runtime(anyhow::anyhow!(
-            "cannot read the organization: {first}"
-        )));
-    }
+    let settings = load_valid(&source, &source_args.settings, "nothing was planned")?;
+    let (aws, observation) = connect_and_observe(runtime, aws_args, &settings)?;
     let commit = source.revision().commit.clone();
     let desired = crate::desired::desired(&settings, &observation, commit.as_deref());
     let plan = crate::plan::plan(&desired, &observation);

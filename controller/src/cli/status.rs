@@ -3,11 +3,9 @@ use std::fmt::Write as _;
 use clap::Args;
 use comfy_table::{ContentArrangement, Table, presets};
 
-use super::validate::load;
-use super::{
-    AwsArgs, Failure, Format, Output, SourceArgs, Status, revision_json, runtime, stderr_style,
-};
-use crate::observe::{Observation, observe};
+use super::validate::{connect_and_observe, load_valid};
+use super::{AwsArgs, Failure, Format, Output, SourceArgs, Status, revision_json, runtime};
+use crate::observe::Observation;
 
 /// Show the managed accounts as AWS has them: id, name, e-mail, organizational unit,
 /// lifecycle state, holder and cost center, with counts per state.
@@ -30,33 +28,9 @@ pub struct StatusArgs {
 
 pub fn run(args: &StatusArgs) -> Result<Output, Failure> {
     let source = args.source.open()?;
-    let loaded = load(&source, &args.source.settings);
-    let Some(settings) = loaded.valid() else {
-        return Err(Failure::Invalid(Output {
-            stderr: format!(
-                "{}error: the settings at {} are invalid; fix them first (spa validate)\n",
-                loaded.render(stderr_style()),
-                source.revision()
-            ),
-            ..Output::default()
-        }));
-    };
-    let options = args.aws.options(Some(settings));
-    let (observation, calls) = runtime()?.block_on(async {
-        let aws = crate::aws::sdk::connect(&options, args.aws.limiters()).await;
-        let observation = observe(&aws, settings).await;
-        (observation, aws.calls.to_json())
-    });
-    if observation.root_id.is_none() && !observation.complete {
-        let first = observation
-            .errors
-            .first()
-            .map(|e| e.message.clone())
-            .unwrap_or_default();
-        return Err(Failure::Runtime(anyhow::anyhow!(
-            "cannot read the organization: {first}"
-        )));
-    }
+    let settings = &load_valid(&source, &args.source.settings, "fix them first")?;
+    let (aws, observation) = connect_and_observe(&runtime()?, &args.aws, settings)?;
+    let calls = aws.calls.to_json();
     let state_tag = settings.state_tag();
     let holder_tag = settings.holder_tag();
     let cost_tag = settings.features.with_cost_management_tag.value.clone();

@@ -26,6 +26,53 @@ pub fn load(source: &Source, settings: &str) -> Loaded {
     spa_schema::load(source, settings)
 }
 
+/// Loads valid settings, or fails with every diagnostic (exit 3) and `consequence` (what
+/// the command did not do).
+pub fn load_valid(
+    source: &Source,
+    settings: &str,
+    consequence: &str,
+) -> Result<spa_schema::Settings, Failure> {
+    let loaded = load(source, settings);
+    match loaded.valid() {
+        Some(settings) => Ok(settings.clone()),
+        None => Err(Failure::Invalid(Output {
+            stderr: format!(
+                "{}error: the settings at {} are invalid; {consequence} (spa validate)\n",
+                loaded.render(stderr_style()),
+                source.revision()
+            ),
+            ..Output::default()
+        })),
+    }
+}
+
+/// Connects to AWS as the settings say and observes what they manage; fails when even the
+/// organization cannot be read.
+pub fn connect_and_observe(
+    runtime: &tokio::runtime::Runtime,
+    aws: &super::AwsArgs,
+    settings: &spa_schema::Settings,
+) -> Result<(crate::aws::Aws, crate::observe::Observation), Failure> {
+    let options = aws.options(Some(settings));
+    let (client, observation) = runtime.block_on(async {
+        let client = crate::aws::sdk::connect(&options, aws.limiters()).await;
+        let observation = crate::observe::observe(&client, settings).await;
+        (client, observation)
+    });
+    if observation.root_id.is_none() && !observation.complete {
+        let first = observation
+            .errors
+            .first()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
+        return Err(Failure::Runtime(anyhow::anyhow!(
+            "cannot read the organization: {first}"
+        )));
+    }
+    Ok((client, observation))
+}
+
 fn summary(loaded: &Loaded) -> serde_json::Value {
     match &loaded.settings {
         Some(settings) => serde_json::json!({
