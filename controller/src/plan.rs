@@ -179,7 +179,12 @@ fn previous_purge(
             .parameters
             .get(&format!("{prefix}OrganizationalUnits/{p}"))
     });
-    let value: serde_json::Value = serde_json::from_str(&own.or(unit)?.value).ok()?;
+    purge_of(&own.or(unit)?.value)
+}
+
+/// The purge path written in a published JSON value (`purge.feature`, `PURGE_MODE`).
+fn purge_of(value: &str) -> Option<PurgePath> {
+    let value: serde_json::Value = serde_json::from_str(value).ok()?;
     let purge = value.get("purge")?;
     Some(PurgePath {
         enabled: purge.get("feature").and_then(|f| f.as_str()) == Some("enabled"),
@@ -396,18 +401,6 @@ pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
 /// `spa diff`, which has no observed accounts): every listed account and OU whose purge
 /// becomes enabled or whose PURGE_MODE becomes --force.
 pub fn purge_transitions(before: &Desired, after: &Desired) -> Vec<Destructive> {
-    let purge_of = |value: &str| -> Option<PurgePath> {
-        let value: serde_json::Value = serde_json::from_str(value).ok()?;
-        let purge = value.get("purge")?;
-        Some(PurgePath {
-            enabled: purge.get("feature").and_then(|f| f.as_str()) == Some("enabled"),
-            mode: purge
-                .get("variables")
-                .and_then(|v| v.get("PURGE_MODE"))
-                .and_then(|m| m.as_str())
-                .map(str::to_string),
-        })
-    };
     let mut out = Vec::new();
     for (name, parameter) in &after.parameters {
         if parameter.kind != ValueKind::Json {

@@ -1,14 +1,12 @@
 //! The long-running controller end to end: a real local Git repository as the remote, the
 //! emulator as AWS, bounded waits on /status.
 
-use spa_tests::{ADMIN_TOKEN, ControllerProcess, Emulator, GitRepo, workspace};
+use spa_tests::{ADMIN_TOKEN, ControllerProcess, Emulator, GitRepo};
 
 const DANA: &str = "785090654109";
 
 fn origin(emulator: &Emulator) -> GitRepo {
-    let repo = GitRepo::new();
-    repo.copy_dir(&workspace().join("example-config-repo"), "");
-    repo.commit("example");
+    let repo = GitRepo::example();
     let run = emulator.spa(repo.path(), &["dev", "seed", "--org", "organization.yaml"]);
     assert_eq!(run.code, 0, "{run:?}");
     repo

@@ -5,14 +5,7 @@
 use std::collections::BTreeMap;
 
 use spa_controller::aws::sdk::{AwsOptions, sdk_config};
-use spa_tests::{Emulator, GitRepo, Run, workspace};
-
-fn example_repo() -> GitRepo {
-    let repo = GitRepo::new();
-    repo.copy_dir(&workspace().join("example-config-repo"), "");
-    repo.commit("example");
-    repo
-}
+use spa_tests::{Emulator, GitRepo, Run};
 
 const DANA: &str = "785090654109"; // dana-eng, listed, in Engineering Sandboxes
 const SHOP_PROD: &str = "Production"; // an unmanaged OU
@@ -74,7 +67,7 @@ fn assert_ok(run: &Run) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gitops_cycle_on_the_emulator() {
     let emulator = Emulator::start();
-    let repo = example_repo();
+    let repo = GitRepo::example();
     assert_ok(&emulator.spa(repo.path(), &["dev", "seed", "--org", "organization.yaml"]));
     let aws = clients(&emulator).await;
     let production_accounts: Vec<String> = {
@@ -284,7 +277,7 @@ async fn the_gitops_cycle_on_the_emulator() {
 
 #[test]
 fn diff_needs_no_aws() {
-    let repo = example_repo();
+    let repo = GitRepo::example();
     let settings = std::fs::read_to_string(repo.path().join("settings.yaml")).unwrap();
     // Data science switches its purge from dry run to --force: destructive.
     let changed = settings.replacen(

@@ -135,6 +135,14 @@ impl GitRepo {
         }
     }
 
+    /// A repository holding a copy of `example-config-repo/`, committed.
+    pub fn example() -> GitRepo {
+        let repo = GitRepo::new();
+        repo.copy_dir(&workspace().join("example-config-repo"), "");
+        repo.commit("example");
+        repo
+    }
+
     /// Commits everything; returns the commit id.
     pub fn commit(&self, message: &str) -> String {
         self.git(&["add", "-A"]);

@@ -1,18 +1,11 @@
 //! `spa dev seed` and `spa status` on the local emulator, as a newcomer runs them.
 
-use spa_tests::{Emulator, GitRepo, workspace};
-
-fn example_repo() -> GitRepo {
-    let repo = GitRepo::new();
-    repo.copy_dir(&workspace().join("example-config-repo"), "");
-    repo.commit("example");
-    repo
-}
+use spa_tests::{Emulator, GitRepo};
 
 #[test]
 fn status_of_the_seeded_example_organization() {
     let emulator = Emulator::start();
-    let repo = example_repo();
+    let repo = GitRepo::example();
     let run = emulator.spa(repo.path(), &["dev", "seed", "--org", "organization.yaml"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
@@ -73,7 +66,7 @@ fn status_of_the_seeded_example_organization() {
 
 #[test]
 fn status_says_when_aws_cannot_be_reached() {
-    let repo = example_repo();
+    let repo = GitRepo::example();
     let emulator = Emulator::start();
     let endpoint = emulator.endpoint.clone();
     drop(emulator); // nothing listens there any more
@@ -94,7 +87,7 @@ fn status_says_when_aws_cannot_be_reached() {
 #[test]
 fn a_listed_organizational_unit_that_does_not_exist_is_reported() {
     let emulator = Emulator::start();
-    let repo = example_repo();
+    let repo = GitRepo::example();
     assert_eq!(
         emulator
             .spa(repo.path(), &["dev", "seed", "--org", "organization.yaml"])

@@ -148,16 +148,9 @@ fn a_symlink_out_of_the_repository_is_refused() {
     );
 }
 
-fn example_repo() -> GitRepo {
-    let repo = GitRepo::new();
-    repo.copy_dir(&workspace().join("example-config-repo"), "");
-    repo.commit("example");
-    repo
-}
-
 #[test]
 fn the_example_repository_is_valid() {
-    let repo = example_repo();
+    let repo = GitRepo::example();
     let run = spa(repo.path(), &["validate"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.stderr, "");
