@@ -236,3 +236,30 @@ fn schema_prints_the_committed_json_schema() {
         std::fs::read_to_string(workspace().join("schema/settings.schema.json")).unwrap();
     assert_eq!(run.stdout, committed);
 }
+
+#[test]
+fn the_controller_refuses_a_repository_it_cannot_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = spa(
+        dir.path(),
+        &[
+            "controller",
+            "run",
+            "--repo",
+            "/nonexistent/settings",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("cannot open the settings repository"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("/nonexistent/settings"),
+        "{}",
+        run.stderr
+    );
+}

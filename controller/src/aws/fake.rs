@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use super::limits::{Family, Quota, TokenBucket};
+use super::limits::{Family, TokenBucket};
 use super::{
     Account, Aws, AwsError, BuildInfo, BuildStatus, Builds, CallCounter, ErrorKind, EventEntry,
     Events, LeaseStore, Limiters, OrganizationalUnit, OrganizationsRead, OrganizationsWrite, Page,
@@ -246,12 +246,6 @@ impl FakeOrganizations {
             .map(|a| a.tags.clone())
             .unwrap_or_default()
     }
-
-    pub fn set_tag(&self, id: &str, key: &str, value: &str) {
-        if let Some(account) = self.state().accounts.get_mut(id) {
-            account.tags.insert(key.to_string(), value.to_string());
-        }
-    }
 }
 
 #[async_trait]
@@ -448,15 +442,6 @@ impl FakeParameters {
         let parameters = self.parameters.lock().unwrap_or_else(|p| p.into_inner());
         parameters.get(name).map(|(v, t, _)| (v.clone(), *t))
     }
-
-    pub fn names(&self) -> BTreeSet<String> {
-        self.parameters
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .keys()
-            .cloned()
-            .collect()
-    }
 }
 
 #[async_trait]
@@ -520,11 +505,6 @@ pub fn aws(organizations: Arc<FakeOrganizations>, parameters: Arc<FakeParameters
         calls: Default::default(),
         tag_read_concurrency: 4,
     }
-}
-
-/// A quota as the fakes enforce it, for tests that compute bounds.
-pub fn published_quota(api: &str) -> Quota {
-    family(api).default_quota()
 }
 
 /// A lease table in memory, shared by the controllers of a test.

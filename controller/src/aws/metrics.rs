@@ -45,13 +45,6 @@ impl CallCounter {
         self.snapshot().values().sum()
     }
 
-    pub fn reset(&self) {
-        self.counts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-    }
-
     /// As JSON: `{"ListTagsForResource": {"ok": 12, "throttled": 1}, …}`.
     pub fn to_json(&self) -> serde_json::Value {
         let mut out = serde_json::Map::new();

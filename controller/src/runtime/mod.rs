@@ -504,6 +504,13 @@ fn watch(path: &std::path::Path, shared: Arc<Shared>) -> Result<impl Drop, Strin
 
 /// Runs the controller until SIGTERM or SIGINT.
 pub async fn run(options: ControllerOptions) -> Result<(), String> {
+    // A repository that cannot be opened at all is a configuration mistake: say so at once
+    // rather than run and report it on /status forever.
+    let probe = options.source.clone();
+    tokio::task::spawn_blocking(move || Source::open(&probe).map(|_| ()))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("cannot open the settings repository: {e}"))?;
     let shared = Shared::new(options.admin_token.clone());
     let holder = format!(
         "{}-{}",
