@@ -545,23 +545,66 @@ impl LeaseStore for FakeLease {
     }
 }
 
-/// CodeBuild of one account in memory: builds run for a number of polls, then end with the
-/// outcome scripted for them (succeeded by default). Idempotency tokens are honoured.
-#[derive(Debug, Default)]
+/// A clock on tokio's time, starting at `base_ms`: with paused time, hours pass in
+/// milliseconds and the fakes and the life cycle agree on it.
+pub fn virtual_clock(base_ms: i64) -> super::Clock {
+    let start = Instant::now();
+    Arc::new(move || base_ms + start.elapsed().as_millis() as i64)
+}
+
+/// How long fake builds run.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum RunTime {
+    /// Until this many status reads.
+    #[default]
+    Instant,
+    Polls(u32),
+    Time(Duration),
+}
+
+/// CodeBuild of one account in memory: builds run for a number of status reads or a time,
+/// then end with the outcome scripted for them (succeeded by default). Idempotency tokens
+/// are honoured.
 pub struct FakeBuilds {
     state: Mutex<BuildsState>,
     pub behaviour: Behaviour,
+    clock: super::Clock,
+}
+
+impl std::fmt::Debug for FakeBuilds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeBuilds").finish_non_exhaustive()
+    }
+}
+
+impl Default for FakeBuilds {
+    fn default() -> Self {
+        FakeBuilds {
+            state: Mutex::default(),
+            behaviour: Behaviour::default(),
+            clock: super::system_clock(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct FakeBuild {
+    project: String,
+    polls_left: u32,
+    ends_at: Option<Instant>,
+    outcome: BuildStatus,
+    started_ms: i64,
+    stopped: bool,
 }
 
 #[derive(Debug, Default)]
 struct BuildsState {
     roles: BTreeSet<String>,
     projects: BTreeMap<String, ProjectSpec>,
-    /// id → (project, polls left before the end, final status)
-    builds: BTreeMap<String, (String, u32, BuildStatus)>,
+    builds: BTreeMap<String, FakeBuild>,
     tokens: BTreeMap<String, String>,
     outcomes: std::collections::VecDeque<BuildStatus>,
-    polls: u32,
+    duration: RunTime,
     started: u32,
 }
 
@@ -569,30 +612,68 @@ impl FakeBuilds {
     /// Builds take `polls` status reads to finish.
     pub fn with_duration(polls: u32) -> FakeBuilds {
         let builds = FakeBuilds::default();
-        builds.state.lock().unwrap_or_else(|p| p.into_inner()).polls = polls;
+        builds.lock().duration = RunTime::Polls(polls);
         builds
+    }
+
+    /// Builds run for `duration` of `clock`'s time (tokio's).
+    pub fn with_run_time(duration: Duration, clock: super::Clock) -> FakeBuilds {
+        let builds = FakeBuilds {
+            clock,
+            ..FakeBuilds::default()
+        };
+        builds.lock().duration = RunTime::Time(duration);
+        builds
+    }
+
+    pub fn with_clock(mut self, clock: super::Clock) -> FakeBuilds {
+        self.clock = clock;
+        self
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BuildsState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The next builds end with these statuses, in order (then: succeeded).
     pub fn script(&self, outcomes: &[BuildStatus]) {
-        self.state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .outcomes
-            .extend(outcomes.iter().cloned());
+        self.lock().outcomes.extend(outcomes.iter().cloned());
     }
 
+    /// Builds started (idempotent repeats not counted).
     pub fn started(&self) -> u32 {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).started
+        self.lock().started
+    }
+
+    /// Builds started of `project`.
+    pub fn started_of(&self, project: &str) -> usize {
+        self.lock()
+            .builds
+            .values()
+            .filter(|b| b.project == project)
+            .count()
+    }
+
+    /// Builds still running.
+    pub fn running(&self) -> usize {
+        self.lock()
+            .builds
+            .values()
+            .filter(|b| {
+                !b.stopped && (b.polls_left > 0 || b.ends_at.is_some_and(|t| Instant::now() < t))
+            })
+            .count()
+    }
+
+    /// An operator stops every running build.
+    pub fn stop_all(&self) {
+        for build in self.lock().builds.values_mut() {
+            build.stopped = true;
+        }
     }
 
     pub fn project(&self, name: &str) -> Option<ProjectSpec> {
-        self.state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .projects
-            .get(name)
-            .cloned()
+        self.lock().projects.get(name).cloned()
     }
 }
 
@@ -600,11 +681,7 @@ impl FakeBuilds {
 impl Builds for FakeBuilds {
     async fn ensure_service_role(&self, role_name: &str) -> Result<String, AwsError> {
         self.behaviour.enter(api::CREATE_ROLE, role_name).await?;
-        self.state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .roles
-            .insert(role_name.to_string());
+        self.lock().roles.insert(role_name.to_string());
         Ok(format!("arn:aws:iam::000000000000:role/{role_name}"))
     }
 
@@ -612,11 +689,7 @@ impl Builds for FakeBuilds {
         self.behaviour
             .enter(api::CREATE_PROJECT, &spec.name)
             .await?;
-        self.state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .projects
-            .insert(spec.name.clone(), spec.clone());
+        self.lock().projects.insert(spec.name.clone(), spec.clone());
         Ok(())
     }
 
@@ -626,7 +699,8 @@ impl Builds for FakeBuilds {
         idempotency_token: &str,
     ) -> Result<String, AwsError> {
         self.behaviour.enter(api::START_BUILD, project).await?;
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now_ms = (self.clock)();
+        let mut state = self.lock();
         if !state.projects.contains_key(project) {
             return Err(AwsError::new(
                 api::START_BUILD,
@@ -641,10 +715,22 @@ impl Builds for FakeBuilds {
         state.started += 1;
         let id = format!("{project}:{:08}", state.started);
         let outcome = state.outcomes.pop_front().unwrap_or(BuildStatus::Succeeded);
-        let polls = state.polls;
-        state
-            .builds
-            .insert(id.clone(), (project.to_string(), polls, outcome));
+        let (polls_left, ends_at) = match state.duration {
+            RunTime::Instant => (0, None),
+            RunTime::Polls(polls) => (polls, None),
+            RunTime::Time(duration) => (0, Some(Instant::now() + duration)),
+        };
+        state.builds.insert(
+            id.clone(),
+            FakeBuild {
+                project: project.to_string(),
+                polls_left,
+                ends_at,
+                outcome,
+                started_ms: now_ms,
+                stopped: false,
+            },
+        );
         state
             .tokens
             .insert(idempotency_token.to_string(), id.clone());
@@ -653,20 +739,25 @@ impl Builds for FakeBuilds {
 
     async fn builds(&self, ids: &[String]) -> Result<Vec<BuildInfo>, AwsError> {
         self.behaviour.enter(api::BATCH_GET_BUILDS, "").await?;
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.lock();
         Ok(ids
             .iter()
             .filter_map(|id| {
-                let (_, polls, outcome) = state.builds.get_mut(id)?;
-                let status = if *polls == 0 {
-                    outcome.clone()
-                } else {
-                    *polls -= 1;
+                let build = state.builds.get_mut(id)?;
+                let status = if build.stopped {
+                    BuildStatus::Stopped
+                } else if build.polls_left > 0 {
+                    build.polls_left -= 1;
                     BuildStatus::InProgress
+                } else if build.ends_at.is_some_and(|t| Instant::now() < t) {
+                    BuildStatus::InProgress
+                } else {
+                    build.outcome.clone()
                 };
                 Some(BuildInfo {
                     id: id.clone(),
                     status,
+                    started_ms: build.started_ms,
                 })
             })
             .collect())
@@ -676,15 +767,95 @@ impl Builds for FakeBuilds {
         self.behaviour
             .enter(api::LIST_BUILDS_FOR_PROJECT, project)
             .await?;
-        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let state = self.lock();
         let mut ids: Vec<String> = state
             .builds
             .iter()
-            .filter(|(_, (p, _, _))| p == project)
+            .filter(|(_, b)| b.project == project)
             .map(|(id, _)| id.clone())
             .collect();
         ids.reverse();
         Ok(ids)
+    }
+}
+
+/// CodeBuild in every account of a fake organization: one [`FakeBuilds`] per account, made
+/// on first use from `make`; accounts can refuse the role.
+pub struct FakeAccountBuilds {
+    accounts: Mutex<BTreeMap<String, Arc<FakeBuilds>>>,
+    make: Box<dyn Fn() -> FakeBuilds + Send + Sync>,
+    refused: Mutex<BTreeSet<String>>,
+    /// AssumeRole calls, per account.
+    pub assumed: CallCounter,
+}
+
+impl FakeAccountBuilds {
+    pub fn new(make: impl Fn() -> FakeBuilds + Send + Sync + 'static) -> FakeAccountBuilds {
+        FakeAccountBuilds {
+            accounts: Mutex::default(),
+            make: Box::new(make),
+            refused: Mutex::default(),
+            assumed: CallCounter::default(),
+        }
+    }
+
+    pub fn account(&self, account: &str) -> Arc<FakeBuilds> {
+        self.accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(account.to_string())
+            .or_insert_with(|| Arc::new((self.make)()))
+            .clone()
+    }
+
+    /// The role cannot be assumed in `account` (a broken account).
+    pub fn refuse(&self, account: &str) {
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(account.to_string());
+    }
+
+    /// Builds started in all accounts.
+    pub fn started(&self) -> u32 {
+        self.accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .map(|b| b.started())
+            .sum()
+    }
+
+    /// Accounts where at least one build of `project` started.
+    pub fn accounts_with(&self, project: &str) -> usize {
+        self.accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|b| b.started_of(project) > 0)
+            .count()
+    }
+}
+
+#[async_trait]
+impl super::AccountBuilds for FakeAccountBuilds {
+    async fn builds_in(&self, account: &str) -> Result<Arc<dyn Builds>, AwsError> {
+        let refused = self
+            .refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(account);
+        if refused {
+            self.assumed.record("AssumeRole", "denied");
+            return Err(AwsError::new(
+                "AssumeRole",
+                ErrorKind::AccessDenied,
+                "AccessDenied",
+                format!("not authorized to assume the role in {account} (injected by the fake)"),
+            ));
+        }
+        self.assumed.record("AssumeRole", "ok");
+        Ok(self.account(account))
     }
 }
 

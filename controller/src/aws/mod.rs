@@ -24,6 +24,18 @@ pub use error::{AwsError, ErrorKind};
 pub use limits::{Family, Limiters, Quota, RetryPolicy};
 pub use metrics::CallCounter;
 
+/// Milliseconds since the epoch. Injected so that fakes and the life cycle share tokio's
+/// paused clock in tests.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    })
+}
+
 /// One page of a paginated list and the token of the next one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
@@ -185,6 +197,8 @@ pub enum BuildStatus {
 pub struct BuildInfo {
     pub id: String,
     pub status: BuildStatus,
+    /// When the build started, in milliseconds since the epoch (AWS's clock).
+    pub started_ms: i64,
 }
 
 /// CodeBuild inside one managed account (through the role assumed there).
@@ -203,6 +217,12 @@ pub trait Builds: Send + Sync {
     async fn builds(&self, ids: &[String]) -> Result<Vec<BuildInfo>, AwsError>;
     /// Build ids of a project, newest first (one page).
     async fn recent_builds(&self, project: &str) -> Result<Vec<String>, AwsError>;
+}
+
+/// CodeBuild in any managed account: the clients of the role assumed there, made once.
+#[async_trait]
+pub trait AccountBuilds: Send + Sync {
+    async fn builds_in(&self, account: &str) -> Result<Arc<dyn Builds>, AwsError>;
 }
 
 /// An event for EventBridge.
@@ -287,9 +307,26 @@ impl Aws {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, AwsError>>,
     {
+        self.call_in(api, Some(family), operation).await
+    }
+
+    /// Like [`Aws::call`], for APIs whose quotas belong to another account (CodeBuild and
+    /// IAM inside each managed account, `None`): retried and counted, not limited here.
+    pub async fn call_in<T, F, Fut>(
+        &self,
+        api: &'static str,
+        family: Option<Family>,
+        operation: F,
+    ) -> Result<T, AwsError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, AwsError>>,
+    {
         let mut attempt = 1;
         loop {
-            self.limiters.take(family).await;
+            if let Some(family) = family {
+                self.limiters.take(family).await;
+            }
             match operation().await {
                 Ok(value) => {
                     self.calls.record(api, "ok");

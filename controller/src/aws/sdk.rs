@@ -19,8 +19,8 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{
-    Account, Aws, AwsError, BuildInfo, BuildStatus, Builds, ErrorKind, EventEntry, Events,
-    LeaseStore, Limiters, OrganizationalUnit, OrganizationsRead, OrganizationsWrite, Page,
+    Account, AccountBuilds, Aws, AwsError, BuildInfo, BuildStatus, Builds, ErrorKind, EventEntry,
+    Events, LeaseStore, Limiters, OrganizationalUnit, OrganizationsRead, OrganizationsWrite, Page,
     Parameter, ParametersRead, ParametersWrite, Parent, ProjectSpec, Queue, QueueMessage,
     RetryPolicy, Root, Tag, Tier, api,
 };
@@ -620,6 +620,37 @@ impl SdkBuilds {
     }
 }
 
+/// CodeBuild clients per managed account, through `role_name` assumed from the controller's
+/// own identity; made once per account (the SDK refreshes the credentials).
+pub struct SdkAccountBuilds {
+    base: SdkConfig,
+    role_name: String,
+    clients: tokio::sync::Mutex<std::collections::HashMap<String, Arc<SdkBuilds>>>,
+}
+
+impl SdkAccountBuilds {
+    pub fn new(base: SdkConfig, role_name: &str) -> SdkAccountBuilds {
+        SdkAccountBuilds {
+            base,
+            role_name: role_name.to_string(),
+            clients: Default::default(),
+        }
+    }
+}
+
+#[async_trait]
+impl AccountBuilds for SdkAccountBuilds {
+    async fn builds_in(&self, account: &str) -> Result<Arc<dyn Builds>, AwsError> {
+        let mut clients = self.clients.lock().await;
+        if let Some(builds) = clients.get(account) {
+            return Ok(builds.clone());
+        }
+        let builds = Arc::new(SdkBuilds::in_account(&self.base, account, &self.role_name).await);
+        clients.insert(account.to_string(), builds.clone());
+        Ok(builds)
+    }
+}
+
 const CODEBUILD_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"codebuild.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 #[async_trait]
@@ -797,6 +828,10 @@ impl Builds for SdkBuilds {
                     Some(StatusType::Stopped) => BuildStatus::Stopped,
                     _ => BuildStatus::Failed,
                 },
+                started_ms: b
+                    .start_time()
+                    .and_then(|t| t.to_millis().ok())
+                    .unwrap_or_default(),
             })
             .collect())
     }

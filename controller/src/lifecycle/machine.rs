@@ -59,6 +59,13 @@ impl Job {
         }
     }
 
+    pub fn label(self) -> &'static str {
+        match self {
+            Job::Preparation => "preparation",
+            Job::Purge => "purge",
+        }
+    }
+
     /// The state this job runs in.
     pub fn state(self) -> State {
         match self {
@@ -159,10 +166,7 @@ fn build_step(
             vec![
                 Action::Park(format!(
                     "the {} build {outcome} {} times",
-                    match job {
-                        Job::Preparation => "preparation",
-                        Job::Purge => "purge",
-                    },
+                    job.label(),
                     facts.attempts
                 )),
                 Action::Emit(Event::FailedCodebuildException),

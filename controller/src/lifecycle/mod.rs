@@ -1,4 +1,7 @@
-//! The account life cycle: a pure transition function
-//! ([`machine`]). The executors (CodeBuild inside each account, events) build on it.
+//! The account life cycle: a pure transition function ([`machine`]), the per-account
+//! reconcile and work queue that execute it ([`engine`]), and what wakes accounts up
+//! ([`triggers`]: queue messages, the maintenance window, the sweep).
 
+pub mod engine;
 pub mod machine;
+pub mod triggers;

@@ -1,0 +1,207 @@
+//! What wakes accounts up: messages of the SQS queue fed by EventBridge rules, the
+//! maintenance window, and the periodic sweep. Each only queues accounts; the reconcile
+//! decides from what the account says, so a lost, duplicated or reordered message is harmless.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::engine::Engine;
+use crate::aws::{Aws, Family, Queue, api};
+
+/// What a queue message says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wake {
+    /// Look at this account now (its tags may have changed).
+    Account(String),
+    /// The echo of a tag write of ours: nothing to do.
+    Echo(String),
+    /// Not for us.
+    Ignored(String),
+}
+
+fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The account of an ARN (`arn:aws:codebuild:eu-west-1:123456789012:build/…`).
+fn account_of_arn(arn: &str) -> Option<String> {
+    let account = arn.split(':').nth(4)?;
+    is_account_id(account).then(|| account.to_string())
+}
+
+/// Reads one EventBridge event (the body SQS delivers): Organizations API calls through
+/// CloudTrail, CodeBuild build state changes, and spa's own events.
+pub fn parse_event(body: &str) -> (Option<String>, Option<BTreeMap<String, String>>, String) {
+    let Ok(event) = serde_json::from_str::<Value>(body) else {
+        return (None, None, "not JSON".to_string());
+    };
+    let source = event["source"].as_str().unwrap_or_default();
+    let detail = &event["detail"];
+    match source {
+        "aws.organizations" => {
+            let name = detail["eventName"].as_str().unwrap_or_default();
+            let request = &detail["requestParameters"];
+            let account = match name {
+                "TagResource" | "UntagResource" => {
+                    request["resourceId"].as_str().map(str::to_string)
+                }
+                "MoveAccount" => request["accountId"].as_str().map(str::to_string),
+                "CreateAccountResult" => {
+                    detail["serviceEventDetails"]["createAccountStatus"]["accountId"]
+                        .as_str()
+                        .map(str::to_string)
+                }
+                _ => None,
+            };
+            let tags = (name == "TagResource").then(|| {
+                request["tags"]
+                    .as_array()
+                    .map(|tags| {
+                        tags.iter()
+                            .filter_map(|t| {
+                                Some((
+                                    t["key"].as_str()?.to_string(),
+                                    t["value"].as_str()?.to_string(),
+                                ))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            });
+            (
+                account.filter(|a| is_account_id(a)),
+                tags,
+                format!("organizations {name}"),
+            )
+        }
+        "aws.codebuild" => {
+            // Delivered events carry `account`; the emulator's do not, the build ARN does.
+            let account = event["account"]
+                .as_str()
+                .filter(|a| is_account_id(a))
+                .map(str::to_string)
+                .or_else(|| detail["build-id"].as_str().and_then(account_of_arn));
+            (account, None, "codebuild build state change".to_string())
+        }
+        super::engine::EVENT_SOURCE => {
+            let account = detail["Account"]
+                .as_str()
+                .or_else(|| detail["Payload"]["Account"].as_str())
+                .filter(|a| is_account_id(a))
+                .map(str::to_string);
+            let kind = event["detail-type"].as_str().unwrap_or_default();
+            (account, None, format!("spa {kind}"))
+        }
+        other => (None, None, format!("source {other:?}")),
+    }
+}
+
+/// What to do with a message, given the engine's managed accounts and recent writes.
+pub fn classify(engine: &Engine, body: &str) -> Wake {
+    let (account, tags, what) = parse_event(body);
+    let Some(account) = account else {
+        return Wake::Ignored(what);
+    };
+    if !engine.is_managed(&account) {
+        return Wake::Ignored(format!("{what} on unmanaged account {account}"));
+    }
+    if let Some(tags) = &tags
+        && engine.is_echo(&account, tags)
+    {
+        return Wake::Echo(account);
+    }
+    Wake::Account(account)
+}
+
+/// Receives messages until dropped: each wakes its account, then is deleted. A queue that
+/// fails is retried with a pause; the sweep covers what is lost meanwhile.
+pub async fn consume(engine: Arc<Engine>, aws: Aws, queue: Arc<dyn Queue>, wait_seconds: i32) {
+    loop {
+        let received = {
+            let queue = queue.clone();
+            aws.call(api::RECEIVE_MESSAGE, Family::Other, || {
+                queue.receive(10, wait_seconds)
+            })
+            .await
+        };
+        let messages = match received {
+            Ok(messages) => messages,
+            Err(error) => {
+                tracing::warn!("cannot read the event queue: {error}");
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                continue;
+            }
+        };
+        for message in messages {
+            match classify(&engine, &message.body) {
+                Wake::Account(account) => {
+                    tracing::debug!(account, "event: account queued");
+                    engine.invalidate(&account);
+                    engine.queue.push(&account, Duration::ZERO, false);
+                }
+                Wake::Echo(account) => tracing::debug!(account, "event: echo of our own write"),
+                Wake::Ignored(what) => tracing::debug!(what, "event ignored"),
+            }
+            let queue = queue.clone();
+            let receipt = message.receipt.clone();
+            if let Err(error) = aws
+                .call(api::DELETE_MESSAGE, Family::Other, || {
+                    queue.delete(&receipt)
+                })
+                .await
+            {
+                tracing::warn!("cannot delete a queue message: {error}");
+            }
+        }
+    }
+}
+
+/// Sleeps until each firing of the maintenance window, then queues every managed account
+/// (released ones expire; the reconcile decides). Evaluated in UTC by spa itself.
+pub async fn maintenance_window(engine: Arc<Engine>) {
+    loop {
+        let config = engine.config();
+        let now = engine.now_ms() / 1000;
+        let Some(at) = config.maintenance.as_ref().and_then(|s| s.next_after(now)) else {
+            // No window (or none ever again): look again after a settings change.
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            continue;
+        };
+        let wait = Duration::from_secs((at - now).max(0) as u64);
+        // Wake at least hourly: settings may have changed the window.
+        if wait > Duration::from_secs(3600) {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            continue;
+        }
+        tokio::time::sleep(wait).await;
+        tracing::info!("maintenance window: every managed account queued");
+        engine.queue_all();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Queues the accounts in a non-final state (everything but released), as last observed;
+/// returns how many. Parked accounts are read and left alone.
+pub fn sweep_once(engine: &Engine) -> usize {
+    let mut queued = 0;
+    for (account, state) in engine.known_states() {
+        if state.as_deref() != Some("released") {
+            engine.queue.push(&account, Duration::ZERO, false);
+            queued += 1;
+        }
+    }
+    queued
+}
+
+/// Every `interval`, sweeps: AWS delivers events best-effort.
+pub async fn sweep(engine: Arc<Engine>, interval: Duration) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    loop {
+        tick.tick().await;
+        let queued = sweep_once(&engine);
+        tracing::debug!(queued, "sweep");
+    }
+}
