@@ -61,7 +61,7 @@ fn read_plan(path: &std::path::Path) -> Result<Plan, Failure> {
 }
 
 /// Asks on the terminal; false when there is no terminal to ask.
-fn confirm(question: &str) -> bool {
+pub(crate) fn confirm(question: &str) -> bool {
     if !std::io::stdin().is_terminal() {
         return false;
     }

@@ -67,6 +67,28 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR", env = "SPA_CACHE_DIR")]
     pub cache_dir: Option<std::path::PathBuf>,
 
+    /// Do not drive the account life cycle (settings only).
+    #[arg(long)]
+    pub no_lifecycle: bool,
+
+    /// The SQS queue that the EventBridge rules feed (Organizations tag and move events,
+    /// CodeBuild build state changes, spa's events); see docs/lifecycle.md. Without it,
+    /// builds are polled and the sweep catches changes made by hand.
+    #[arg(long, value_name = "URL", env = "SPA_QUEUE_URL")]
+    pub queue_url: Option<String>,
+
+    /// The EventBridge bus of the automation account for spa's events (name or ARN).
+    #[arg(long, default_value = "default", value_name = "BUS")]
+    pub event_bus: String,
+
+    /// How often every account not released is looked at, events or not.
+    #[arg(long, default_value = "15m", value_parser = parse_duration)]
+    pub sweep_interval: Duration,
+
+    /// How often a running build is polled when no event says it ended.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub build_poll: Duration,
+
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -123,6 +145,14 @@ pub fn run_controller(args: &RunArgs) -> Result<Output, Failure> {
         aws: args.aws.options(None),
         rate_limits: args.aws.rate_limits.clone(),
         watch: local && std::path::Path::new(&args.repo).join(".git").exists(),
+        lifecycle: crate::runtime::LifecycleOptions {
+            enabled: !args.no_lifecycle,
+            queue_url: args.queue_url.clone(),
+            event_bus: args.event_bus.clone(),
+            sweep_interval: args.sweep_interval,
+            poll: args.build_poll,
+            ..Default::default()
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

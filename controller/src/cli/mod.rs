@@ -14,6 +14,7 @@ pub mod controller;
 pub mod dev;
 pub mod diff;
 pub mod explain;
+pub mod lifecycle;
 pub mod operator;
 pub mod plan;
 pub mod schema;
@@ -39,6 +40,9 @@ pub enum Command {
     Diff(diff::DiffArgs),
     #[command(subcommand)]
     Controller(controller::ControllerCommand),
+    /// The account life cycle: check, release-all, reset-all, expire-now, set-state, run.
+    #[command(subcommand)]
+    Lifecycle(lifecycle::LifecycleCommand),
     Resync(operator::ResyncArgs),
     Suspend(operator::SuspendArgs),
     Resume(operator::ResumeArgs),
@@ -261,6 +265,7 @@ pub fn run(cli: Cli) -> Result<Output, Failure> {
         Command::Apply(args) => apply::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Controller(command) => controller::run(&command),
+        Command::Lifecycle(command) => lifecycle::run(&command),
         Command::Resync(args) => operator::resync(&args),
         Command::Suspend(args) => operator::suspend(&args),
         Command::Resume(args) => operator::resume(&args),

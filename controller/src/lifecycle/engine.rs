@@ -143,6 +143,8 @@ pub struct Counters {
     pub parked: AtomicU64,
     pub failures: AtomicU64,
     pub events: AtomicU64,
+    /// Queue messages that woke an account.
+    pub wakes: AtomicU64,
     pub echoes: AtomicU64,
 }
 
@@ -239,6 +241,7 @@ pub struct Engine {
     observer: Option<Observer>,
     pub counters: Counters,
     pub queue: WorkQueue,
+    paused: std::sync::atomic::AtomicBool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -286,6 +289,7 @@ impl Engine {
             observer: None,
             counters: Counters::default(),
             queue: WorkQueue::default(),
+            paused: Default::default(),
         }
     }
 
@@ -309,6 +313,34 @@ impl Engine {
     /// The managed accounts (from an observation): only these are ever touched.
     pub fn set_accounts(&self, accounts: BTreeMap<String, Known>) {
         *self.accounts.write().unwrap_or_else(|p| p.into_inner()) = accounts;
+    }
+
+    /// Like [`Engine::set_accounts`] with an observation that started at `observed_at_ms`:
+    /// the tags of accounts this engine wrote since then are newer than the observation's.
+    pub fn set_observed_accounts(
+        &self,
+        mut accounts: BTreeMap<String, Known>,
+        observed_at_ms: i64,
+    ) {
+        let written = lock(&self.written);
+        let current = self
+            .accounts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for (id, known) in accounts.iter_mut() {
+            let newer = written.get(id).is_some_and(|(_, at)| *at >= observed_at_ms);
+            if newer && let Some(ours) = current.get(id) {
+                known.tags = ours.tags.clone();
+            }
+        }
+        drop(written);
+        self.set_accounts(accounts);
+    }
+
+    /// Stops (or lets go on) moving accounts: queued work waits (a standby, a suspension).
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::SeqCst);
     }
 
     pub fn managed(&self) -> Vec<String> {
@@ -424,6 +456,36 @@ impl Engine {
 
     fn backoff(&self, failures: u32) -> Duration {
         self.options.backoff * 2u32.saturating_pow(failures.saturating_sub(1).min(10))
+    }
+
+    /// An operator moves `account` to `state`: the state and a new cycle are written, and a
+    /// park is lifted. The life cycle goes on from there.
+    pub async fn force_state(&self, account: &str, state: State) -> Result<(), AwsError> {
+        let config = self.config();
+        let from = self
+            .known(account)
+            .and_then(|k| k.tags)
+            .and_then(|t| t.get(&config.state_tag()).cloned());
+        let tags = BTreeMap::from([
+            (config.state_tag(), state.as_str().to_string()),
+            (config.since_tag(), self.now_ms().to_string()),
+        ]);
+        self.write_tags(account, &tags).await?;
+        let parked = self
+            .known(account)
+            .and_then(|k| k.tags)
+            .is_some_and(|t| t.contains_key(&config.parked_tag()));
+        if parked {
+            self.untag(account, &[config.parked_tag()]).await?;
+        }
+        lock(&self.memory).remove(account);
+        self.counters.transitions.fetch_add(1, Ordering::Relaxed);
+        self.report(Step::Transition {
+            account: account.to_string(),
+            from,
+            to: state,
+        });
+        Ok(())
     }
 
     /// Reconciles one account as far as it goes without waiting, and says when to look again.
@@ -1175,6 +1237,12 @@ impl Engine {
             let engine = self.clone();
             workers.spawn(async move {
                 while let Some((account, known)) = engine.queue.next(until_idle).await {
+                    if engine.paused.load(Ordering::SeqCst) {
+                        engine
+                            .queue
+                            .done(&account, Some((Duration::from_secs(5), known)));
+                        continue;
+                    }
                     let next = engine.reconcile(&account, known).await;
                     let again = match next {
                         Next::Idle => None,

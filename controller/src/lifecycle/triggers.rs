@@ -139,6 +139,10 @@ pub async fn consume(engine: Arc<Engine>, aws: Aws, queue: Arc<dyn Queue>, wait_
             match classify(&engine, &message.body) {
                 Wake::Account(account) => {
                     tracing::debug!(account, "event: account queued");
+                    engine
+                        .counters
+                        .wakes
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     engine.invalidate(&account);
                     engine.queue.push(&account, Duration::ZERO, false);
                 }

@@ -79,6 +79,10 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .render(&shared.calls, &status);
+    let mut text = text;
+    if let Some(lifecycle) = &status.lifecycle {
+        lifecycle.render(&mut text);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

@@ -47,6 +47,33 @@ pub struct ControllerOptions {
     pub rate_limits: Vec<(Family, Quota)>,
     /// Watch the files of a local working copy (notify), besides polling.
     pub watch: bool,
+    pub lifecycle: LifecycleOptions,
+}
+
+/// The account life cycle inside the controller.
+#[derive(Debug, Clone)]
+pub struct LifecycleOptions {
+    pub enabled: bool,
+    /// The SQS queue fed by the EventBridge rules; without it, builds are polled and the
+    /// sweep catches what changed by hand.
+    pub queue_url: Option<String>,
+    pub event_bus: String,
+    pub sweep_interval: Duration,
+    pub poll: Duration,
+    pub concurrency: usize,
+}
+
+impl Default for LifecycleOptions {
+    fn default() -> Self {
+        LifecycleOptions {
+            enabled: true,
+            queue_url: None,
+            event_bus: "default".to_string(),
+            sweep_interval: Duration::from_secs(900),
+            poll: Duration::from_secs(30),
+            concurrency: 16,
+        }
+    }
 }
 
 /// What operators and triggers ask for; coalesced.
@@ -66,6 +93,8 @@ pub struct Shared {
     pending: Mutex<Pending>,
     wake: Notify,
     pub admin_token: Option<String>,
+    /// The life cycle, once the first valid settings are known.
+    pub engine: Mutex<Option<Arc<crate::lifecycle::engine::Engine>>>,
     /// Holds the lease (always, without a lease table).
     leader: AtomicBool,
     /// Woken when the lease is lost: a reconcile in flight stops at once.
@@ -81,6 +110,7 @@ impl Shared {
             pending: Mutex::new(Pending::default()),
             wake: Notify::new(),
             admin_token,
+            engine: Mutex::new(None),
             leader: AtomicBool::new(false),
             lost: Notify::new(),
         })
@@ -94,6 +124,14 @@ impl Shared {
             .clone();
         let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         status.queue = pending.reasons.iter().cloned().collect();
+        if let Some(engine) = self
+            .engine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            status.lifecycle = Some(state::LifecycleStatus::of(engine));
+        }
         status
     }
 
@@ -167,6 +205,21 @@ struct Controller {
     last_full: Option<Instant>,
     dirty_accounts: BTreeSet<String>,
     dirty_parameters: bool,
+    lifecycle: Option<Lifecycle>,
+}
+
+/// The engine and the tasks that feed and work it.
+struct Lifecycle {
+    engine: Arc<crate::lifecycle::engine::Engine>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Lifecycle {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
 }
 
 fn lease_name(source: &SourceOptions) -> String {
@@ -196,6 +249,103 @@ impl Controller {
         aws.calls = self.shared.calls.clone();
         self.aws = Some((role, aws.clone()));
         aws
+    }
+
+    /// Hands the settings and the managed accounts just observed to the life cycle (started
+    /// on the first call); after a full observation, sweeps: every account not released is
+    /// looked at.
+    async fn drive_lifecycle(
+        &mut self,
+        aws: &Aws,
+        settings: &spa_schema::Settings,
+        observation: &Observation,
+        observed_at_ms: i64,
+        full: bool,
+    ) {
+        let options = self.options.lifecycle.clone();
+        if !options.enabled {
+            return;
+        }
+        let settings = Arc::new(settings.clone());
+        if self.lifecycle.is_none() {
+            let engine_options = crate::lifecycle::engine::EngineOptions {
+                poll: options.poll,
+                concurrency: options.concurrency,
+                event_bus: options.event_bus.clone(),
+                ..Default::default()
+            };
+            let mut aws_options = self.options.aws.clone();
+            if aws_options.region.is_none() {
+                aws_options.region = settings.automation.region.as_ref().map(|r| r.value.clone());
+            }
+            let base = crate::aws::sdk::sdk_config(&aws_options).await;
+            let builds = Arc::new(crate::aws::sdk::SdkAccountBuilds::new(
+                base.clone(),
+                &settings.automation.role_name_to_manage_codebuild.value,
+            ));
+            let events = Arc::new(crate::aws::sdk::SdkEvents {
+                client: aws_sdk_eventbridge::Client::new(&base),
+            });
+            let engine = Arc::new(crate::lifecycle::engine::Engine::new(
+                aws.clone(),
+                builds,
+                events,
+                crate::aws::system_clock(),
+                engine_options,
+                settings.clone(),
+            ));
+            let mut tasks = Vec::new();
+            let worker = engine.clone();
+            let shared = self.shared.clone();
+            tasks.push(tokio::spawn(async move {
+                // Only the leader, not suspended, moves accounts.
+                loop {
+                    let active =
+                        shared.leader.load(Ordering::SeqCst) && shared.suspended().is_none();
+                    worker.set_paused(!active);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }));
+            let worker = engine.clone();
+            tasks.push(tokio::spawn(async move { worker.work(false).await }));
+            tasks.push(tokio::spawn(
+                crate::lifecycle::triggers::maintenance_window(engine.clone()),
+            ));
+            tasks.push(tokio::spawn(crate::lifecycle::triggers::sweep(
+                engine.clone(),
+                options.sweep_interval,
+            )));
+            if let Some(url) = &options.queue_url {
+                let queue = Arc::new(crate::aws::sdk::SdkQueue {
+                    client: aws_sdk_sqs::Client::new(&base),
+                    url: url.clone(),
+                });
+                tasks.push(tokio::spawn(crate::lifecycle::triggers::consume(
+                    engine.clone(),
+                    aws.clone(),
+                    queue,
+                    20,
+                )));
+            }
+            tracing::info!(
+                queue = options.queue_url.as_deref().unwrap_or("none"),
+                "life cycle started"
+            );
+            *self.shared.engine.lock().unwrap_or_else(|p| p.into_inner()) = Some(engine.clone());
+            self.lifecycle = Some(Lifecycle { engine, tasks });
+        }
+        if let Some(lifecycle) = &self.lifecycle {
+            lifecycle.engine.set_settings(settings);
+            lifecycle.engine.set_observed_accounts(
+                crate::lifecycle::engine::accounts_from(observation),
+                observed_at_ms,
+            );
+            // A full observation sweeps; quiet polls cost nothing.
+            if full {
+                let queued = crate::lifecycle::triggers::sweep_once(&lifecycle.engine);
+                tracing::debug!(queued, "life cycle: accounts not released queued");
+            }
+        }
     }
 
     /// Reads the latest commit (fetching a remote); blocking Git work off the async threads.
@@ -303,6 +453,7 @@ impl Controller {
                 return "suspended";
             }
             let aws = self.aws_for(&settings).await;
+            let observed_at_ms = crate::aws::system_clock()();
             let full = pending.resync
                 || self.observation.is_none()
                 || self.last_full.is_none_or(|t| t.elapsed() >= self.options.resync_interval);
@@ -386,6 +537,7 @@ impl Controller {
             self.dirty_accounts.extend(plan.accounts.iter().map(|a| a.account.clone()));
             self.dirty_parameters |= !plan.parameters.is_empty();
             self.observation = Some(observation.clone());
+            self.drive_lifecycle(&aws, &settings, &observation, observed_at_ms, full).await;
             let failed = report.as_ref().map_or(0, |r| r.failed);
             let applied = report.as_ref().map_or(0, |r| r.succeeded);
             let converged = failed == 0 && observation.complete;
@@ -556,6 +708,7 @@ pub async fn run(options: ControllerOptions) -> Result<(), String> {
         last_full: None,
         dirty_accounts: BTreeSet::new(),
         dirty_parameters: false,
+        lifecycle: None,
     };
     // Tickers only add triggers; the loop does the work.
     let ticker = {

@@ -154,6 +154,91 @@ pub struct StatusDoc {
     pub queue: Vec<String>,
     pub last_full_observation: Option<String>,
     pub ready: bool,
+    /// The account life cycle: counters and accounts queued.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lifecycle: Option<LifecycleStatus>,
+}
+
+/// What the life cycle did since the controller started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LifecycleStatus {
+    pub queued: usize,
+    pub reconciles: u64,
+    pub transitions: u64,
+    pub builds_started: u64,
+    pub parked: u64,
+    pub failures: u64,
+    pub events: u64,
+    pub echoes: u64,
+}
+
+impl LifecycleStatus {
+    pub fn of(engine: &crate::lifecycle::engine::Engine) -> LifecycleStatus {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &engine.counters;
+        LifecycleStatus {
+            queued: engine.queue.len(),
+            reconciles: c.reconciles.load(Relaxed),
+            transitions: c.transitions.load(Relaxed),
+            builds_started: c.builds_started.load(Relaxed),
+            parked: c.parked.load(Relaxed),
+            failures: c.failures.load(Relaxed),
+            events: c.events.load(Relaxed),
+            echoes: c.echoes.load(Relaxed),
+        }
+    }
+
+    /// Prometheus lines.
+    pub fn render(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        for (name, help, value) in [
+            (
+                "spa_lifecycle_reconciles_total",
+                "Account reconciles of the life cycle.",
+                self.reconciles,
+            ),
+            (
+                "spa_lifecycle_transitions_total",
+                "State transitions written.",
+                self.transitions,
+            ),
+            (
+                "spa_lifecycle_builds_started_total",
+                "Preparation and purge builds started.",
+                self.builds_started,
+            ),
+            (
+                "spa_lifecycle_parked_total",
+                "Accounts parked after repeated failures.",
+                self.parked,
+            ),
+            (
+                "spa_lifecycle_failures_total",
+                "Failed account reconciles (retried).",
+                self.failures,
+            ),
+            (
+                "spa_lifecycle_events_total",
+                "Events put on the bus.",
+                self.events,
+            ),
+            (
+                "spa_lifecycle_echoes_total",
+                "Queue messages recognised as echoes of our own writes.",
+                self.echoes,
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP spa_lifecycle_queued Accounts queued or being reconciled.\n# TYPE spa_lifecycle_queued gauge\nspa_lifecycle_queued {}",
+            self.queued
+        );
+    }
 }
 
 /// Counters and gauges, exposed in the Prometheus text format.
