@@ -777,6 +777,15 @@ impl Builds for FakeBuilds {
         ids.reverse();
         Ok(ids)
     }
+
+    async fn project_arn(&self, name: &str) -> Result<Option<String>, AwsError> {
+        self.behaviour.enter(api::BATCH_GET_PROJECTS, name).await?;
+        Ok(self
+            .lock()
+            .projects
+            .contains_key(name)
+            .then(|| format!("arn:aws:codebuild:eu-west-1:000000000000:project/{name}")))
+    }
 }
 
 /// CodeBuild in every account of a fake organization: one [`FakeBuilds`] per account, made

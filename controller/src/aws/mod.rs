@@ -110,6 +110,7 @@ pub mod api {
     pub const DELETE_PROJECT: &str = "DeleteProject";
     pub const START_BUILD: &str = "StartBuild";
     pub const BATCH_GET_BUILDS: &str = "BatchGetBuilds";
+    pub const BATCH_GET_PROJECTS: &str = "BatchGetProjects";
     pub const LIST_BUILDS_FOR_PROJECT: &str = "ListBuildsForProject";
     pub const CREATE_ROLE: &str = "CreateRole";
     pub const GET_ROLE: &str = "GetRole";
@@ -217,6 +218,8 @@ pub trait Builds: Send + Sync {
     async fn builds(&self, ids: &[String]) -> Result<Vec<BuildInfo>, AwsError>;
     /// Build ids of a project, newest first (one page).
     async fn recent_builds(&self, project: &str) -> Result<Vec<String>, AwsError>;
+    /// The ARN of a project, if it exists.
+    async fn project_arn(&self, name: &str) -> Result<Option<String>, AwsError>;
 }
 
 /// CodeBuild in any managed account: the clients of the role assumed there, made once.

@@ -847,6 +847,21 @@ impl Builds for SdkBuilds {
             .map_err(|e| classify(api::LIST_BUILDS_FOR_PROJECT, e))?;
         Ok(output.ids().to_vec())
     }
+
+    async fn project_arn(&self, name: &str) -> Result<Option<String>, AwsError> {
+        let output = self
+            .codebuild
+            .batch_get_projects()
+            .names(name)
+            .send()
+            .await
+            .map_err(|e| classify(api::BATCH_GET_PROJECTS, e))?;
+        Ok(output
+            .projects()
+            .first()
+            .and_then(|p| p.arn())
+            .map(str::to_string))
+    }
 }
 
 pub struct SdkEvents {

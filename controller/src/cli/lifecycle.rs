@@ -33,6 +33,8 @@ pub enum LifecycleCommand {
     ExpireNow(RunArgs),
     /// Move one account to a state (and lift a park).
     SetState(SetStateArgs),
+    /// Show the preparation and purge projects inside one account and their last builds.
+    Builds(BuildsArgs),
     /// Drive every managed account as far as it can go: with --until-idle, exit when
     /// nothing is left to do without an external event or the maintenance window.
     Run(RunArgs),
@@ -91,6 +93,15 @@ pub struct SetStateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct BuildsArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// The account (12 digits).
+    pub account: String,
+}
+
+#[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
     pub common: CommonArgs,
@@ -139,7 +150,68 @@ pub fn run(command: &LifecycleCommand) -> Result<Output, Failure> {
         LifecycleCommand::ExpireNow(args) => drive(args, true),
         LifecycleCommand::SetState(args) => set_state(args),
         LifecycleCommand::Run(args) => drive(args, false),
+        LifecycleCommand::Builds(args) => builds(args),
     }
+}
+
+fn builds(args: &BuildsArgs) -> Result<Output, Failure> {
+    let source = args.common.source.open()?;
+    let settings = load_valid(&source, &args.common.source.settings, "nothing was read")?;
+    let runtime = runtime()?;
+    let role = settings
+        .automation
+        .role_name_to_manage_codebuild
+        .value
+        .clone();
+    let options = args.common.aws.options(Some(&settings));
+    let account = args.account.clone();
+    let text = runtime.block_on(async move {
+        use crate::aws::AccountBuilds as _;
+        let base = crate::aws::sdk::sdk_config(&options).await;
+        let provider = crate::aws::sdk::SdkAccountBuilds::new(base, &role);
+        let client = provider.builds_in(&account).await?;
+        let mut text = format!("CodeBuild in {account} (through the role {role}):\n");
+        for job in [
+            crate::lifecycle::machine::Job::Preparation,
+            crate::lifecycle::machine::Job::Purge,
+        ] {
+            match client.project_arn(job.project()).await? {
+                None => {
+                    let _ = writeln!(text, "  {:<32}  no project yet", job.project());
+                }
+                Some(arn) => {
+                    let _ = writeln!(text, "  {:<32}  {arn}", job.project());
+                    let ids = client.recent_builds(job.project()).await?;
+                    let mut infos = if ids.is_empty() {
+                        Vec::new()
+                    } else {
+                        client.builds(&ids[..ids.len().min(100)]).await?
+                    };
+                    infos.sort_by_key(|b| std::cmp::Reverse(b.started_ms));
+                    for build in infos.iter().take(5) {
+                        let _ = writeln!(
+                            text,
+                            "    {}  {:<11}  {}",
+                            crate::runtime::state::rfc3339(build.started_ms / 1000),
+                            format!("{:?}", build.status).to_lowercase(),
+                            build.id
+                        );
+                    }
+                }
+            }
+        }
+        Ok::<String, crate::aws::AwsError>(text)
+    });
+    let stdout = text.map_err(|e| {
+        Failure::Runtime(anyhow::anyhow!(
+            "cannot read CodeBuild in {}: {e}",
+            args.account
+        ))
+    })?;
+    Ok(Output {
+        stdout,
+        ..Output::default()
+    })
 }
 
 struct Context {

@@ -315,12 +315,15 @@ impl Engine {
         *self.accounts.write().unwrap_or_else(|p| p.into_inner()) = accounts;
     }
 
-    /// Like [`Engine::set_accounts`] with an observation that started at `observed_at_ms`:
-    /// the tags of accounts this engine wrote since then are newer than the observation's.
+    /// Like [`Engine::set_accounts`] with an observation that started at `observed_at_ms`.
+    /// A full observation read every account after that time: its tags win, except for
+    /// accounts this engine wrote since. An incremental one reuses older reads: the tags in
+    /// memory win for every account already known.
     pub fn set_observed_accounts(
         &self,
         mut accounts: BTreeMap<String, Known>,
         observed_at_ms: i64,
+        full: bool,
     ) {
         let written = lock(&self.written);
         let current = self
@@ -329,9 +332,10 @@ impl Engine {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         for (id, known) in accounts.iter_mut() {
+            let ours = current.get(id).and_then(|k| k.tags.clone());
             let newer = written.get(id).is_some_and(|(_, at)| *at >= observed_at_ms);
-            if newer && let Some(ours) = current.get(id) {
-                known.tags = ours.tags.clone();
+            if ours.is_some() && (newer || !full) {
+                known.tags = ours;
             }
         }
         drop(written);

@@ -339,6 +339,7 @@ impl Controller {
             lifecycle.engine.set_observed_accounts(
                 crate::lifecycle::engine::accounts_from(observation),
                 observed_at_ms,
+                full,
             );
             // A full observation sweeps; quiet polls cost nothing.
             if full {
@@ -641,7 +642,19 @@ fn watch(path: &std::path::Path, shared: Arc<Shared>) -> Result<impl Drop, Strin
     let mut debouncer = new_debouncer(
         Duration::from_millis(500),
         move |events: notify_debouncer_mini::DebounceEventResult| {
-            if events.is_ok_and(|e| !e.is_empty()) {
+            // Inside .git only a moved branch matters: readers (spa status, git log) touch
+            // the rest of it all the time.
+            let relevant = |path: &std::path::Path| {
+                let text = path.to_string_lossy();
+                match text.find("/.git/") {
+                    None => true,
+                    Some(at) => {
+                        let inside = &text[at + 6..];
+                        inside.starts_with("refs/") || inside == "HEAD" || inside == "packed-refs"
+                    }
+                }
+            };
+            if events.is_ok_and(|e| e.iter().any(|e| relevant(&e.path))) {
                 shared.trigger("file change", false, false);
             }
         },
