@@ -263,3 +263,97 @@ fn one_of_two_controllers_applies_and_a_crash_mid_apply_converges() {
     let second = change_dana_cost_center(&repo, "CC-4242");
     standby.wait_for("the standby taking over", 40, applied(&second));
 }
+
+fn states(emulator: &Emulator, repo: &GitRepo) -> std::collections::BTreeMap<String, usize> {
+    let run = emulator.spa(repo.path(), &["status", "--format", "json"]);
+    let mut counts = std::collections::BTreeMap::new();
+    for account in run.json()["accounts"].as_array().unwrap() {
+        let state = account["state"].as_str().unwrap_or("(none)").to_string();
+        *counts.entry(state).or_default() += 1;
+    }
+    counts
+}
+
+fn all_released(counts: &std::collections::BTreeMap<String, usize>) -> bool {
+    counts.len() == 1 && counts.contains_key("released")
+}
+
+/// The controller applies the settings and drives every account to released, with a
+/// preparation build inside each account that has preparation; a suspended controller
+/// moves nothing while an operator runs the maintenance window by hand.
+#[test]
+fn the_controller_drives_the_life_cycle_of_every_account() {
+    let emulator = Emulator::start();
+    let repo = origin(&emulator);
+    let controller = start(&emulator, &repo, &["--build-poll", "1s"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let mut counts = states(&emulator, &repo);
+    while !all_released(&counts) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not all released: {counts:?}\n{}",
+            std::fs::read_to_string(&controller.log).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        counts = states(&emulator, &repo);
+    }
+    assert_eq!(counts["released"], 22);
+    let status = controller.status().unwrap();
+    assert!(
+        status["lifecycle"]["builds_started"].as_u64().unwrap() >= 10,
+        "{status:#}"
+    );
+    assert_eq!(status["lifecycle"]["parked"], 0);
+    assert!(controller.metric("spa_lifecycle_transitions_total") >= 22.0);
+    let run = emulator.spa(repo.path(), &["lifecycle", "builds", DANA]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "arn:aws:codebuild:eu-west-1:{DANA}:project/SpaProjectForAccountPreparation"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("succeeded"), "{}", run.stdout);
+
+    let (code, _) = controller.request(
+        "POST",
+        "/suspend",
+        Some(ADMIN_TOKEN),
+        Some(r#"{"reason": "maintenance by hand", "who": "ops@example.com"}"#),
+    );
+    assert_eq!(code, 200);
+    let started = controller.status().unwrap()["lifecycle"]["builds_started"].clone();
+    // Without --yes nothing moves.
+    let run = emulator.spa(repo.path(), &["lifecycle", "expire-now"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("nothing was changed"), "{run:?}");
+    assert!(all_released(&states(&emulator, &repo)));
+    let run = emulator.spa(
+        repo.path(),
+        &["lifecycle", "expire-now", "--yes", "--poll", "1s"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("Now: 22 released"), "{}", run.stdout);
+    assert!(run.stderr.contains("released → expired"), "{}", run.stderr);
+    let run = emulator.spa(repo.path(), &["lifecycle", "builds", DANA]);
+    assert!(
+        run.stdout.contains("project/SpaProjectForAccountPurge"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        controller.status().unwrap()["lifecycle"]["builds_started"],
+        started,
+        "a suspended controller starts nothing"
+    );
+    let (code, _) = controller.request("POST", "/resume", Some(ADMIN_TOKEN), None);
+    assert_eq!(code, 200);
+    let run = emulator.spa(repo.path(), &["lifecycle", "check"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("22 managed account(s), 0 anomalies."),
+        "{}",
+        run.stdout
+    );
+}

@@ -611,3 +611,46 @@ fn ten_thousand_accounts_expire_within_ten_percent_of_the_tag_bound() {
         );
     });
 }
+
+/// An incremental observation reuses older reads: it never rolls back what the engine
+/// wrote; a full observation read after the engine's write wins.
+#[test]
+fn an_incremental_observation_never_rolls_back_the_engines_tags() {
+    runtime().block_on(async {
+        let world = World::new(
+            &[(A, &[("account-state", "vanilla")])],
+            settings(BOTH, "rate(7 days)"),
+            || FakeBuilds::with_duration(100),
+        );
+        let stale = accounts_from(&observe(&world.aws(), &world.settings).await);
+        let engine = world.engine(quick(), Default::default()).await;
+        let before = (world.clock)();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        engine.reconcile(A, false).await;
+        assert_eq!(engine.known_states()[A].as_deref(), Some("assigned"));
+        engine.set_observed_accounts(stale.clone(), before, false);
+        assert_eq!(
+            engine.known_states()[A].as_deref(),
+            Some("assigned"),
+            "incremental: ours"
+        );
+        engine.set_observed_accounts(stale, before, true);
+        assert_eq!(
+            engine.known_states()[A].as_deref(),
+            Some("assigned"),
+            "full, but older than our write"
+        );
+        // Someone else moves it; a full observation after that wins.
+        world.organizations.add_account(
+            A,
+            "person",
+            "ou-test-sandboxes",
+            &[("account-state", "released")],
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let after = (world.clock)();
+        let fresh = accounts_from(&observe(&world.aws(), &world.settings).await);
+        engine.set_observed_accounts(fresh, after, true);
+        assert_eq!(engine.known_states()[A].as_deref(), Some("released"));
+    });
+}
