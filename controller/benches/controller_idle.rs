@@ -103,6 +103,8 @@ async fn main() {
             "--resync-interval",
             "1h",
             "--allow-destructive",
+            // The settings loop only: the life cycle is measured on the fakes.
+            "--no-lifecycle",
             "--rate-limit",
             "org-tag=1000/1000",
             "--rate-limit",

@@ -258,9 +258,10 @@ fn all_items(settings: &Settings) -> impl Iterator<Item = &Item> {
         .chain(&settings.csv_rows)
 }
 
-/// The state and holder tags belong to the lifecycle: settings may neither set nor unset them.
+/// The tags of the life cycle (state, holder, since, parked) belong to it: settings may
+/// neither set nor unset them.
 fn check_reserved_tags(settings: &Settings, diagnostics: &mut Vec<Diagnostic>) {
-    let reserved = [settings.state_tag(), settings.holder_tag()];
+    let reserved = settings.lifecycle_tags();
     for item in all_items(settings) {
         for key in &reserved {
             if let Some(span) = item.account_tags.get(key).and_then(|v| v.span.as_ref()) {

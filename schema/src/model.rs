@@ -307,6 +307,17 @@ impl Settings {
         format!("{}holder", self.features.with_tag_prefix.value)
     }
 
+    /// Tag keys of the life cycle: state, holder, when the state was entered, why parked.
+    pub fn lifecycle_tags(&self) -> [String; 4] {
+        let prefix = &self.features.with_tag_prefix.value;
+        [
+            self.state_tag(),
+            self.holder_tag(),
+            format!("{prefix}since"),
+            format!("{prefix}parked"),
+        ]
+    }
+
     pub fn organizational_unit(&self, identifier: &str) -> Option<&Item> {
         self.organizational_units
             .iter()

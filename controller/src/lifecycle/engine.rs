@@ -189,20 +189,18 @@ impl Config {
         }
     }
 
-    fn prefix(&self) -> &str {
-        &self.settings.features.with_tag_prefix.value
-    }
-
     pub fn state_tag(&self) -> String {
-        format!("{}state", self.prefix())
+        self.settings.state_tag()
     }
 
     pub fn since_tag(&self) -> String {
-        format!("{}since", self.prefix())
+        let [_, _, since, _] = self.settings.lifecycle_tags();
+        since
     }
 
     pub fn parked_tag(&self) -> String {
-        format!("{}parked", self.prefix())
+        let [_, _, _, parked] = self.settings.lifecycle_tags();
+        parked
     }
 
     fn environment(&self) -> &str {
