@@ -209,3 +209,62 @@ pub async fn sweep(engine: Arc<Engine>, interval: Duration) {
         tracing::debug!(queued, "sweep");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_event_names_its_account() {
+        let cases = [
+            (
+                r#"{"source":"aws.organizations","detail":{"eventName":"UntagResource","requestParameters":{"resourceId":"123456789012","tagKeys":["a"]}}}"#,
+                Some("123456789012"),
+                None,
+            ),
+            (
+                r#"{"source":"aws.organizations","detail":{"eventName":"MoveAccount","requestParameters":{"accountId":"210987654321","sourceParentId":"ou-a","destinationParentId":"ou-b"}}}"#,
+                Some("210987654321"),
+                None,
+            ),
+            (
+                r#"{"source":"aws.organizations","detail":{"eventName":"CreateAccountResult","serviceEventDetails":{"createAccountStatus":{"accountId":"111122223333","state":"SUCCEEDED"}}}}"#,
+                Some("111122223333"),
+                None,
+            ),
+            (
+                r#"{"source":"aws.organizations","detail":{"eventName":"TagResource","requestParameters":{"resourceId":"123456789012","tags":[{"key":"k","value":"v"}]}}}"#,
+                Some("123456789012"),
+                Some(BTreeMap::from([("k".to_string(), "v".to_string())])),
+            ),
+            // An OU tagged, not an account.
+            (
+                r#"{"source":"aws.organizations","detail":{"eventName":"TagResource","requestParameters":{"resourceId":"ou-ab12-cdef3456","tags":[]}}}"#,
+                None,
+                Some(BTreeMap::new()),
+            ),
+            (
+                r#"{"source":"aws.codebuild","account":"444455556666","detail-type":"CodeBuild Build State Change","detail":{}}"#,
+                Some("444455556666"),
+                None,
+            ),
+            (
+                r#"{"source":"aws.codebuild","detail":{"build-id":"arn:aws:codebuild:eu-west-1:777788889999:build/SpaProjectForAccountPurge:1"}}"#,
+                Some("777788889999"),
+                None,
+            ),
+            (
+                r#"{"source":"SustainablePersonalAccounts","detail-type":"FailedCodebuildException","detail":{"Payload":{"Account":"123456789012"}}}"#,
+                Some("123456789012"),
+                None,
+            ),
+            (r#"{"source":"aws.s3","detail":{}}"#, None, None),
+            ("not json", None, None),
+        ];
+        for (body, account, tags) in cases {
+            let (found, found_tags, _) = parse_event(body);
+            assert_eq!(found.as_deref(), account, "{body}");
+            assert_eq!(found_tags, tags, "{body}");
+        }
+    }
+}
