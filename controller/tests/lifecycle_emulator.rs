@@ -93,6 +93,31 @@ async fn queue_for(config: &aws_config::SdkConfig, name: &str, sources: &[&str])
     SdkQueue { client: sqs, url }
 }
 
+/// A project inside `account` (through the member role), and its environment variables.
+async fn project_in(
+    base: &aws_config::SdkConfig,
+    account: &str,
+    name: &str,
+) -> (aws_sdk_codebuild::types::Project, BTreeMap<String, String>) {
+    let builds = SdkBuilds::in_account(base, account, MEMBER_ROLE).await;
+    let projects = builds
+        .codebuild
+        .batch_get_projects()
+        .names(name)
+        .send()
+        .await
+        .unwrap();
+    let project = projects.projects()[0].clone();
+    let variables = project
+        .environment()
+        .unwrap()
+        .environment_variables()
+        .iter()
+        .map(|v| (v.name().to_string(), v.value().to_string()))
+        .collect();
+    (project, variables)
+}
+
 /// Every message of `queue`, as (detail-type, account), consumed.
 async fn drain(queue: &SdkQueue) -> Vec<(String, String)> {
     let mut seen = Vec::new();
@@ -225,27 +250,12 @@ async fn accounts_go_round_the_cycle_with_builds_inside_them_and_events_through_
             "{id}"
         );
         // The project lives inside the member account, with the effective variables.
-        let builds = SdkBuilds::in_account(&base, id, MEMBER_ROLE).await;
-        let projects = builds
-            .codebuild
-            .batch_get_projects()
-            .names("SpaProjectForAccountPreparation")
-            .send()
-            .await
-            .unwrap();
-        let project = &projects.projects()[0];
+        let (project, variables) = project_in(&base, id, "SpaProjectForAccountPreparation").await;
         assert!(
             project.arn().unwrap().contains(&format!(":{id}:")),
             "{:?}",
             project.arn()
         );
-        let variables: BTreeMap<&str, &str> = project
-            .environment()
-            .unwrap()
-            .environment_variables()
-            .iter()
-            .map(|v| (v.name(), v.value()))
-            .collect();
         assert_eq!(variables["BUDGET_AMOUNT"], "300");
         assert_eq!(variables["ENVIRONMENT_IDENTIFIER"], "SpaE2E");
         assert!(
@@ -311,21 +321,7 @@ async fn accounts_go_round_the_cycle_with_builds_inside_them_and_events_through_
             Some("released"),
             "{id}"
         );
-        let builds = SdkBuilds::in_account(&base, id, MEMBER_ROLE).await;
-        let projects = builds
-            .codebuild
-            .batch_get_projects()
-            .names("SpaProjectForAccountPurge")
-            .send()
-            .await
-            .unwrap();
-        let variables: BTreeMap<&str, &str> = projects.projects()[0]
-            .environment()
-            .unwrap()
-            .environment_variables()
-            .iter()
-            .map(|v| (v.name(), v.value()))
-            .collect();
+        let (_, variables) = project_in(&base, id, "SpaProjectForAccountPurge").await;
         assert_eq!(variables["MAXIMUM_AGE"], "5d");
     }
     let seen = drain(&observer).await;

@@ -163,6 +163,25 @@ struct Memory {
     last_status: Option<(String, BuildStatus)>,
 }
 
+/// What one reconcile has decided and not yet written: transitions without a build
+/// between them are chained and written in one call.
+#[derive(Default)]
+struct Writes {
+    /// The tags as last read or written.
+    tags: BTreeMap<String, String>,
+    set: BTreeMap<String, String>,
+    unset: Vec<String>,
+    transitions: Vec<(Option<String>, State)>,
+    events: Vec<EventEntry>,
+}
+
+impl Writes {
+    /// A tag as it will be once written.
+    fn current(&self, key: &str) -> Option<String> {
+        self.set.get(key).or_else(|| self.tags.get(key)).cloned()
+    }
+}
+
 /// The settings-derived part of the engine; replaced on every new valid commit.
 pub struct Config {
     pub settings: Arc<Settings>,
@@ -696,7 +715,7 @@ impl Engine {
         let config = self.config();
         let state_tag = config.state_tag();
         let since_tag = config.since_tag();
-        let mut tags = match known.tags {
+        let tags = match known.tags {
             Some(tags) => tags,
             None => self
                 .read_tags(account)
@@ -708,18 +727,21 @@ impl Engine {
         let preparation = *effective.preparation.feature.value == Feature::Enabled;
         let purge = *effective.purge.feature.value == Feature::Enabled;
         // Transitions that need no build are chained and written in one call.
-        let mut pending: BTreeMap<String, String> = BTreeMap::new();
-        let mut pending_events: Vec<EventEntry> = Vec::new();
-        let mut transitions: Vec<(Option<String>, State)> = Vec::new();
-        let mut unset: Vec<String> = Vec::new();
+        let mut writes = Writes {
+            tags,
+            ..Writes::default()
+        };
         // After a transition of ours in this step the cycle is new: no build to read.
         let mut fresh = false;
         let mut next = Next::Idle;
         for _ in 0..8 {
-            let current = |key: &str| pending.get(key).or_else(|| tags.get(key)).cloned();
-            let state = current(&state_tag);
-            let parked = current(&config.parked_tag()).is_some_and(|r| !r.is_empty());
-            let since = current(&since_tag).and_then(|s| s.parse::<i64>().ok());
+            let state = writes.current(&state_tag);
+            let parked = writes
+                .current(&config.parked_tag())
+                .is_some_and(|r| !r.is_empty());
+            let since = writes
+                .current(&since_tag)
+                .and_then(|s| s.parse::<i64>().ok());
             let job = match state.as_deref().and_then(State::parse) {
                 Some(State::Assigned) if preparation => Some(Job::Preparation),
                 Some(State::Expired) if purge => Some(Job::Purge),
@@ -798,39 +820,36 @@ impl Engine {
                         {
                             // Enrolment: the account gets its tags from settings.
                             for (key, value) in &effective.account_tags {
-                                if tags.get(*key) != Some(value.value) {
-                                    pending.insert(key.to_string(), value.value.clone());
+                                if writes.tags.get(*key) != Some(value.value) {
+                                    writes.set.insert(key.to_string(), value.value.clone());
                                 }
                             }
                             if let Some(keys) = &effective.unset_tags {
-                                unset.extend(
-                                    keys.value.iter().filter(|k| tags.contains_key(*k)).cloned(),
-                                );
+                                let present =
+                                    keys.value.iter().filter(|k| writes.tags.contains_key(*k));
+                                writes.unset.extend(present.cloned().collect::<Vec<_>>());
                             }
                         }
                         if to == State::Expired {
                             lock(&self.expired_now).insert(account.to_string());
                         }
-                        pending.insert(state_tag.clone(), to.as_str().to_string());
-                        pending.insert(since_tag.clone(), self.now_ms().to_string());
-                        transitions.push((state.clone(), to));
+                        writes
+                            .set
+                            .insert(state_tag.clone(), to.as_str().to_string());
+                        writes
+                            .set
+                            .insert(since_tag.clone(), self.now_ms().to_string());
+                        writes.transitions.push((state.clone(), to));
                         moved = true;
                         fresh = true;
                     }
                     Action::Emit(event) => {
-                        pending_events.push(lifecycle_event(&config, event, account))
+                        writes.events.push(lifecycle_event(&config, event, account))
                     }
                     Action::Park(reason) => {
-                        self.flush(
-                            account,
-                            &mut tags,
-                            &mut pending,
-                            &mut unset,
-                            &mut transitions,
-                            &mut pending_events,
-                        )
-                        .await
-                        .map_err(|e| ("writing the state", e))?;
+                        self.flush(account, &mut writes)
+                            .await
+                            .map_err(|e| ("writing the state", e))?;
                         let event = if facts.build == Build::None {
                             Event::GenericException
                         } else {
@@ -842,17 +861,11 @@ impl Engine {
                         return Ok(Next::Idle);
                     }
                     Action::StartBuild(job) => {
-                        self.flush(
-                            account,
-                            &mut tags,
-                            &mut pending,
-                            &mut unset,
-                            &mut transitions,
-                            &mut pending_events,
-                        )
-                        .await
-                        .map_err(|e| ("writing the state", e))?;
-                        let since = tags
+                        self.flush(account, &mut writes)
+                            .await
+                            .map_err(|e| ("writing the state", e))?;
+                        let since = writes
+                            .tags
                             .get(&since_tag)
                             .and_then(|s| s.parse::<i64>().ok())
                             .unwrap_or(self.started_ms);
@@ -927,42 +940,28 @@ impl Engine {
                 break;
             }
         }
-        self.flush(
-            account,
-            &mut tags,
-            &mut pending,
-            &mut unset,
-            &mut transitions,
-            &mut pending_events,
-        )
-        .await
-        .map_err(|e| ("writing the state", e))?;
+        self.flush(account, &mut writes)
+            .await
+            .map_err(|e| ("writing the state", e))?;
         Ok(next)
     }
 
     /// Writes the chained transitions in one TagResource, then emits their events.
-    async fn flush(
-        &self,
-        account: &str,
-        tags: &mut BTreeMap<String, String>,
-        pending: &mut BTreeMap<String, String>,
-        unset: &mut Vec<String>,
-        transitions: &mut Vec<(Option<String>, State)>,
-        events: &mut Vec<EventEntry>,
-    ) -> Result<(), AwsError> {
-        if !pending.is_empty() {
-            self.write_tags(account, pending).await?;
-            tags.extend(std::mem::take(pending));
+    async fn flush(&self, account: &str, writes: &mut Writes) -> Result<(), AwsError> {
+        if !writes.set.is_empty() {
+            let set = std::mem::take(&mut writes.set);
+            self.write_tags(account, &set).await?;
+            writes.tags.extend(set);
         }
-        if !unset.is_empty() {
-            let keys = std::mem::take(unset);
+        if !writes.unset.is_empty() {
+            let keys = std::mem::take(&mut writes.unset);
             self.untag(account, &keys).await?;
             for key in &keys {
-                tags.remove(key);
+                writes.tags.remove(key);
             }
         }
-        self.remember_tags(account, Some(tags.clone()));
-        for (from, to) in transitions.drain(..) {
+        self.remember_tags(account, Some(writes.tags.clone()));
+        for (from, to) in writes.transitions.drain(..) {
             self.counters.transitions.fetch_add(1, Ordering::Relaxed);
             self.report(Step::Transition {
                 account: account.to_string(),
@@ -970,8 +969,8 @@ impl Engine {
                 to,
             });
         }
-        if !events.is_empty() {
-            let entries = std::mem::take(events);
+        if !writes.events.is_empty() {
+            let entries = std::mem::take(&mut writes.events);
             // The state is written: a lost event is reported, never retried into a second write.
             if let Err(error) = self.emit(&entries).await {
                 tracing::warn!(account, "cannot emit events: {error}");
