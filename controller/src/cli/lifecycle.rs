@@ -88,6 +88,7 @@ pub struct SetStateArgs {
     #[arg(value_parser = parse_state)]
     pub state: State,
 
+    /// Do it, without asking.
     #[arg(long)]
     pub yes: bool,
 }
@@ -122,6 +123,15 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub concurrency: usize,
 
+    /// Without --until-idle: the SQS queue the EventBridge rules feed (docs/lifecycle.md).
+    #[arg(long, value_name = "URL", env = "SPA_QUEUE_URL")]
+    pub queue_url: Option<String>,
+
+    /// Without --until-idle: how often every account not released is looked at.
+    #[arg(long, default_value = "15m", value_parser = super::controller::parse_duration, value_name = "DURATION")]
+    pub sweep_interval: Duration,
+
+    /// Do it, without asking.
     #[arg(long)]
     pub yes: bool,
 }
@@ -628,14 +638,39 @@ fn drive(args: &RunArgs, expire_now: bool) -> Result<Output, Failure> {
                 .await
                 .is_ok()
         } else {
-            let window = tokio::spawn(crate::lifecycle::triggers::maintenance_window(
-                engine.clone(),
-            ));
+            // Without the settings loop of the controller: the window, the sweep, and the
+            // queue when one is given.
+            let mut tasks = vec![
+                tokio::spawn(crate::lifecycle::triggers::maintenance_window(
+                    engine.clone(),
+                )),
+                tokio::spawn(crate::lifecycle::triggers::sweep(
+                    engine.clone(),
+                    args.sweep_interval,
+                )),
+            ];
+            if let Some(url) = &args.queue_url {
+                let options = args.common.aws.options(Some(&context.settings));
+                let base = crate::aws::sdk::sdk_config(&options).await;
+                let queue = Arc::new(crate::aws::sdk::SdkQueue {
+                    client: aws_sdk_sqs::Client::new(&base),
+                    url: url.clone(),
+                });
+                let aws = crate::aws::sdk::connect(&options, args.common.aws.limiters()).await;
+                tasks.push(tokio::spawn(crate::lifecycle::triggers::consume(
+                    engine.clone(),
+                    aws,
+                    queue,
+                    20,
+                )));
+            }
             tokio::select! {
                 _ = engine.work(false) => {}
                 _ = tokio::signal::ctrl_c() => {}
             }
-            window.abort();
+            for task in tasks {
+                task.abort();
+            }
             true
         }
     });
