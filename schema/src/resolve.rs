@@ -101,45 +101,84 @@ impl Effective<'_> {
     }
 }
 
-/// Resolves many accounts quickly: CSV rows are indexed once.
+/// Where each identifier stands in settings: built once per settings, so that resolving
+/// one account costs lookups, not a pass over every CSV row. Owned, so that a long-lived
+/// holder of `Arc<Settings>` (the life cycle) can keep it beside them.
+#[derive(Debug, Clone, Default)]
+pub struct Index {
+    csv_rows: HashMap<String, Vec<usize>>,
+    accounts: HashMap<String, usize>,
+    organizational_units: HashMap<String, usize>,
+}
+
+impl Index {
+    pub fn new(settings: &Settings) -> Index {
+        let mut csv_rows: HashMap<String, Vec<usize>> = HashMap::new();
+        for (at, row) in settings.csv_rows.iter().enumerate() {
+            csv_rows
+                .entry(row.identifier.value.clone())
+                .or_default()
+                .push(at);
+        }
+        let position = |items: &[Item]| {
+            items
+                .iter()
+                .enumerate()
+                .map(|(at, i)| (i.identifier.value.clone(), at))
+                .collect()
+        };
+        Index {
+            csv_rows,
+            accounts: position(&settings.accounts),
+            organizational_units: position(&settings.organizational_units),
+        }
+    }
+}
+
+/// Resolves many accounts quickly: identifiers are indexed once.
 pub struct Resolver<'s> {
     settings: &'s Settings,
-    csv_rows: HashMap<&'s str, Vec<&'s Item>>,
-    accounts: HashMap<&'s str, &'s Item>,
-    organizational_units: HashMap<&'s str, &'s Item>,
+    index: std::borrow::Cow<'s, Index>,
 }
 
 impl<'s> Resolver<'s> {
     pub fn new(settings: &'s Settings) -> Resolver<'s> {
-        let mut csv_rows: HashMap<&str, Vec<&Item>> = HashMap::new();
-        for row in &settings.csv_rows {
-            csv_rows
-                .entry(row.identifier.value.as_str())
-                .or_default()
-                .push(row);
-        }
         Resolver {
             settings,
-            csv_rows,
-            accounts: settings
-                .accounts
-                .iter()
-                .map(|i| (i.identifier.value.as_str(), i))
-                .collect(),
-            organizational_units: settings
-                .organizational_units
-                .iter()
-                .map(|i| (i.identifier.value.as_str(), i))
-                .collect(),
+            index: std::borrow::Cow::Owned(Index::new(settings)),
         }
+    }
+
+    /// With an index built before from the same `settings`.
+    pub fn with_index(settings: &'s Settings, index: &'s Index) -> Resolver<'s> {
+        Resolver {
+            settings,
+            index: std::borrow::Cow::Borrowed(index),
+        }
+    }
+
+    fn account_item(&self, account: &str) -> Option<&'s Item> {
+        let settings: &'s Settings = self.settings;
+        self.index
+            .accounts
+            .get(account)
+            .map(|&at| &settings.accounts[at])
+    }
+
+    fn unit_item(&self, ou: &str) -> Option<&'s Item> {
+        let settings: &'s Settings = self.settings;
+        self.index
+            .organizational_units
+            .get(ou)
+            .map(|&at| &settings.organizational_units[at])
     }
 
     pub fn is_listed_account(&self, account: &str) -> bool {
-        self.accounts.contains_key(account) || self.csv_rows.contains_key(account)
+        self.index.accounts.contains_key(account) || self.index.csv_rows.contains_key(account)
     }
 
     pub fn is_listed_organizational_unit(&self, ou: &str) -> bool {
-        self.organizational_units.contains_key(ou)
+        self.index.organizational_units.contains_key(ou)
     }
 
     /// An account, given the OU it sits in (if known).
@@ -154,21 +193,22 @@ impl<'s> Resolver<'s> {
     /// The levels of the cascade that apply to an account, in order.
     pub fn account_layers(&self, account: &str, parent: Option<&str>) -> Vec<&'s Item> {
         let mut layers: Vec<&'s Item> = vec![&self.settings.defaults];
-        if let Some(ou) = parent.and_then(|p| self.organizational_units.get(p)) {
+        if let Some(ou) = parent.and_then(|p| self.unit_item(p)) {
             layers.push(ou);
         }
-        if let Some(item) = self.accounts.get(account) {
+        if let Some(item) = self.account_item(account) {
             layers.push(item);
         }
-        if let Some(rows) = self.csv_rows.get(account) {
-            layers.extend(rows.iter().copied());
+        if let Some(rows) = self.index.csv_rows.get(account) {
+            let settings: &'s Settings = self.settings;
+            layers.extend(rows.iter().map(|&at| &settings.csv_rows[at]));
         }
         layers
     }
 
     pub fn organizational_unit(&self, ou: &str) -> Effective<'s> {
         let mut layers: Vec<&'s Item> = vec![&self.settings.defaults];
-        if let Some(item) = self.organizational_units.get(ou) {
+        if let Some(item) = self.unit_item(ou) {
             layers.push(item);
         }
         fold(ou, Kind::OrganizationalUnit, &layers)

@@ -185,6 +185,8 @@ impl Writes {
 /// The settings-derived part of the engine; replaced on every new valid commit.
 pub struct Config {
     pub settings: Arc<Settings>,
+    /// Built once per settings: a reconcile resolves one account by lookups.
+    index: spa_schema::resolve::Index,
     pub maintenance: Option<Schedule>,
     pub region: String,
 }
@@ -202,6 +204,7 @@ impl Config {
             .as_ref()
             .map_or_else(|| "eu-west-1".to_string(), |r| r.value.clone());
         Config {
+            index: spa_schema::resolve::Index::new(&settings),
             settings,
             maintenance,
             region,
@@ -722,7 +725,7 @@ impl Engine {
                 .await
                 .map_err(|e| ("reading the account's tags", e))?,
         };
-        let resolver = Resolver::new(&config.settings);
+        let resolver = Resolver::with_index(&config.settings, &config.index);
         let effective = resolver.account(account, known.parent.as_deref());
         let preparation = *effective.preparation.feature.value == Feature::Enabled;
         let purge = *effective.purge.feature.value == Feature::Enabled;
