@@ -76,6 +76,19 @@ fn check_lists_anomalies_and_commands_change_nothing_without_yes() {
     );
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("not managed"), "{run:?}");
+    let run = emulator.spa(repo.path(), &["lifecycle", "builds", "999999999999"]);
+    assert_eq!(run.code, 2, "not even read: {run:?}");
+    // A production account is in the organization, not in settings.
+    let run = emulator.spa(
+        repo.path(),
+        &["lifecycle", "set-state", "672973276996", "vanilla", "--yes"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("neither listed nor in a listed organizational unit"),
+        "{run:?}"
+    );
     let run = emulator.spa(
         repo.path(),
         &["lifecycle", "set-state", DANA, "retired", "--yes"],

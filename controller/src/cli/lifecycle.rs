@@ -17,7 +17,6 @@ use super::{AwsArgs, Failure, Format, Output, SourceArgs, runtime};
 use crate::aws::Aws;
 use crate::lifecycle::engine::{Engine, EngineOptions, Known, Step, accounts_from};
 use crate::lifecycle::machine::State;
-use crate::observe::Observation;
 
 #[derive(Debug, Subcommand)]
 pub enum LifecycleCommand {
@@ -174,6 +173,11 @@ fn builds(args: &BuildsArgs) -> Result<Output, Failure> {
         .value
         .clone();
     let options = args.common.aws.options(Some(&settings));
+    // Only inside an account settings manage, even to read.
+    runtime.block_on(async {
+        let aws = crate::aws::sdk::connect(&options, args.common.aws.limiters()).await;
+        one_account(&aws, &settings, &args.account).await
+    })?;
     let account = args.account.clone();
     let text = runtime.block_on(async move {
         use crate::aws::AccountBuilds as _;
@@ -227,8 +231,75 @@ fn builds(args: &BuildsArgs) -> Result<Output, Failure> {
 struct Context {
     runtime: tokio::runtime::Runtime,
     settings: Arc<Settings>,
-    observation: Observation,
+    /// The managed accounts read (all, or the one a command is about).
+    known: BTreeMap<String, Known>,
+    names: BTreeMap<String, String>,
     engine: Arc<Engine>,
+}
+
+impl Context {
+    fn name_of(&self, account: &str) -> &str {
+        self.names.get(account).map_or("", String::as_str)
+    }
+}
+
+/// What a command reads: the whole organization, or one account (a few calls, whatever
+/// the size of the fleet).
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    All,
+    One(&'a str),
+}
+
+/// One account, if settings manage it: listed, or in a listed organizational unit.
+async fn one_account(
+    aws: &Aws,
+    settings: &Settings,
+    account: &str,
+) -> Result<(Known, String), Failure> {
+    let not_managed = |why: &str| {
+        Failure::Usage(format!(
+            "account {account} is not managed by these settings: {why}; spa changes only what settings own"
+        ))
+    };
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(not_managed("an account id is 12 digits"));
+    }
+    let parents = match aws.parents(account).await {
+        Ok(parents) => parents,
+        Err(error) if error.kind == crate::aws::ErrorKind::NotFound => {
+            return Err(not_managed("it is not in the organization"));
+        }
+        Err(error) => {
+            return Err(Failure::Runtime(anyhow::anyhow!(
+                "cannot read account {account}: {error}"
+            )));
+        }
+    };
+    let resolver = Resolver::new(settings);
+    let unit = parents
+        .first()
+        .map(|p| p.id.clone())
+        .filter(|p| resolver.is_listed_organizational_unit(p));
+    if unit.is_none() && !resolver.is_listed_account(account) {
+        return Err(not_managed(
+            "it is neither listed nor in a listed organizational unit",
+        ));
+    }
+    let read = async {
+        let info = aws.account(account).await?;
+        let tags = aws.tags(account).await?;
+        Ok::<_, crate::aws::AwsError>((info, tags))
+    };
+    let (info, tags) = read
+        .await
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot read account {account}: {e}")))?;
+    let known = Known {
+        parent: unit,
+        email: info.email,
+        tags: Some(tags.into_iter().map(|t| (t.key, t.value)).collect()),
+    };
+    Ok((known, info.name))
 }
 
 fn progress(names: &BTreeMap<String, String>, step: &Step) {
@@ -269,7 +340,7 @@ fn progress(names: &BTreeMap<String, String>, step: &Step) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
-fn context(common: &CommonArgs, options: EngineOptions) -> Result<Context, Failure> {
+fn context(common: &CommonArgs, options: EngineOptions, scope: Scope) -> Result<Context, Failure> {
     let source = common.source.open()?;
     let settings = Arc::new(load_valid(
         &source,
@@ -277,30 +348,50 @@ fn context(common: &CommonArgs, options: EngineOptions) -> Result<Context, Failu
         "nothing was changed",
     )?);
     let runtime = runtime()?;
-    let (aws, observation) = connect_and_observe(&runtime, &common.aws, &settings)?;
-    if !observation.complete {
-        let errors: Vec<String> = observation
-            .errors
-            .iter()
-            .map(|e| format!("{}: {}", e.target, e.message))
-            .collect();
-        return Err(Failure::Runtime(anyhow::anyhow!(
-            "the organization could not be read completely; nothing was changed: {}",
-            errors.join("; ")
-        )));
-    }
+    let (aws, known, names) = match scope {
+        Scope::All => {
+            let (aws, observation) = connect_and_observe(&runtime, &common.aws, &settings)?;
+            if !observation.complete {
+                let errors: Vec<String> = observation
+                    .errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.target, e.message))
+                    .collect();
+                return Err(Failure::Runtime(anyhow::anyhow!(
+                    "the organization could not be read completely; nothing was changed: {}",
+                    errors.join("; ")
+                )));
+            }
+            let names = observation
+                .accounts
+                .values()
+                .map(|a| (a.id.clone(), a.name.clone()))
+                .collect();
+            (aws, accounts_from(&observation), names)
+        }
+        Scope::One(account) => runtime.block_on(async {
+            let aws = crate::aws::sdk::connect(
+                &common.aws.options(Some(&settings)),
+                common.aws.limiters(),
+            )
+            .await;
+            let (known, name) = one_account(&aws, &settings, account).await?;
+            Ok::<_, Failure>((
+                aws,
+                BTreeMap::from([(account.to_string(), known)]),
+                BTreeMap::from([(account.to_string(), name)]),
+            ))
+        })?,
+    };
     let engine = runtime.block_on(engine(&common.aws, &settings, aws, options));
-    engine.set_accounts(accounts_from(&observation));
-    let names: BTreeMap<String, String> = observation
-        .accounts
-        .values()
-        .map(|a| (a.id.clone(), a.name.clone()))
-        .collect();
+    engine.set_accounts(known.clone());
+    let progress_names = names.clone();
     Ok(Context {
         runtime,
         settings,
-        observation,
-        engine: Arc::new(engine.with_observer(move |step| progress(&names, step))),
+        known,
+        names,
+        engine: Arc::new(engine.with_observer(move |step| progress(&progress_names, step))),
     })
 }
 
@@ -329,14 +420,6 @@ pub async fn engine(
     )
 }
 
-fn name_of(observation: &Observation, account: &str) -> String {
-    observation
-        .accounts
-        .get(account)
-        .map(|a| a.name.clone())
-        .unwrap_or_default()
-}
-
 fn ask(yes: bool, question: &str, preview: &str) -> Result<(), Failure> {
     let _ = std::io::stdout().write_all(preview.as_bytes());
     let _ = std::io::stdout().flush();
@@ -356,21 +439,16 @@ struct Anomaly {
     anomaly: String,
 }
 
-fn anomalies(
-    settings: &Settings,
-    observation: &Observation,
-    known: &BTreeMap<String, Known>,
-    now_ms: i64,
-    stuck_after: Duration,
-) -> Vec<Anomaly> {
-    let config = crate::lifecycle::engine::Config::new(Arc::new(settings.clone()));
+fn anomalies(context: &Context, now_ms: i64, stuck_after: Duration) -> Vec<Anomaly> {
+    let settings = &context.settings;
+    let [state_tag, holder_tag, since_tag, parked_tag] = settings.lifecycle_tags();
     let resolver = Resolver::new(settings);
     let mut found = Vec::new();
-    for (id, account) in known {
+    for (id, account) in &context.known {
         let mut add = |anomaly: String| {
             found.push(Anomaly {
                 account: id.clone(),
-                name: name_of(observation, id),
+                name: context.name_of(id).to_string(),
                 anomaly,
             })
         };
@@ -378,16 +456,14 @@ fn anomalies(
             add("tags could not be read".to_string());
             continue;
         };
-        match tags.get(&config.state_tag()) {
-            None => add(format!("no `{}` tag", config.state_tag())),
+        match tags.get(&state_tag) {
+            None => add(format!("no `{}` tag", state_tag)),
             Some(state) if State::parse(state).is_none() => add(format!(
                 "`{}` is `{state}`, not vanilla, assigned, released or expired",
-                config.state_tag()
+                state_tag
             )),
             Some(state) => {
-                let since = tags
-                    .get(&config.since_tag())
-                    .and_then(|s| s.parse::<i64>().ok());
+                let since = tags.get(&since_tag).and_then(|s| s.parse::<i64>().ok());
                 if state != State::Released.as_str()
                     && let Some(since) = since
                     && now_ms - since > stuck_after.as_millis() as i64
@@ -399,10 +475,10 @@ fn anomalies(
                 }
             }
         }
-        if !tags.contains_key(&settings.holder_tag()) {
-            add(format!("no `{}` tag", settings.holder_tag()));
+        if !tags.contains_key(&holder_tag) {
+            add(format!("no `{}` tag", holder_tag));
         }
-        if let Some(reason) = tags.get(&config.parked_tag()) {
+        if let Some(reason) = tags.get(&parked_tag) {
             add(format!(
                 "parked: {reason} (spa lifecycle set-state {id} STATE lifts it)"
             ));
@@ -428,15 +504,9 @@ fn anomalies(
 }
 
 fn check(args: &CheckArgs) -> Result<Output, Failure> {
-    let context = context(&args.common, EngineOptions::default())?;
-    let known = accounts_from(&context.observation);
-    let found = anomalies(
-        &context.settings,
-        &context.observation,
-        &known,
-        context.engine.now_ms(),
-        args.stuck_after,
-    );
+    let context = context(&args.common, EngineOptions::default(), Scope::All)?;
+    let found = anomalies(&context, context.engine.now_ms(), args.stuck_after);
+    let known = &context.known;
     let stdout = match args.format {
         Format::Json => format!(
             "{}\n",
@@ -514,7 +584,7 @@ fn write_all(context: &Context, targets: Vec<String>, state: State) -> Output {
 }
 
 fn bulk(args: &BulkArgs, state: State) -> Result<Output, Failure> {
-    let context = context(&args.common, EngineOptions::default())?;
+    let context = context(&args.common, EngineOptions::default(), Scope::All)?;
     let states = context.engine.known_states();
     let targets: Vec<String> = states
         .iter()
@@ -535,7 +605,7 @@ fn bulk(args: &BulkArgs, state: State) -> Result<Output, Failure> {
         let _ = writeln!(
             preview,
             "  {id}  {:<20}  {} → {}",
-            name_of(&context.observation, id),
+            context.name_of(id),
             states[id].as_deref().unwrap_or("(none)"),
             state.as_str()
         );
@@ -561,13 +631,11 @@ fn bulk(args: &BulkArgs, state: State) -> Result<Output, Failure> {
 }
 
 fn set_state(args: &SetStateArgs) -> Result<Output, Failure> {
-    let context = context(&args.common, EngineOptions::default())?;
-    if !context.engine.is_managed(&args.account) {
-        return Err(Failure::Usage(format!(
-            "account {} is not managed by these settings (not listed, not in a listed organizational unit): spa changes only what settings own",
-            args.account
-        )));
-    }
+    let context = context(
+        &args.common,
+        EngineOptions::default(),
+        Scope::One(&args.account),
+    )?;
     let current = context
         .engine
         .known_states()
@@ -576,7 +644,7 @@ fn set_state(args: &SetStateArgs) -> Result<Output, Failure> {
     let preview = format!(
         "  {}  {:<20}  {} → {}\n",
         args.account,
-        name_of(&context.observation, &args.account),
+        context.name_of(&args.account),
         current.as_deref().unwrap_or("(none)"),
         args.state.as_str()
     );
@@ -597,7 +665,7 @@ fn drive(args: &RunArgs, expire_now: bool) -> Result<Output, Failure> {
         expire_now,
         ..EngineOptions::default()
     };
-    let context = context(&args.common, options)?;
+    let context = context(&args.common, options, Scope::All)?;
     let states = context.engine.known_states();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for state in states.values() {
