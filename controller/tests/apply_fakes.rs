@@ -15,7 +15,10 @@ use spa_controller::aws::{Aws, ErrorKind, api};
 use spa_controller::desired::desired;
 use spa_controller::observe::observe;
 use spa_controller::plan::{Plan, plan};
-use spa_schema::{MemoryFiles, Settings, load};
+use spa_schema::Settings;
+
+mod common;
+use common::{paused_runtime, settings_yaml};
 
 const WRITES: [&str; 4] = [
     api::TAG_RESOURCE,
@@ -23,17 +26,6 @@ const WRITES: [&str; 4] = [
     api::PUT_PARAMETER,
     api::DELETE_PARAMETERS,
 ];
-
-fn settings(yaml: &str) -> Settings {
-    let loaded = load(
-        &MemoryFiles::new().with("settings.yaml", yaml),
-        "settings.yaml",
-    );
-    loaded
-        .valid()
-        .cloned()
-        .unwrap_or_else(|| panic!("{}\n{yaml}", loaded.render(spa_schema::diag::Style::Plain)))
-}
 
 async fn plan_now(aws: &Aws, settings: &Settings) -> Plan {
     let observed = observe(aws, settings).await;
@@ -166,15 +158,7 @@ fn build(world: &World) -> (Arc<FakeOrganizations>, Arc<FakeParameters>, Setting
             }
         }
     }
-    (organizations, parameters, settings(&yaml))
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap()
+    (organizations, parameters, settings_yaml(&yaml))
 }
 
 proptest! {
@@ -190,7 +174,7 @@ proptest! {
             .map(|id| { let tags = organizations.tags_of(&id); (id, tags) })
             .collect();
         let aws = fake::aws(organizations.clone(), parameters.clone());
-        runtime().block_on(async {
+        paused_runtime().block_on(async {
             let first = plan_now(&aws, &settings).await;
             prop_assert_eq!(&first, &plan_now(&aws, &settings).await, "plan is deterministic");
             let report = apply(&aws, &first, ALLOW, &|_, _| {}).await.unwrap();
@@ -232,7 +216,7 @@ fn simple_world(accounts: usize) -> (Arc<FakeOrganizations>, Arc<FakeParameters>
 fn a_throttling_storm_during_apply_is_absorbed() {
     let (organizations, parameters, settings) = simple_world(12);
     let aws = fake::aws(organizations.clone(), parameters);
-    runtime().block_on(async {
+    paused_runtime().block_on(async {
         let plan = plan_now(&aws, &settings).await;
         organizations.behaviour.storm(Duration::from_secs(30));
         let report = apply(&aws, &plan, ALLOW, &|_, _| {}).await.unwrap();
@@ -253,7 +237,7 @@ fn one_failing_account_does_not_stop_the_others() {
         times: None,
     });
     let aws = fake::aws(organizations, parameters);
-    runtime().block_on(async {
+    paused_runtime().block_on(async {
         let plan = plan_now(&aws, &settings).await;
         let report = apply(&aws, &plan, ALLOW, &|_, _| {}).await.unwrap();
         assert_eq!(report.failed, 1);
@@ -289,7 +273,7 @@ fn a_crash_in_the_middle_of_apply_converges_on_the_next_one() {
         .behaviour
         .set_latency(Duration::from_millis(500));
     let aws = fake::aws(organizations.clone(), parameters.clone());
-    runtime().block_on(async {
+    paused_runtime().block_on(async {
         let plan = plan_now(&aws, &settings).await;
         // The process dies after a few seconds: the apply future is dropped midway.
         let crashed = tokio::time::timeout(
@@ -324,7 +308,7 @@ fn a_saved_plan_refuses_destructive_changes_unless_allowed() {
     let (organizations, parameters, settings) = simple_world(2);
     parameters.insert("/SpaProp/Accounts/000000000001", "{}");
     let aws = fake::aws(organizations, parameters.clone());
-    runtime().block_on(async {
+    paused_runtime().block_on(async {
         let plan = plan_now(&aws, &settings).await;
         assert_eq!(plan.destructive.len(), 1);
         let refused = apply(
@@ -377,10 +361,10 @@ fn ten_thousand_accounts_tagged_within_ten_percent_of_the_quota_bound() {
             );
         }
     }
-    let settings = settings(&yaml);
+    let settings = settings_yaml(&yaml);
     let parameters = Arc::new(FakeParameters::new(Behaviour::with_quotas()));
     let aws = fake::aws(organizations.clone(), parameters.clone());
-    runtime().block_on(async {
+    paused_runtime().block_on(async {
         let observed = observe(&aws, &settings).await;
         let desired = desired(&settings, &observed, None);
         let mut plan = plan(&desired, &observed);

@@ -2,10 +2,13 @@
 //! projects live inside the member account, the missing UpdateProject takes the replace
 //! path, and events reach the queue through a rule.
 
-use spa_controller::aws::sdk::{AwsOptions, SdkBuilds, SdkEvents, SdkQueue, sdk_config};
+use spa_controller::aws::sdk::{AwsOptions, SdkBuilds, SdkEvents, sdk_config};
 use spa_controller::aws::seed::{AccountSpec, OrganizationSpec, seed};
 use spa_controller::aws::{BuildStatus, Builds, EventEntry, Events, ProjectSpec, Queue};
 use spa_tests::Emulator;
+
+mod common;
+use common::queue_for;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codebuild_inside_a_member_account() {
@@ -92,44 +95,8 @@ async fn codebuild_inside_a_member_account() {
 async fn events_reach_the_queue_through_a_rule() {
     let emulator = Emulator::start();
     let config = sdk_config(&AwsOptions::emulator(&emulator.endpoint)).await;
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let queue = sqs
-        .create_queue()
-        .queue_name("spa-events")
-        .send()
-        .await
-        .unwrap();
-    let url = queue.queue_url().unwrap().to_string();
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap();
-    let arn =
-        attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+    let queue = queue_for(&config, "spa-events", &["SustainablePersonalAccounts"]).await;
     let eventbridge = aws_sdk_eventbridge::Client::new(&config);
-    eventbridge
-        .put_rule()
-        .name("spa-events")
-        .event_pattern(r#"{"source": ["SustainablePersonalAccounts"]}"#)
-        .send()
-        .await
-        .unwrap();
-    eventbridge
-        .put_targets()
-        .rule("spa-events")
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("queue")
-                .arn(&arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
 
     let events = SdkEvents {
         client: eventbridge.clone(),
@@ -141,7 +108,6 @@ async fn events_reach_the_queue_through_a_rule() {
     };
     events.put_events("default", &[entry]).await.unwrap();
 
-    let queue = SdkQueue { client: sqs, url };
     let messages = queue.receive(10, 1).await.unwrap();
     assert_eq!(messages.len(), 1);
     let body: serde_json::Value = serde_json::from_str(&messages[0].body).unwrap();

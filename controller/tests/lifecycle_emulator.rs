@@ -16,8 +16,11 @@ use spa_controller::aws::{Limiters, Queue, system_clock};
 use spa_controller::lifecycle::engine::{Engine, EngineOptions, accounts_from};
 use spa_controller::lifecycle::triggers;
 use spa_controller::observe::observe;
-use spa_schema::{MemoryFiles, Settings, load};
+use spa_schema::{MemoryFiles, Settings};
 use spa_tests::Emulator;
+
+mod common;
+use common::{queue_for, valid_settings};
 
 const MEMBER_ROLE: &str = "AWSControlTowerExecution";
 
@@ -39,58 +42,7 @@ fn settings(ou: &str) -> Arc<Settings> {
                 .unwrap()
                 .as_str(),
         );
-    let loaded = load(&files, "settings.yaml");
-    Arc::new(
-        loaded
-            .valid()
-            .cloned()
-            .unwrap_or_else(|| panic!("{}", loaded.render(spa_schema::diag::Style::Plain))),
-    )
-}
-
-/// A queue and a rule sending it the events of `sources`; returns the queue.
-async fn queue_for(config: &aws_config::SdkConfig, name: &str, sources: &[&str]) -> SdkQueue {
-    let sqs = aws_sdk_sqs::Client::new(config);
-    let url = sqs
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap();
-    let arn =
-        attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
-    let eventbridge = aws_sdk_eventbridge::Client::new(config);
-    eventbridge
-        .put_rule()
-        .name(name)
-        .event_pattern(serde_json::json!({ "source": sources }).to_string())
-        .send()
-        .await
-        .unwrap();
-    eventbridge
-        .put_targets()
-        .rule(name)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("queue")
-                .arn(&arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    SdkQueue { client: sqs, url }
+    Arc::new(valid_settings(&files))
 }
 
 /// A project inside `account` (through the member role), and its environment variables.

@@ -17,7 +17,10 @@ use spa_controller::lifecycle::engine::{Engine, EngineOptions, Step, accounts_fr
 use spa_controller::lifecycle::machine::{Job, State};
 use spa_controller::lifecycle::triggers::{self, Wake};
 use spa_controller::observe::observe;
-use spa_schema::{MemoryFiles, Settings, load};
+use spa_schema::{MemoryFiles, Settings};
+
+mod common;
+use common::{paused_runtime, valid_settings};
 
 /// Friday 2026-11-20 18:00:00 UTC, a firing of `cron(0 18 ? * FRI *)`.
 const FRIDAY_18: i64 = 1_795_197_600;
@@ -36,13 +39,7 @@ fn settings(items: &str, window: &str) -> Arc<Settings> {
             "purge.yaml",
             "version: 0.2\nphases:\n  build:\n    commands:\n      - echo purge\n",
         );
-    let loaded = load(&files, "settings.yaml");
-    Arc::new(
-        loaded
-            .valid()
-            .cloned()
-            .unwrap_or_else(|| panic!("{}", loaded.render(spa_schema::diag::Style::Plain))),
-    )
+    Arc::new(valid_settings(&files))
 }
 
 const BOTH: &str = "defaults:\n  account_tags:\n    team: platform\n  preparation:\n    feature: enabled\n    variables:\n      BUDGET_AMOUNT: 500\n  purge:\n    feature: enabled\n    variables:\n      MAXIMUM_AGE: 5d\norganizational_units:\n  - identifier: ou-test-sandboxes\n";
@@ -133,14 +130,6 @@ fn quick() -> EngineOptions {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap()
-}
-
 async fn run(engine: &Arc<Engine>) {
     engine.queue_all();
     engine.work(true).await;
@@ -152,7 +141,7 @@ const C: &str = "333333333333";
 
 #[test]
 fn accounts_go_round_the_whole_cycle_with_builds_inside_each_account() {
-    runtime().block_on(async {
+    paused_runtime().block_on(async {
         let world = World::new(
             &[
                 (A, &[]),
@@ -266,7 +255,7 @@ fn accounts_go_round_the_whole_cycle_with_builds_inside_each_account() {
 
 #[test]
 fn a_failed_build_is_retried_with_backoff_then_the_account_is_parked() {
-    runtime().block_on(async {
+    paused_runtime().block_on(async {
         let world = World::new(
             &[
                 (A, &[("account-state", "assigned")]),
@@ -320,7 +309,7 @@ fn a_failed_build_is_retried_with_backoff_then_the_account_is_parked() {
 
 #[test]
 fn a_stopped_build_is_started_again() {
-    runtime().block_on(async {
+    paused_runtime().block_on(async {
         let world = World::new(
             &[(A, &[("account-state", "assigned")])],
             settings(BOTH, "rate(7 days)"),
@@ -337,7 +326,7 @@ fn a_stopped_build_is_started_again() {
 
 #[test]
 fn a_failed_purge_never_reaches_assigned() {
-    runtime().block_on(async {
+    paused_runtime().block_on(async {
         let world = World::new(
             &[(A, &[("account-state", "expired")])],
             settings(BOTH, "rate(7 days)"),
@@ -373,7 +362,7 @@ fn a_failed_purge_never_reaches_assigned() {
 
 #[test]
 fn a_restart_in_the_middle_of_a_build_starts_no_second_build() {
-    runtime().block_on(async {
+    paused_runtime().block_on(async {
         let world = World::new(
             &[(A, &[("account-state", "vanilla")])],
             settings(BOTH, "rate(7 days)"),
@@ -400,7 +389,7 @@ fn a_restart_in_the_middle_of_a_build_starts_no_second_build() {
 
 #[test]
 fn duplicated_reordered_and_echoed_events_are_harmless() {
-    runtime().block_on(async {
+    paused_runtime().block_on(async {
         let world = World::new(&[(A, &[("account-state", "vanilla")]), (B, &[("account-state", "vanilla")])], settings(BOTH, "rate(7 days)"), || FakeBuilds::with_duration(2));
         let engine = world.engine(quick(), Default::default()).await;
         let queue = Arc::new(FakeQueue::default());
@@ -437,7 +426,7 @@ fn duplicated_reordered_and_echoed_events_are_harmless() {
 
 #[test]
 fn a_lost_event_is_recovered_by_the_sweep() {
-    runtime().block_on(async {
+    paused_runtime().block_on(async {
         let world = World::new(
             &[(A, &[("account-state", "released")])],
             settings(BOTH, "rate(7 days)"),
@@ -471,7 +460,7 @@ fn a_lost_event_is_recovered_by_the_sweep() {
 
 #[test]
 fn one_broken_account_never_stops_the_fleet() {
-    runtime().block_on(async {
+    paused_runtime().block_on(async {
         let world = World::new(
             &[
                 (A, &[("account-state", "assigned")]),
@@ -498,7 +487,7 @@ fn one_broken_account_never_stops_the_fleet() {
 
 #[test]
 fn the_maintenance_window_expires_released_accounts_and_no_other() {
-    runtime().block_on(async {
+    paused_runtime().block_on(async {
         // The world's clock starts on Saturday 01:00, seven hours after the window.
         let a_week_ago = ((FRIDAY_18 - 7 * 86_400 + 3600) * 1000).to_string();
         let after_window = ((FRIDAY_18 + 60) * 1000).to_string();
@@ -543,7 +532,7 @@ fn the_maintenance_window_expires_released_accounts_and_no_other() {
 /// 4/s after a burst of 6: (10,000 − 6) / 4 = 2,498.5 s ≈ 41.6 min. Purges run an hour.
 #[test]
 fn ten_thousand_accounts_expire_within_ten_percent_of_the_tag_bound() {
-    runtime().block_on(async {
+    paused_runtime().block_on(async {
         let organizations = Arc::new(FakeOrganizations::new(Behaviour::with_quotas()));
         let root = organizations.root_id();
         let mut yaml = String::from("defaults:\n  purge:\n    feature: enabled\n    variables:\n      MAXIMUM_AGE: 5d\norganizational_units:\n");
@@ -616,7 +605,7 @@ fn ten_thousand_accounts_expire_within_ten_percent_of_the_tag_bound() {
 /// wrote; a full observation read after the engine's write wins.
 #[test]
 fn an_incremental_observation_never_rolls_back_the_engines_tags() {
-    runtime().block_on(async {
+    paused_runtime().block_on(async {
         let world = World::new(
             &[(A, &[("account-state", "vanilla")])],
             settings(BOTH, "rate(7 days)"),

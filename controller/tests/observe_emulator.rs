@@ -8,8 +8,10 @@ use spa_controller::aws::sdk::{AwsOptions, connect, sdk_config};
 use spa_controller::aws::seed::{AccountSpec, OrganizationSpec, UnitSpec, seed};
 use spa_controller::aws::{Limiters, api};
 use spa_controller::observe::observe;
-use spa_schema::{MemoryFiles, load};
 use spa_tests::Emulator;
+
+mod common;
+use common::settings_yaml;
 
 fn account(name: &str, tags: &[(&str, &str)]) -> AccountSpec {
     AccountSpec {
@@ -50,17 +52,6 @@ fn options(emulator: &Emulator) -> AwsOptions {
         ),
         ..AwsOptions::emulator(&emulator.endpoint)
     }
-}
-
-fn settings(yaml: &str) -> spa_schema::Settings {
-    let loaded = load(
-        &MemoryFiles::new().with("settings.yaml", yaml),
-        "settings.yaml",
-    );
-    loaded
-        .valid()
-        .cloned()
-        .unwrap_or_else(|| panic!("{}", loaded.render(spa_schema::diag::Style::Plain)))
 }
 
 async fn put_parameters(emulator: &Emulator, names: &[String]) {
@@ -151,7 +142,7 @@ accounts:
         id("standalone"),
         id("data-3"),
     );
-    let settings = settings(&yaml);
+    let settings = settings_yaml(&yaml);
     let aws = connect(&options(&emulator), Arc::new(Limiters::default())).await;
     let observation = observe(&aws, &settings).await;
 
@@ -220,7 +211,7 @@ async fn an_unreachable_endpoint_is_a_clear_error() {
     let aws = connect(&options, Arc::new(Limiters::default())).await;
     let observation = observe(
         &aws,
-        &settings("organizational_units:\n  - identifier: ou-ab12-cdef3456\n"),
+        &settings_yaml("organizational_units:\n  - identifier: ou-ab12-cdef3456\n"),
     )
     .await;
     assert!(!observation.complete);

@@ -10,7 +10,9 @@ use std::time::Duration;
 use spa_controller::aws::fake::{self, Behaviour, FakeOrganizations, FakeParameters, Fault};
 use spa_controller::aws::{ErrorKind, api};
 use spa_controller::observe::observe;
-use spa_schema::{MemoryFiles, load};
+
+mod common;
+use common::settings_yaml;
 
 fn ou_id(index: usize) -> String {
     format!("ou-fake-{index:08}")
@@ -46,11 +48,7 @@ fn fleet(
     for index in 0..3 {
         organizations.add_account(&format!("9{index:011}"), "prod", "ou-fake-unmanaged", &[]);
     }
-    let loaded = load(
-        &MemoryFiles::new().with("settings.yaml", yaml),
-        "settings.yaml",
-    );
-    (organizations, loaded.valid().expect("valid").clone())
+    (organizations, settings_yaml(&yaml))
 }
 
 fn parameters(count: usize) -> Arc<FakeParameters> {

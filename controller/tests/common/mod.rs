@@ -1,0 +1,74 @@
+//! Helpers shared by the controller's integration tests. Each test file uses a part.
+#![allow(dead_code)]
+
+use spa_controller::aws::sdk::SdkQueue;
+use spa_schema::{MemoryFiles, Settings, load};
+
+/// The settings of `files` (with `settings.yaml`), which the test expects to be valid.
+pub fn valid_settings(files: &MemoryFiles) -> Settings {
+    let loaded = load(files, "settings.yaml");
+    loaded
+        .valid()
+        .cloned()
+        .unwrap_or_else(|| panic!("{}", loaded.render(spa_schema::diag::Style::Plain)))
+}
+
+/// The settings of a single `settings.yaml`.
+pub fn settings_yaml(yaml: &str) -> Settings {
+    valid_settings(&MemoryFiles::new().with("settings.yaml", yaml))
+}
+
+/// A runtime on tokio's paused clock: the fakes' quotas and back-offs pass in virtual time.
+pub fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
+/// An SQS queue and an EventBridge rule on the default bus sending it the events of
+/// `sources`.
+pub async fn queue_for(config: &aws_config::SdkConfig, name: &str, sources: &[&str]) -> SdkQueue {
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let arn =
+        attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+    let eventbridge = aws_sdk_eventbridge::Client::new(config);
+    eventbridge
+        .put_rule()
+        .name(name)
+        .event_pattern(serde_json::json!({ "source": sources }).to_string())
+        .send()
+        .await
+        .unwrap();
+    eventbridge
+        .put_targets()
+        .rule(name)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(&arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    SdkQueue { client: sqs, url }
+}
