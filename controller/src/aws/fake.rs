@@ -594,7 +594,6 @@ struct FakeBuild {
     ends_at: Option<Instant>,
     outcome: BuildStatus,
     started_ms: i64,
-    stopped: bool,
 }
 
 #[derive(Debug, Default)]
@@ -654,24 +653,6 @@ impl FakeBuilds {
             .count()
     }
 
-    /// Builds still running.
-    pub fn running(&self) -> usize {
-        self.lock()
-            .builds
-            .values()
-            .filter(|b| {
-                !b.stopped && (b.polls_left > 0 || b.ends_at.is_some_and(|t| Instant::now() < t))
-            })
-            .count()
-    }
-
-    /// An operator stops every running build.
-    pub fn stop_all(&self) {
-        for build in self.lock().builds.values_mut() {
-            build.stopped = true;
-        }
-    }
-
     pub fn project(&self, name: &str) -> Option<ProjectSpec> {
         self.lock().projects.get(name).cloned()
     }
@@ -728,7 +709,6 @@ impl Builds for FakeBuilds {
                 ends_at,
                 outcome,
                 started_ms: now_ms,
-                stopped: false,
             },
         );
         state
@@ -744,9 +724,7 @@ impl Builds for FakeBuilds {
             .iter()
             .filter_map(|id| {
                 let build = state.builds.get_mut(id)?;
-                let status = if build.stopped {
-                    BuildStatus::Stopped
-                } else if build.polls_left > 0 {
+                let status = if build.polls_left > 0 {
                     build.polls_left -= 1;
                     BuildStatus::InProgress
                 } else if build.ends_at.is_some_and(|t| Instant::now() < t) {
@@ -794,8 +772,6 @@ pub struct FakeAccountBuilds {
     accounts: Mutex<BTreeMap<String, Arc<FakeBuilds>>>,
     make: Box<dyn Fn() -> FakeBuilds + Send + Sync>,
     refused: Mutex<BTreeSet<String>>,
-    /// AssumeRole calls, per account.
-    pub assumed: CallCounter,
 }
 
 impl FakeAccountBuilds {
@@ -804,7 +780,6 @@ impl FakeAccountBuilds {
             accounts: Mutex::default(),
             make: Box::new(make),
             refused: Mutex::default(),
-            assumed: CallCounter::default(),
         }
     }
 
@@ -855,7 +830,6 @@ impl super::AccountBuilds for FakeAccountBuilds {
             .unwrap_or_else(|p| p.into_inner())
             .contains(account);
         if refused {
-            self.assumed.record("AssumeRole", "denied");
             return Err(AwsError::new(
                 "AssumeRole",
                 ErrorKind::AccessDenied,
@@ -863,7 +837,6 @@ impl super::AccountBuilds for FakeAccountBuilds {
                 format!("not authorized to assume the role in {account} (injected by the fake)"),
             ));
         }
-        self.assumed.record("AssumeRole", "ok");
         Ok(self.account(account))
     }
 }

@@ -615,16 +615,16 @@ impl Engine {
             })
             .await?;
         lock(&self.written).insert(account.to_string(), (tags.clone(), self.now_ms()));
-        if let Some(known) = self
-            .accounts
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(account)
-            && let Some(current) = known.tags.as_mut()
-        {
-            current.extend(tags.clone());
-        }
+        self.edit_known_tags(account, |current| current.extend(tags.clone()));
         Ok(())
+    }
+
+    /// Applies a write of ours to the tags in memory, when they are known.
+    fn edit_known_tags(&self, account: &str, edit: impl FnOnce(&mut BTreeMap<String, String>)) {
+        let mut accounts = self.accounts.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(current) = accounts.get_mut(account).and_then(|k| k.tags.as_mut()) {
+            edit(current);
+        }
     }
 
     async fn untag(&self, account: &str, keys: &[String]) -> Result<(), AwsError> {
@@ -634,17 +634,11 @@ impl Engine {
                 writer.untag_resource(account, keys)
             })
             .await?;
-        if let Some(known) = self
-            .accounts
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(account)
-            && let Some(current) = known.tags.as_mut()
-        {
+        self.edit_known_tags(account, |current| {
             for key in keys {
                 current.remove(key);
             }
-        }
+        });
         Ok(())
     }
 
@@ -1168,11 +1162,6 @@ impl WorkQueue {
         self.len() == 0
     }
 
-    /// Nothing queued, nothing running.
-    fn idle(&self) -> bool {
-        self.is_empty()
-    }
-
     /// The next due account; waits for one. `None` when `stop_when_idle` and nothing is left.
     async fn next(&self, stop_when_idle: bool) -> Option<(String, bool)> {
         loop {
@@ -1258,6 +1247,6 @@ impl Engine {
             });
         }
         while workers.join_next().await.is_some() {}
-        debug_assert!(!until_idle || self.queue.idle());
+        debug_assert!(!until_idle || self.queue.is_empty());
     }
 }

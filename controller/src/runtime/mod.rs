@@ -85,6 +85,13 @@ struct Pending {
     reasons: BTreeSet<String>,
 }
 
+impl Pending {
+    /// The reasons, for logs and /status.
+    fn trigger(&self) -> String {
+        self.reasons.iter().cloned().collect::<Vec<_>>().join(", ")
+    }
+}
+
 /// State shared by the loop and the admin endpoints.
 pub struct Shared {
     pub status: Mutex<StatusDoc>,
@@ -383,12 +390,7 @@ impl Controller {
     }
 
     async fn reconcile(&mut self, pending: Pending) -> &'static str {
-        let trigger = pending
-            .reasons
-            .iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
+        let trigger = pending.trigger();
         let (commit, loaded) = match self.refresh(pending.hard).await {
             Ok(result) => result,
             Err(message) => {
@@ -769,12 +771,7 @@ pub async fn run(options: ControllerOptions) -> Result<(), String> {
             continue;
         }
         let started = Instant::now();
-        let trigger = pending
-            .reasons
-            .iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
+        let trigger = pending.trigger();
         // A signal during a reconcile drops it: every write is idempotent and the next
         // start plans exactly what is left.
         let outcome = tokio::select! {
