@@ -620,6 +620,28 @@ impl SdkBuilds {
     }
 }
 
+/// What the life cycle needs besides [`Aws`]: CodeBuild in each managed account (through
+/// `role_name`, assumed from the controller's identity) and the automation account's bus.
+pub async fn lifecycle_clients(
+    options: &AwsOptions,
+    role_name: &str,
+) -> (Arc<dyn AccountBuilds>, Arc<dyn Events>) {
+    let base = sdk_config(options).await;
+    let events = Arc::new(SdkEvents {
+        client: aws_sdk_eventbridge::Client::new(&base),
+    });
+    (Arc::new(SdkAccountBuilds::new(base, role_name)), events)
+}
+
+/// The SQS queue the EventBridge rules feed.
+pub async fn queue(options: &AwsOptions, url: &str) -> Arc<dyn Queue> {
+    let base = sdk_config(options).await;
+    Arc::new(SdkQueue {
+        client: aws_sdk_sqs::Client::new(&base),
+        url: url.to_string(),
+    })
+}
+
 /// CodeBuild clients per managed account, through `role_name` assumed from the controller's
 /// own identity; made once per account (the SDK refreshes the credentials).
 pub struct SdkAccountBuilds {

@@ -180,9 +180,7 @@ fn builds(args: &BuildsArgs) -> Result<Output, Failure> {
     })?;
     let account = args.account.clone();
     let text = runtime.block_on(async move {
-        use crate::aws::AccountBuilds as _;
-        let base = crate::aws::sdk::sdk_config(&options).await;
-        let provider = crate::aws::sdk::SdkAccountBuilds::new(base, &role);
+        let (provider, _) = crate::aws::sdk::lifecycle_clients(&options, &role).await;
         let client = provider.builds_in(&account).await?;
         let mut text = format!("CodeBuild in {account} (through the role {role}):\n");
         for job in [
@@ -402,14 +400,11 @@ pub async fn engine(
     aws: Aws,
     options: EngineOptions,
 ) -> Engine {
-    let base = crate::aws::sdk::sdk_config(&aws_args.options(Some(settings))).await;
-    let builds = Arc::new(crate::aws::sdk::SdkAccountBuilds::new(
-        base.clone(),
+    let (builds, events) = crate::aws::sdk::lifecycle_clients(
+        &aws_args.options(Some(settings)),
         &settings.automation.role_name_to_manage_codebuild.value,
-    ));
-    let events = Arc::new(crate::aws::sdk::SdkEvents {
-        client: aws_sdk_eventbridge::Client::new(&base),
-    });
+    )
+    .await;
     Engine::new(
         aws,
         builds,
@@ -708,30 +703,14 @@ fn drive(args: &RunArgs, expire_now: bool) -> Result<Output, Failure> {
         } else {
             // Without the settings loop of the controller: the window, the sweep, and the
             // queue when one is given.
-            let mut tasks = vec![
-                tokio::spawn(crate::lifecycle::triggers::maintenance_window(
-                    engine.clone(),
-                )),
-                tokio::spawn(crate::lifecycle::triggers::sweep(
-                    engine.clone(),
-                    args.sweep_interval,
-                )),
-            ];
-            if let Some(url) = &args.queue_url {
-                let options = args.common.aws.options(Some(&context.settings));
-                let base = crate::aws::sdk::sdk_config(&options).await;
-                let queue = Arc::new(crate::aws::sdk::SdkQueue {
-                    client: aws_sdk_sqs::Client::new(&base),
-                    url: url.clone(),
-                });
-                let aws = crate::aws::sdk::connect(&options, args.common.aws.limiters()).await;
-                tasks.push(tokio::spawn(crate::lifecycle::triggers::consume(
-                    engine.clone(),
-                    aws,
-                    queue,
-                    20,
-                )));
-            }
+            let queue = match &args.queue_url {
+                Some(url) => {
+                    let options = args.common.aws.options(Some(&context.settings));
+                    Some(crate::aws::sdk::queue(&options, url).await)
+                }
+                None => None,
+            };
+            let tasks = crate::lifecycle::triggers::spawn(&engine, queue, args.sweep_interval);
             tokio::select! {
                 _ = engine.work(false) => {}
                 _ = tokio::signal::ctrl_c() => {}

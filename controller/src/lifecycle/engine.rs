@@ -241,6 +241,7 @@ impl Config {
 /// Tags written to an account and when (milliseconds).
 type Written = (BTreeMap<String, String>, i64);
 type Observer = Arc<dyn Fn(&Step) + Send + Sync>;
+type Gate = Arc<dyn Fn() -> bool + Send + Sync>;
 
 /// The life cycle of every managed account.
 pub struct Engine {
@@ -261,7 +262,8 @@ pub struct Engine {
     observer: Option<Observer>,
     pub counters: Counters,
     pub queue: WorkQueue,
-    paused: std::sync::atomic::AtomicBool,
+    /// Says whether accounts may move now (the controller: leader and not suspended).
+    gate: Option<Gate>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -309,7 +311,7 @@ impl Engine {
             observer: None,
             counters: Counters::default(),
             queue: WorkQueue::default(),
-            paused: Default::default(),
+            gate: None,
         }
     }
 
@@ -317,6 +319,10 @@ impl Engine {
     pub fn with_observer(mut self, observer: impl Fn(&Step) + Send + Sync + 'static) -> Engine {
         self.observer = Some(Arc::new(observer));
         self
+    }
+
+    pub fn aws(&self) -> &Aws {
+        &self.aws
     }
 
     pub fn config(&self) -> Arc<Config> {
@@ -362,9 +368,10 @@ impl Engine {
         self.set_accounts(accounts);
     }
 
-    /// Stops (or lets go on) moving accounts: queued work waits (a standby, a suspension).
-    pub fn set_paused(&self, paused: bool) {
-        self.paused.store(paused, Ordering::SeqCst);
+    /// Accounts move only while `gate` says so; queued work waits (a standby, a suspension).
+    pub fn with_gate(mut self, gate: impl Fn() -> bool + Send + Sync + 'static) -> Engine {
+        self.gate = Some(Arc::new(gate));
+        self
     }
 
     pub fn managed(&self) -> Vec<String> {
@@ -1230,7 +1237,7 @@ impl Engine {
             let engine = self.clone();
             workers.spawn(async move {
                 while let Some((account, known)) = engine.queue.next(until_idle).await {
-                    if engine.paused.load(Ordering::SeqCst) {
+                    if engine.gate.as_ref().is_some_and(|open| !open()) {
                         engine
                             .queue
                             .done(&account, Some((Duration::from_secs(5), known)));

@@ -163,6 +163,29 @@ pub async fn consume(engine: Arc<Engine>, aws: Aws, queue: Arc<dyn Queue>, wait_
     }
 }
 
+/// Starts what wakes accounts besides the engine's own polls: the maintenance window, the
+/// sweep every `sweep_interval`, and the queue consumer when there is a queue. Abort the
+/// handles to stop them.
+pub fn spawn(
+    engine: &Arc<Engine>,
+    queue: Option<Arc<dyn Queue>>,
+    sweep_interval: Duration,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = vec![
+        tokio::spawn(maintenance_window(engine.clone())),
+        tokio::spawn(sweep(engine.clone(), sweep_interval)),
+    ];
+    if let Some(queue) = queue {
+        tasks.push(tokio::spawn(consume(
+            engine.clone(),
+            engine.aws().clone(),
+            queue,
+            20,
+        )));
+    }
+    tasks
+}
+
 /// Sleeps until each firing of the maintenance window, then queues every managed account
 /// (released ones expire; the reconcile decides). Evaluated in UTC by spa itself.
 pub async fn maintenance_window(engine: Arc<Engine>) {

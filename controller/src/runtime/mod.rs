@@ -285,55 +285,38 @@ impl Controller {
             if aws_options.region.is_none() {
                 aws_options.region = settings.automation.region.as_ref().map(|r| r.value.clone());
             }
-            let base = crate::aws::sdk::sdk_config(&aws_options).await;
-            let builds = Arc::new(crate::aws::sdk::SdkAccountBuilds::new(
-                base.clone(),
+            let (builds, events) = crate::aws::sdk::lifecycle_clients(
+                &aws_options,
                 &settings.automation.role_name_to_manage_codebuild.value,
-            ));
-            let events = Arc::new(crate::aws::sdk::SdkEvents {
-                client: aws_sdk_eventbridge::Client::new(&base),
-            });
-            let engine = Arc::new(crate::lifecycle::engine::Engine::new(
-                aws.clone(),
-                builds,
-                events,
-                crate::aws::system_clock(),
-                engine_options,
-                settings.clone(),
-            ));
+            )
+            .await;
+            let shared = self.shared.clone();
+            let engine = Arc::new(
+                crate::lifecycle::engine::Engine::new(
+                    aws.clone(),
+                    builds,
+                    events,
+                    crate::aws::system_clock(),
+                    engine_options,
+                    settings.clone(),
+                )
+                // Only the leader, not suspended, moves accounts.
+                .with_gate(move || {
+                    shared.leader.load(Ordering::SeqCst) && shared.suspended().is_none()
+                }),
+            );
             let mut tasks = Vec::new();
             let worker = engine.clone();
-            let shared = self.shared.clone();
-            tasks.push(tokio::spawn(async move {
-                // Only the leader, not suspended, moves accounts.
-                loop {
-                    let active =
-                        shared.leader.load(Ordering::SeqCst) && shared.suspended().is_none();
-                    worker.set_paused(!active);
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }));
-            let worker = engine.clone();
             tasks.push(tokio::spawn(async move { worker.work(false).await }));
-            tasks.push(tokio::spawn(
-                crate::lifecycle::triggers::maintenance_window(engine.clone()),
-            ));
-            tasks.push(tokio::spawn(crate::lifecycle::triggers::sweep(
-                engine.clone(),
+            let queue = match &options.queue_url {
+                Some(url) => Some(crate::aws::sdk::queue(&aws_options, url).await),
+                None => None,
+            };
+            tasks.extend(crate::lifecycle::triggers::spawn(
+                &engine,
+                queue,
                 options.sweep_interval,
-            )));
-            if let Some(url) = &options.queue_url {
-                let queue = Arc::new(crate::aws::sdk::SdkQueue {
-                    client: aws_sdk_sqs::Client::new(&base),
-                    url: url.clone(),
-                });
-                tasks.push(tokio::spawn(crate::lifecycle::triggers::consume(
-                    engine.clone(),
-                    aws.clone(),
-                    queue,
-                    20,
-                )));
-            }
+            ));
             tracing::info!(
                 queue = options.queue_url.as_deref().unwrap_or("none"),
                 "life cycle started"
