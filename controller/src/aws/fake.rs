@@ -14,8 +14,8 @@ use super::limits::{Family, TokenBucket};
 use super::{
     Account, Aws, AwsError, BuildInfo, BuildStatus, Builds, CallCounter, ErrorKind, EventEntry,
     Events, LeaseStore, Limiters, OrganizationalUnit, OrganizationsRead, OrganizationsWrite, Page,
-    Parameter, ParametersRead, ParametersWrite, Parent, ProjectSpec, Queue, QueueMessage,
-    RetryPolicy, Root, Tag, Tier, api,
+    Parameter, ParametersRead, ParametersWrite, Parent, ProjectSpec, Queue, QueueMessage, Root,
+    Tag, Tier, api,
 };
 
 const PAGE: usize = 20;
@@ -495,16 +495,7 @@ impl ParametersWrite for FakeParameters {
 
 /// [`Aws`] on fakes, with the default limiters and retry policy.
 pub fn aws(organizations: Arc<FakeOrganizations>, parameters: Arc<FakeParameters>) -> Aws {
-    Aws {
-        organizations: organizations.clone(),
-        organizations_write: organizations,
-        parameters: parameters.clone(),
-        parameters_write: parameters,
-        limiters: Arc::new(Limiters::default()),
-        retry: RetryPolicy::default(),
-        calls: Default::default(),
-        tag_read_concurrency: 4,
-    }
+    Aws::new(organizations, parameters, Arc::new(Limiters::default()))
 }
 
 /// A lease table in memory, shared by the controllers of a test.

@@ -299,6 +299,24 @@ fn jitter() -> f64 {
 }
 
 impl Aws {
+    /// The clients with the default retry policy, fresh counters and `limiters`.
+    pub fn new<O, P>(organizations: Arc<O>, parameters: Arc<P>, limiters: Arc<Limiters>) -> Aws
+    where
+        O: OrganizationsRead + OrganizationsWrite + 'static,
+        P: ParametersRead + ParametersWrite + 'static,
+    {
+        Aws {
+            organizations: organizations.clone(),
+            organizations_write: organizations,
+            parameters: parameters.clone(),
+            parameters_write: parameters,
+            limiters,
+            retry: RetryPolicy::default(),
+            calls: Default::default(),
+            tag_read_concurrency: 4,
+        }
+    }
+
     /// Runs one AWS call under the family's rate limit, retrying what can be retried.
     pub async fn call<T, F, Fut>(
         &self,

@@ -21,8 +21,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use super::{
     Account, AccountBuilds, Aws, AwsError, BuildInfo, BuildStatus, Builds, ErrorKind, EventEntry,
     Events, LeaseStore, Limiters, OrganizationalUnit, OrganizationsRead, OrganizationsWrite, Page,
-    Parameter, ParametersRead, ParametersWrite, Parent, ProjectSpec, Queue, QueueMessage,
-    RetryPolicy, Root, Tag, Tier, api,
+    Parameter, ParametersRead, ParametersWrite, Parent, ProjectSpec, Queue, QueueMessage, Root,
+    Tag, Tier, api,
 };
 
 /// Where and as whom to call AWS.
@@ -121,16 +121,7 @@ pub async fn connect(options: &AwsOptions, limiters: Arc<Limiters>) -> Aws {
     let parameters = Arc::new(SdkParameters {
         client: aws_sdk_ssm::Client::new(&base),
     });
-    Aws {
-        organizations: organizations.clone(),
-        organizations_write: organizations,
-        parameters: parameters.clone(),
-        parameters_write: parameters,
-        limiters,
-        retry: RetryPolicy::default(),
-        calls: Default::default(),
-        tag_read_concurrency: 4,
-    }
+    Aws::new(organizations, parameters, limiters)
 }
 
 /// Turns an SDK error into ours: kind, AWS code, and a message with the whole cause chain.
