@@ -26,10 +26,15 @@ use common::{paused_runtime, valid_settings};
 const FRIDAY_18: i64 = 1_795_197_600;
 
 fn settings(items: &str, window: &str) -> Arc<Settings> {
+    settings_with(items, window, &[])
+}
+
+/// With more files (CSV files named by `items`).
+fn settings_with(items: &str, window: &str, more: &[(&str, &str)]) -> Arc<Settings> {
     let yaml = format!(
         "environment_identifier: SpaTest\nautomation:\n  account_id: \"123456789012\"\n  region: eu-west-1\n  maintenance_window_expression: \"{window}\"\nworker:\n  preparation_buildspec_template_file: prep.yaml\n  purge_buildspec_template_file: purge.yaml\n{items}"
     );
-    let files = MemoryFiles::new()
+    let mut files = MemoryFiles::new()
         .with("settings.yaml", yaml.as_str())
         .with(
             "prep.yaml",
@@ -39,6 +44,9 @@ fn settings(items: &str, window: &str) -> Arc<Settings> {
             "purge.yaml",
             "version: 0.2\nphases:\n  build:\n    commands:\n      - echo purge\n",
         );
+    for (name, text) in more {
+        files = files.with(name, *text);
+    }
     Arc::new(valid_settings(&files))
 }
 
@@ -535,7 +543,10 @@ fn ten_thousand_accounts_expire_within_ten_percent_of_the_tag_bound() {
     paused_runtime().block_on(async {
         let organizations = Arc::new(FakeOrganizations::new(Behaviour::with_quotas()));
         let root = organizations.root_id();
-        let mut yaml = String::from("defaults:\n  purge:\n    feature: enabled\n    variables:\n      MAXIMUM_AGE: 5d\norganizational_units:\n");
+        // Every account also has a CSV row: each reconcile resolves one account among
+        // 10,000 rows.
+        let mut yaml = String::from("features:\n  with_csv_files:\n    - finops.csv\ndefaults:\n  purge:\n    feature: enabled\n    variables:\n      MAXIMUM_AGE: 5d\norganizational_units:\n");
+        let mut csv = String::from("Account,Purge: MAXIMUM_AGE\n");
         let since = ((FRIDAY_18 - 3 * 86_400) * 1000).to_string();
         for unit in 0..100 {
             let ou = format!("ou-scal-unit{unit:04}");
@@ -544,6 +555,7 @@ fn ten_thousand_accounts_expire_within_ten_percent_of_the_tag_bound() {
             for index in 0..100 {
                 let id = format!("{:012}", 400_000_000_000usize + unit * 100 + index);
                 organizations.add_account(&id, "p", &ou, &[("account-state", "released"), ("account-since", &since), ("account-holder", "p@example.com")]);
+                let _ = writeln!(csv, "{id},2w");
             }
         }
         let clock = fake::virtual_clock(FRIDAY_18 * 1000 + 1);
@@ -551,7 +563,7 @@ fn ten_thousand_accounts_expire_within_ten_percent_of_the_tag_bound() {
         let builds = Arc::new(FakeAccountBuilds::new(move || {
             FakeBuilds::with_run_time(Duration::from_secs(3600), run_clock.clone())
         }));
-        let settings = settings(&yaml, "cron(0 18 ? * FRI *)");
+        let settings = settings_with(&yaml, "cron(0 18 ? * FRI *)", &[("finops.csv", &csv)]);
         let aws = fake::aws(organizations.clone(), Arc::new(FakeParameters::new(Behaviour::with_quotas())));
         let observation = observe(&aws, &settings).await;
         assert_eq!(observation.accounts.len(), 10_000);
@@ -584,6 +596,8 @@ fn ten_thousand_accounts_expire_within_ten_percent_of_the_tag_bound() {
         assert!(elapsed <= bound * 1.1, "{elapsed:.0} s against a bound of {bound:.0} s");
         assert_eq!(builds.accounts_with(Job::Purge.project()), 10_000, "a purge in every account");
         assert_eq!(builds.started(), 10_000, "one purge each");
+        let project = builds.account("400000009999").project(Job::Purge.project()).unwrap();
+        assert_eq!(project.environment["MAXIMUM_AGE"], "2w", "the CSV row wins");
         assert_eq!(organizations.behaviour.served.count(api::TAG_RESOURCE, "throttled"), 0);
         assert_eq!(organizations.behaviour.served.count(api::LIST_TAGS_FOR_RESOURCE, "throttled"), 0);
         let states: BTreeMap<String, usize> = (0..10_000)
