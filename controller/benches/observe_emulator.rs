@@ -100,8 +100,8 @@ async fn main() {
             "{round}: observed {} accounts and {} parameters in {elapsed:.2} s with {} calls: {}",
             observation.accounts.len(),
             observation.parameters.len(),
-            aws.calls.total(),
-            aws.calls.to_json()
+            aws.calls().total(),
+            aws.calls().to_json()
         );
     }
 }

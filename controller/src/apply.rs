@@ -7,7 +7,7 @@
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::aws::{Aws, AwsError, Family, Tag, api};
+use crate::aws::{Aws, AwsError, Tag, api};
 use crate::plan::{Action, Destructive, Plan};
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -73,39 +73,19 @@ impl Write {
 
     fn operation(&self) -> &'static str {
         match self {
-            Write::Tag { .. } => api::TAG_RESOURCE,
-            Write::Untag { .. } => api::UNTAG_RESOURCE,
-            Write::Put { .. } => api::PUT_PARAMETER,
-            Write::Delete { .. } => api::DELETE_PARAMETERS,
+            Write::Tag { .. } => api::TAG_RESOURCE.name,
+            Write::Untag { .. } => api::UNTAG_RESOURCE.name,
+            Write::Put { .. } => api::PUT_PARAMETER.name,
+            Write::Delete { .. } => api::DELETE_PARAMETERS.name,
         }
     }
 
     async fn run(&self, aws: &Aws) -> Result<(), AwsError> {
         match self {
-            Write::Tag { account, tags } => {
-                aws.call(api::TAG_RESOURCE, Family::OrgTag, || {
-                    aws.organizations_write.tag_resource(account, tags)
-                })
-                .await
-            }
-            Write::Untag { account, keys } => {
-                aws.call(api::UNTAG_RESOURCE, Family::OrgTag, || {
-                    aws.organizations_write.untag_resource(account, keys)
-                })
-                .await
-            }
-            Write::Put { name, value, tier } => {
-                aws.call(api::PUT_PARAMETER, Family::SsmWrite, || {
-                    aws.parameters_write.put_parameter(name, value, *tier)
-                })
-                .await
-            }
-            Write::Delete { names } => {
-                aws.call(api::DELETE_PARAMETERS, Family::SsmWrite, || {
-                    aws.parameters_write.delete_parameters(names)
-                })
-                .await
-            }
+            Write::Tag { account, tags } => aws.tag_resource(account, tags).await,
+            Write::Untag { account, keys } => aws.untag_resource(account, keys).await,
+            Write::Put { name, value, tier } => aws.put_parameter(name, value, *tier).await,
+            Write::Delete { names } => aws.delete_parameters(names).await,
         }
     }
 }

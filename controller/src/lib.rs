@@ -5,7 +5,8 @@
 //! subcommand. See ARCHITECTURE.md.
 
 pub mod apply;
-pub mod aws;
+/// The one door to AWS (crate `spa-aws`).
+pub use spa_aws as aws;
 pub mod cli;
 pub mod desired;
 pub mod lifecycle;

@@ -298,7 +298,7 @@ async fn observe_with(aws: &Aws, settings: &Settings, reuse: Option<&Reuse<'_>>)
                 };
                 (account, parent, tags)
             })
-            .buffer_unordered(aws.tag_read_concurrency.max(1))
+            .buffer_unordered(aws.tag_read_concurrency())
             .collect::<Vec<_>>()
             .await
     };

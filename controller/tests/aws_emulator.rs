@@ -2,9 +2,11 @@
 //! projects live inside the member account, the missing UpdateProject takes the replace
 //! path, and events reach the queue through a rule.
 
-use spa_controller::aws::sdk::{AwsOptions, SdkBuilds, SdkEvents, sdk_config};
+use std::sync::Arc;
+
+use spa_controller::aws::sdk::{AwsOptions, connect, sdk_config};
 use spa_controller::aws::seed::{AccountSpec, OrganizationSpec, seed};
-use spa_controller::aws::{BuildStatus, Builds, EventEntry, Events, ProjectSpec, Queue};
+use spa_controller::aws::{BuildStatus, EventEntry, Limiters, ProjectSpec, api};
 use spa_tests::Emulator;
 
 mod common;
@@ -30,7 +32,8 @@ async fn codebuild_inside_a_member_account() {
     let seeded = seed(&options, spec).await.unwrap();
     let account = &seeded.accounts[0].1;
     let base = sdk_config(&options).await;
-    let builds = SdkBuilds::in_account(&base, account, "AWSControlTowerExecution").await;
+    let aws = connect(&options, Arc::new(Limiters::default())).await;
+    let builds = aws.member(account).await.unwrap();
 
     let role = builds
         .ensure_service_role("SpaCodeBuildServiceRole")
@@ -94,25 +97,32 @@ async fn codebuild_inside_a_member_account() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_reach_the_queue_through_a_rule() {
     let emulator = Emulator::start();
-    let config = sdk_config(&AwsOptions::emulator(&emulator.endpoint)).await;
+    let options = AwsOptions::emulator(&emulator.endpoint);
+    let config = sdk_config(&options).await;
     let queue = queue_for(&config, "spa-events", &["SustainablePersonalAccounts"]).await;
-    let eventbridge = aws_sdk_eventbridge::Client::new(&config);
-
-    let events = SdkEvents {
-        client: eventbridge.clone(),
-    };
+    let aws = connect(&options, Arc::new(Limiters::default())).await;
     let entry = EventEntry {
         source: "SustainablePersonalAccounts".into(),
         detail_type: "ReleasedAccount".into(),
         detail: serde_json::json!({"Account": "123456789012", "Environment": "SpaTest", "Message": "released"}),
     };
-    events.put_events("default", &[entry]).await.unwrap();
+    aws.put_events("default", &[entry]).await.unwrap();
 
-    let messages = queue.receive(10, 1).await.unwrap();
+    let messages = aws.receive_messages(&queue, 10, 1).await.unwrap();
     assert_eq!(messages.len(), 1);
     let body: serde_json::Value = serde_json::from_str(&messages[0].body).unwrap();
     assert_eq!(body["detail-type"], "ReleasedAccount");
     assert_eq!(body["detail"]["Account"], "123456789012");
-    queue.delete(&messages[0].receipt).await.unwrap();
-    assert!(queue.receive(10, 0).await.unwrap().is_empty());
+    aws.delete_message(&queue, &messages[0].receipt)
+        .await
+        .unwrap();
+    assert!(
+        aws.receive_messages(&queue, 10, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Every call went through the door and was counted.
+    assert_eq!(aws.calls().count(api::PUT_EVENTS, "ok"), 1);
+    assert_eq!(aws.calls().count(api::RECEIVE_MESSAGE, "ok"), 2);
 }

@@ -8,11 +8,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use spa_controller::aws::sdk::{
-    AwsOptions, SdkAccountBuilds, SdkBuilds, SdkEvents, SdkQueue, connect, sdk_config,
-};
+use spa_controller::aws::sdk::{AwsOptions, assume_role, connect, sdk_config};
 use spa_controller::aws::seed::{AccountSpec, OrganizationSpec, UnitSpec, seed};
-use spa_controller::aws::{Limiters, Queue, system_clock};
+use spa_controller::aws::{Aws, Limiters, system_clock};
 use spa_controller::lifecycle::engine::{Engine, EngineOptions, accounts_from};
 use spa_controller::lifecycle::triggers;
 use spa_controller::observe::observe;
@@ -51,9 +49,13 @@ async fn project_in(
     account: &str,
     name: &str,
 ) -> (aws_sdk_codebuild::types::Project, BTreeMap<String, String>) {
-    let builds = SdkBuilds::in_account(base, account, MEMBER_ROLE).await;
-    let projects = builds
-        .codebuild
+    let member = assume_role(
+        base,
+        &format!("arn:aws:iam::{account}:role/{MEMBER_ROLE}"),
+        "test",
+    )
+    .await;
+    let projects = aws_sdk_codebuild::Client::new(&member)
         .batch_get_projects()
         .names(name)
         .send()
@@ -71,10 +73,10 @@ async fn project_in(
 }
 
 /// Every message of `queue`, as (detail-type, account), consumed.
-async fn drain(queue: &SdkQueue) -> Vec<(String, String)> {
+async fn drain(aws: &Aws, queue: &str) -> Vec<(String, String)> {
     let mut seen = Vec::new();
     loop {
-        let messages = queue.receive(10, 0).await.unwrap();
+        let messages = aws.receive_messages(queue, 10, 0).await.unwrap();
         if messages.is_empty() {
             return seen;
         }
@@ -87,7 +89,7 @@ async fn drain(queue: &SdkQueue) -> Vec<(String, String)> {
                     .unwrap_or_default()
                     .to_string(),
             ));
-            queue.delete(&message.receipt).await.unwrap();
+            aws.delete_message(queue, &message.receipt).await.unwrap();
         }
     }
 }
@@ -96,18 +98,15 @@ async fn run_engine(
     options: &AwsOptions,
     settings: &Arc<Settings>,
     engine_options: EngineOptions,
-    queue: Arc<SdkQueue>,
+    queue: String,
 ) -> Arc<Engine> {
-    let aws = connect(options, Arc::new(Limiters::default())).await;
+    let mut options = options.clone();
+    options.member_role_name = Some(MEMBER_ROLE.to_string());
+    let aws = connect(&options, Arc::new(Limiters::default())).await;
     let observation = observe(&aws, settings).await;
     assert!(observation.complete, "{:?}", observation.errors);
-    let base = sdk_config(options).await;
     let engine = Arc::new(Engine::new(
         aws.clone(),
-        Arc::new(SdkAccountBuilds::new(base.clone(), MEMBER_ROLE)),
-        Arc::new(SdkEvents {
-            client: aws_sdk_eventbridge::Client::new(&base),
-        }),
         system_clock(),
         engine_options,
         settings.clone(),
@@ -168,18 +167,16 @@ async fn accounts_go_round_the_cycle_with_builds_inside_them_and_events_through_
         .clone();
     let settings = settings(&ou);
     let base = sdk_config(&options).await;
-    let inbox = Arc::new(
-        queue_for(
-            &base,
-            "spa-inbox",
-            &[
-                "SustainablePersonalAccounts",
-                "aws.codebuild",
-                "aws.organizations",
-            ],
-        )
-        .await,
-    );
+    let inbox = queue_for(
+        &base,
+        "spa-inbox",
+        &[
+            "SustainablePersonalAccounts",
+            "aws.codebuild",
+            "aws.organizations",
+        ],
+    )
+    .await;
     let observer = queue_for(&base, "spa-observer", &["SustainablePersonalAccounts"]).await;
 
     let quick = EngineOptions {
@@ -232,7 +229,7 @@ async fn accounts_go_round_the_cycle_with_builds_inside_them_and_events_through_
             .load(std::sync::atomic::Ordering::Relaxed)
             > 0
     );
-    let seen = drain(&observer).await;
+    let seen = drain(&aws, &observer).await;
     let of = |account: &str| {
         seen.iter()
             .filter(|(_, a)| a == account)
@@ -276,7 +273,7 @@ async fn accounts_go_round_the_cycle_with_builds_inside_them_and_events_through_
         let (_, variables) = project_in(&base, id, "SpaProjectForAccountPurge").await;
         assert_eq!(variables["MAXIMUM_AGE"], "5d");
     }
-    let seen = drain(&observer).await;
+    let seen = drain(&aws, &observer).await;
     for id in &members {
         let kinds: Vec<&str> = seen
             .iter()

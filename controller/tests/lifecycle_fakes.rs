@@ -9,10 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use spa_controller::aws::fake::{
-    self, Behaviour, FakeAccountBuilds, FakeBuilds, FakeEvents, FakeOrganizations, FakeParameters,
-    FakeQueue,
+    self, Behaviour, FakeEvents, FakeMember, FakeMembers, FakeOrganizations, Fakes,
 };
-use spa_controller::aws::{BuildStatus, Clock, Queue, api};
+use spa_controller::aws::{BuildStatus, Clock, api};
 use spa_controller::lifecycle::engine::{Engine, EngineOptions, Step, accounts_from};
 use spa_controller::lifecycle::machine::{Job, State};
 use spa_controller::lifecycle::triggers::{self, Wake};
@@ -53,8 +52,9 @@ fn settings_with(items: &str, window: &str, more: &[(&str, &str)]) -> Arc<Settin
 const BOTH: &str = "defaults:\n  account_tags:\n    team: platform\n  preparation:\n    feature: enabled\n    variables:\n      BUDGET_AMOUNT: 500\n  purge:\n    feature: enabled\n    variables:\n      MAXIMUM_AGE: 5d\norganizational_units:\n  - identifier: ou-test-sandboxes\n";
 
 struct World {
+    fakes: Fakes,
     organizations: Arc<FakeOrganizations>,
-    builds: Arc<FakeAccountBuilds>,
+    builds: Arc<FakeMembers>,
     events: Arc<FakeEvents>,
     settings: Arc<Settings>,
     clock: Clock,
@@ -64,47 +64,39 @@ impl World {
     fn new(
         accounts: &[(&str, &[(&str, &str)])],
         settings: Arc<Settings>,
-        make: impl Fn() -> FakeBuilds + Send + Sync + 'static,
+        make: impl Fn() -> FakeMember + Send + Sync + 'static,
     ) -> World {
-        let organizations = Arc::new(FakeOrganizations::new(Behaviour::default()));
+        let clock = fake::virtual_clock(FRIDAY_18 * 1000 + 7 * 3_600_000);
+        let builds_clock = clock.clone();
+        let fakes = Fakes::new(Behaviour::default, move || {
+            make().with_clock(builds_clock.clone())
+        });
+        let organizations = fakes.organizations.clone();
         let root = organizations.root_id();
         organizations.add_unit("ou-test-sandboxes", "Sandbox", &root);
         for (id, tags) in accounts {
             organizations.add_account(id, &format!("person-{id}"), "ou-test-sandboxes", tags);
         }
-        let clock = fake::virtual_clock(FRIDAY_18 * 1000 + 7 * 3_600_000);
-        let builds_clock = clock.clone();
         World {
             organizations,
-            builds: Arc::new(FakeAccountBuilds::new(move || {
-                make().with_clock(builds_clock.clone())
-            })),
-            events: Arc::new(FakeEvents::default()),
+            builds: fakes.members.clone(),
+            events: fakes.events.clone(),
+            fakes,
             settings,
             clock,
         }
     }
 
     fn aws(&self) -> spa_controller::aws::Aws {
-        fake::aws(
-            self.organizations.clone(),
-            Arc::new(FakeParameters::new(Behaviour::default())),
-        )
+        self.fakes.aws()
     }
 
     /// A fresh engine (a restarted controller) on the same AWS, knowing every managed account.
     async fn engine(&self, options: EngineOptions, steps: Arc<Mutex<Vec<Step>>>) -> Arc<Engine> {
         let aws = self.aws();
         let observation = observe(&aws, &self.settings).await;
-        let engine = Engine::new(
-            aws,
-            self.builds.clone(),
-            self.events.clone(),
-            self.clock.clone(),
-            options,
-            self.settings.clone(),
-        )
-        .with_observer(move |step| steps.lock().unwrap().push(step.clone()));
+        let engine = Engine::new(aws, self.clock.clone(), options, self.settings.clone())
+            .with_observer(move |step| steps.lock().unwrap().push(step.clone()));
         engine.set_accounts(accounts_from(&observation));
         Arc::new(engine)
     }
@@ -157,7 +149,7 @@ fn accounts_go_round_the_whole_cycle_with_builds_inside_each_account() {
                 (C, &[("account-state", "assigned")]),
             ],
             settings(BOTH, "cron(0 18 ? * FRI *)"),
-            FakeBuilds::default,
+            FakeMember::default,
         );
         let steps = Arc::new(Mutex::new(Vec::new()));
         let engine = world.engine(quick(), steps.clone()).await;
@@ -270,7 +262,7 @@ fn a_failed_build_is_retried_with_backoff_then_the_account_is_parked() {
                 (B, &[("account-state", "assigned")]),
             ],
             settings(BOTH, "rate(7 days)"),
-            FakeBuilds::default,
+            FakeMember::default,
         );
         world.builds.account(A).script(&[
             BuildStatus::Failed,
@@ -321,7 +313,7 @@ fn a_stopped_build_is_started_again() {
         let world = World::new(
             &[(A, &[("account-state", "assigned")])],
             settings(BOTH, "rate(7 days)"),
-            FakeBuilds::default,
+            FakeMember::default,
         );
         world.builds.account(A).script(&[BuildStatus::Stopped]);
         let steps = Arc::new(Mutex::new(Vec::new()));
@@ -338,7 +330,7 @@ fn a_failed_purge_never_reaches_assigned() {
         let world = World::new(
             &[(A, &[("account-state", "expired")])],
             settings(BOTH, "rate(7 days)"),
-            FakeBuilds::default,
+            FakeMember::default,
         );
         world.builds.account(A).script(&[
             BuildStatus::Failed,
@@ -374,7 +366,7 @@ fn a_restart_in_the_middle_of_a_build_starts_no_second_build() {
         let world = World::new(
             &[(A, &[("account-state", "vanilla")])],
             settings(BOTH, "rate(7 days)"),
-            || FakeBuilds::with_duration(3),
+            || FakeMember::with_duration(3),
         );
         let first = world.engine(quick(), Default::default()).await;
         // One reconcile: enrolled, assigned, build started; then the controller dies.
@@ -398,9 +390,10 @@ fn a_restart_in_the_middle_of_a_build_starts_no_second_build() {
 #[test]
 fn duplicated_reordered_and_echoed_events_are_harmless() {
     paused_runtime().block_on(async {
-        let world = World::new(&[(A, &[("account-state", "vanilla")]), (B, &[("account-state", "vanilla")])], settings(BOTH, "rate(7 days)"), || FakeBuilds::with_duration(2));
+        let world = World::new(&[(A, &[("account-state", "vanilla")]), (B, &[("account-state", "vanilla")])], settings(BOTH, "rate(7 days)"), || FakeMember::with_duration(2));
         let engine = world.engine(quick(), Default::default()).await;
-        let queue = Arc::new(FakeQueue::default());
+        let queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/events";
+        let queues = world.fakes.queues.clone();
         let build_event = |account: &str| {
             format!(r#"{{"source":"aws.codebuild","detail-type":"CodeBuild Build State Change","account":"{account}","detail":{{"build-status":"SUCCEEDED","build-id":"arn:aws:codebuild:eu-west-1:{account}:build/SpaProjectForAccountPreparation:1"}}}}"#)
         };
@@ -408,10 +401,10 @@ fn duplicated_reordered_and_echoed_events_are_harmless() {
         // Completions announced before anything started, twice, out of order; one for an
         // account spa does not manage.
         for body in [build_event(B), spa_event(A), build_event(A), build_event(A), spa_event(B), build_event("999999999999")] {
-            queue.push(&body);
+            queues.push(queue, &body);
         }
         assert_eq!(triggers::classify(&engine, &build_event("999999999999")), Wake::Ignored("codebuild build state change on unmanaged account 999999999999".into()));
-        let consumer = tokio::spawn(triggers::consume(engine.clone(), world.aws(), queue.clone() as Arc<dyn Queue>, 0));
+        let consumer = tokio::spawn(triggers::consume(engine.clone(), world.aws(), queue.to_string(), 0));
         tokio::time::sleep(Duration::from_secs(1)).await;
         engine.work(true).await;
         consumer.abort();
@@ -419,7 +412,7 @@ fn duplicated_reordered_and_echoed_events_are_harmless() {
             assert_eq!(world.state(account).as_deref(), Some("released"));
             assert_eq!(world.builds.account(account).started(), 1, "{account}");
         }
-        assert!(queue.is_empty());
+        assert_eq!(queues.len(queue), 0);
         // The TagResource event of our own last write is recognised as its echo.
         let tags = world.organizations.tags_of(A);
         let echo = format!(
@@ -438,7 +431,7 @@ fn a_lost_event_is_recovered_by_the_sweep() {
         let world = World::new(
             &[(A, &[("account-state", "released")])],
             settings(BOTH, "rate(7 days)"),
-            FakeBuilds::default,
+            FakeMember::default,
         );
         let engine = world.engine(quick(), Default::default()).await;
         run(&engine).await;
@@ -476,7 +469,7 @@ fn one_broken_account_never_stops_the_fleet() {
                 (C, &[("account-state", "assigned")]),
             ],
             settings(BOTH, "rate(7 days)"),
-            FakeBuilds::default,
+            FakeMember::default,
         );
         world.builds.refuse(B);
         let engine = world.engine(quick(), Default::default()).await;
@@ -517,7 +510,7 @@ fn the_maintenance_window_expires_released_accounts_and_no_other() {
                 ),
             ],
             settings(BOTH, "cron(0 18 ? * FRI *)"),
-            FakeBuilds::default,
+            FakeMember::default,
         );
         let engine = world.engine(quick(), Default::default()).await;
         run(&engine).await;
@@ -560,14 +553,17 @@ fn ten_thousand_accounts_expire_within_ten_percent_of_the_tag_bound() {
         }
         let clock = fake::virtual_clock(FRIDAY_18 * 1000 + 1);
         let run_clock = clock.clone();
-        let builds = Arc::new(FakeAccountBuilds::new(move || {
-            FakeBuilds::with_run_time(Duration::from_secs(3600), run_clock.clone())
-        }));
+        let fakes = Fakes {
+            organizations: organizations.clone(),
+            ..Fakes::new(Behaviour::with_quotas, move || {
+                FakeMember::with_run_time(Duration::from_secs(3600), run_clock.clone())
+            })
+        };
+        let builds = fakes.members.clone();
         let settings = settings_with(&yaml, "cron(0 18 ? * FRI *)", &[("finops.csv", &csv)]);
-        let aws = fake::aws(organizations.clone(), Arc::new(FakeParameters::new(Behaviour::with_quotas())));
+        let aws = fakes.aws();
         let observation = observe(&aws, &settings).await;
         assert_eq!(observation.accounts.len(), 10_000);
-        let events = Arc::new(FakeEvents::default());
         let start = tokio::time::Instant::now();
         let expired = Arc::new(Mutex::new((0usize, Duration::ZERO)));
         let seen = expired.clone();
@@ -575,7 +571,7 @@ fn ten_thousand_accounts_expire_within_ten_percent_of_the_tag_bound() {
             poll: Duration::from_secs(600),
             ..EngineOptions::default()
         };
-        let engine = Engine::new(aws, builds.clone(), events.clone(), clock, options, settings).with_observer(move |step| {
+        let engine = Engine::new(aws, clock, options, settings).with_observer(move |step| {
             if let Step::Transition { to: State::Expired, .. } = step {
                 let mut seen = seen.lock().unwrap();
                 seen.0 += 1;
@@ -623,7 +619,7 @@ fn an_incremental_observation_never_rolls_back_the_engines_tags() {
         let world = World::new(
             &[(A, &[("account-state", "vanilla")])],
             settings(BOTH, "rate(7 days)"),
-            || FakeBuilds::with_duration(100),
+            || FakeMember::with_duration(100),
         );
         let stale = accounts_from(&observe(&world.aws(), &world.settings).await);
         let engine = world.engine(quick(), Default::default()).await;

@@ -181,7 +181,7 @@ accounts:
     // k listed OUs (3, one missing) + 1 ListRoots + ⌈12/20⌉ + ⌈5/20⌉ pages, one tag read per
     // managed account, ⌈26/10⌉ parameter pages, and DescribeAccount only for the listed
     // accounts found under no listed OU.
-    let calls = &aws.calls;
+    let calls = aws.calls();
     assert_eq!(calls.count(api::LIST_ROOTS, "ok"), 1);
     assert_eq!(calls.calls(api::DESCRIBE_ORGANIZATIONAL_UNIT), 3);
     assert_eq!(calls.calls(api::LIST_ACCOUNTS_FOR_PARENT), 2);

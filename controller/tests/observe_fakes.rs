@@ -68,9 +68,9 @@ async fn pagination_is_followed_everywhere() {
     assert_eq!(observation.accounts.len(), 135);
     assert_eq!(observation.parameters.len(), 95);
     // 3 OUs × ⌈45/20⌉ pages; ⌈95/10⌉ parameter pages; one tag read per managed account.
-    assert_eq!(aws.calls.calls(api::LIST_ACCOUNTS_FOR_PARENT), 9);
-    assert_eq!(aws.calls.calls(api::GET_PARAMETERS_BY_PATH), 10);
-    assert_eq!(aws.calls.calls(api::LIST_TAGS_FOR_RESOURCE), 135);
+    assert_eq!(aws.calls().calls(api::LIST_ACCOUNTS_FOR_PARENT), 9);
+    assert_eq!(aws.calls().calls(api::GET_PARAMETERS_BY_PATH), 10);
+    assert_eq!(aws.calls().calls(api::LIST_TAGS_FOR_RESOURCE), 135);
     assert_eq!(
         organizations
             .behaviour
@@ -90,7 +90,7 @@ async fn a_throttling_storm_is_absorbed() {
     assert!(observation.complete, "{:#?}", observation.errors);
     assert_eq!(observation.accounts.len(), 60);
     assert!(
-        aws.calls.count(api::LIST_ROOTS, "throttled") > 0,
+        aws.calls().count(api::LIST_ROOTS, "throttled") > 0,
         "the storm was felt"
     );
     assert!(observation.accounts.values().all(|a| a.tags.is_some()));
@@ -128,12 +128,15 @@ async fn a_terminal_error_on_one_account_hides_nothing_else() {
     assert_eq!(others.clone().count(), 19);
     assert!(others.into_iter().all(|a| a.tags.is_some()));
     assert_eq!(
-        aws.calls
+        aws.calls()
             .count(api::LIST_TAGS_FOR_RESOURCE, "access_denied"),
         1,
         "not retried"
     );
-    assert_eq!(aws.calls.count(api::LIST_TAGS_FOR_RESOURCE, "transient"), 2);
+    assert_eq!(
+        aws.calls().count(api::LIST_TAGS_FOR_RESOURCE, "transient"),
+        2
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -148,7 +151,7 @@ async fn expired_credentials_are_retried() {
     let aws = fake::aws(organizations, parameters(0));
     let observation = observe(&aws, &settings).await;
     assert!(observation.complete);
-    assert_eq!(aws.calls.count(api::LIST_TAGS_FOR_RESOURCE, "expired"), 3);
+    assert_eq!(aws.calls().count(api::LIST_TAGS_FOR_RESOURCE, "expired"), 3);
 }
 
 /// 10,000 accounts in 100 OUs against fakes that enforce the published quotas. The bound is
@@ -184,16 +187,16 @@ async fn ten_thousand_accounts_within_ten_percent_of_the_quota_bound() {
     );
     // Not one throttle: the client-side limiters keep below the quotas.
     let throttled: u64 = aws
-        .calls
+        .calls()
         .snapshot()
         .iter()
         .filter(|((_, o), _)| *o == "throttled")
         .map(|(_, n)| n)
         .sum();
     assert_eq!(throttled, 0);
-    assert_eq!(aws.calls.calls(api::LIST_TAGS_FOR_RESOURCE), 10_000);
-    assert_eq!(aws.calls.calls(api::LIST_ACCOUNTS_FOR_PARENT), 500);
-    assert_eq!(aws.calls.calls(api::GET_PARAMETERS_BY_PATH), 1_000);
+    assert_eq!(aws.calls().calls(api::LIST_TAGS_FOR_RESOURCE), 10_000);
+    assert_eq!(aws.calls().calls(api::LIST_ACCOUNTS_FOR_PARENT), 500);
+    assert_eq!(aws.calls().calls(api::GET_PARAMETERS_BY_PATH), 1_000);
     eprintln!(
         "10,000 accounts observed in {elapsed:.1} s of virtual time ({:.1} min)",
         elapsed / 60.0

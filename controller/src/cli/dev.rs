@@ -45,11 +45,14 @@ pub fn run(command: &DevCommand) -> Result<Output, Failure> {
     match command {
         DevCommand::Seed(args) => seed(args),
         DevCommand::CreateLeaseTable(args) => {
-            runtime()?
-                .block_on(crate::aws::sdk::create_lease_table(
-                    &args.aws.options(None),
-                    &args.name,
-                ))
+            let runtime = runtime()?;
+            runtime
+                .block_on(async {
+                    let aws =
+                        crate::aws::sdk::connect(&args.aws.options(None), args.aws.limiters())
+                            .await;
+                    aws.create_lease_table(&args.name).await
+                })
                 .map_err(|e| Failure::Runtime(anyhow::Error::new(e)))?;
             Ok(Output {
                 stdout: format!("lease table {} ready\n", args.name),

@@ -173,15 +173,15 @@ fn builds(args: &BuildsArgs) -> Result<Output, Failure> {
         .value
         .clone();
     let options = args.common.aws.options(Some(&settings));
+    let aws = runtime.block_on(crate::aws::sdk::connect(
+        &options,
+        args.common.aws.limiters(),
+    ));
     // Only inside an account settings manage, even to read.
-    runtime.block_on(async {
-        let aws = crate::aws::sdk::connect(&options, args.common.aws.limiters()).await;
-        one_account(&aws, &settings, &args.account).await
-    })?;
+    runtime.block_on(one_account(&aws, &settings, &args.account))?;
     let account = args.account.clone();
     let text = runtime.block_on(async move {
-        let (provider, _) = crate::aws::sdk::lifecycle_clients(&options, &role).await;
-        let client = provider.builds_in(&account).await?;
+        let client = aws.member(&account).await?;
         let mut text = format!("CodeBuild in {account} (through the role {role}):\n");
         for job in [
             crate::lifecycle::machine::Job::Preparation,
@@ -381,7 +381,7 @@ fn context(common: &CommonArgs, options: EngineOptions, scope: Scope) -> Result<
             ))
         })?,
     };
-    let engine = runtime.block_on(engine(&common.aws, &settings, aws, options));
+    let engine = Engine::new(aws, crate::aws::system_clock(), options, settings.clone());
     engine.set_accounts(known.clone());
     let progress_names = names.clone();
     Ok(Context {
@@ -391,28 +391,6 @@ fn context(common: &CommonArgs, options: EngineOptions, scope: Scope) -> Result<
         names,
         engine: Arc::new(engine.with_observer(move |step| progress(&progress_names, step))),
     })
-}
-
-/// The engine on the SDK: CodeBuild through the role named in settings, events on the bus.
-pub async fn engine(
-    aws_args: &AwsArgs,
-    settings: &Arc<Settings>,
-    aws: Aws,
-    options: EngineOptions,
-) -> Engine {
-    let (builds, events) = crate::aws::sdk::lifecycle_clients(
-        &aws_args.options(Some(settings)),
-        &settings.automation.role_name_to_manage_codebuild.value,
-    )
-    .await;
-    Engine::new(
-        aws,
-        builds,
-        events,
-        crate::aws::system_clock(),
-        options,
-        settings.clone(),
-    )
 }
 
 fn ask(yes: bool, question: &str, preview: &str) -> Result<(), Failure> {
@@ -703,14 +681,11 @@ fn drive(args: &RunArgs, expire_now: bool) -> Result<Output, Failure> {
         } else {
             // Without the settings loop of the controller: the window, the sweep, and the
             // queue when one is given.
-            let queue = match &args.queue_url {
-                Some(url) => {
-                    let options = args.common.aws.options(Some(&context.settings));
-                    Some(crate::aws::sdk::queue(&options, url).await)
-                }
-                None => None,
-            };
-            let tasks = crate::lifecycle::triggers::spawn(&engine, queue, args.sweep_interval);
+            let tasks = crate::lifecycle::triggers::spawn(
+                &engine,
+                args.queue_url.clone(),
+                args.sweep_interval,
+            );
             tokio::select! {
                 _ = engine.work(false) => {}
                 _ = tokio::signal::ctrl_c() => {}
@@ -723,14 +698,7 @@ fn drive(args: &RunArgs, expire_now: bool) -> Result<Output, Failure> {
     });
     let states = context
         .runtime
-        .block_on(async {
-            let aws = crate::aws::sdk::connect(
-                &args.common.aws.options(Some(&context.settings)),
-                args.common.aws.limiters(),
-            )
-            .await;
-            crate::observe::observe(&aws, &context.settings).await
-        })
+        .block_on(async { crate::observe::observe(context.engine.aws(), &context.settings).await })
         .counts_by_state(&context.settings.state_tag());
     let counters = &context.engine.counters;
     use std::sync::atomic::Ordering::Relaxed;

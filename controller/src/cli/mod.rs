@@ -122,6 +122,8 @@ impl AwsArgs {
                     .as_ref()
                     .map(|r| r.value.clone())
             }),
+            member_role_name: settings
+                .map(|s| s.automation.role_name_to_manage_codebuild.value.clone()),
             static_credentials: self.emulator_credentials(),
         }
     }

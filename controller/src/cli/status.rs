@@ -30,7 +30,7 @@ pub fn run(args: &StatusArgs) -> Result<Output, Failure> {
     let source = args.source.open()?;
     let settings = &load_valid(&source, &args.source.settings, "fix them first")?;
     let (aws, observation) = connect_and_observe(&runtime()?, &args.aws, settings)?;
-    let calls = aws.calls.to_json();
+    let calls = aws.calls().to_json();
     let state_tag = settings.state_tag();
     let holder_tag = settings.holder_tag();
     let cost_tag = settings.features.with_cost_management_tag.value.clone();

@@ -26,8 +26,7 @@ use tokio::time::Instant;
 
 use super::machine::{self, Action, Build, Event, Facts, Job, State};
 use crate::aws::{
-    AccountBuilds, Aws, AwsError, BuildInfo, BuildStatus, Builds, Clock, EventEntry, Events,
-    Family, ProjectSpec, Tag, api,
+    Aws, AwsError, BuildInfo, BuildStatus, Clock, EventEntry, MemberAccount, ProjectSpec, Tag, api,
 };
 
 /// The source of spa's events on the bus (lifecycle.md).
@@ -246,8 +245,6 @@ type Gate = Arc<dyn Fn() -> bool + Send + Sync>;
 /// The life cycle of every managed account.
 pub struct Engine {
     aws: Aws,
-    builds: Arc<dyn AccountBuilds>,
-    events: Arc<dyn Events>,
     clock: Clock,
     pub options: EngineOptions,
     config: RwLock<Arc<Config>>,
@@ -287,19 +284,10 @@ pub fn tag_value(text: &str) -> String {
 }
 
 impl Engine {
-    pub fn new(
-        aws: Aws,
-        builds: Arc<dyn AccountBuilds>,
-        events: Arc<dyn Events>,
-        clock: Clock,
-        options: EngineOptions,
-        settings: Arc<Settings>,
-    ) -> Engine {
+    pub fn new(aws: Aws, clock: Clock, options: EngineOptions, settings: Arc<Settings>) -> Engine {
         let started_ms = clock();
         Engine {
             aws,
-            builds,
-            events,
             clock,
             options,
             config: RwLock::new(Arc::new(Config::new(settings))),
@@ -615,12 +603,7 @@ impl Engine {
                 value: value.clone(),
             })
             .collect();
-        let writer = self.aws.organizations_write.clone();
-        self.aws
-            .call(api::TAG_RESOURCE, Family::OrgTag, || {
-                writer.tag_resource(account, &list)
-            })
-            .await?;
+        self.aws.tag_resource(account, &list).await?;
         lock(&self.written).insert(account.to_string(), (tags.clone(), self.now_ms()));
         self.edit_known_tags(account, |current| current.extend(tags.clone()));
         Ok(())
@@ -635,12 +618,7 @@ impl Engine {
     }
 
     async fn untag(&self, account: &str, keys: &[String]) -> Result<(), AwsError> {
-        let writer = self.aws.organizations_write.clone();
-        self.aws
-            .call(api::UNTAG_RESOURCE, Family::OrgTag, || {
-                writer.untag_resource(account, keys)
-            })
-            .await?;
+        self.aws.untag_resource(account, keys).await?;
         self.edit_known_tags(account, |current| {
             for key in keys {
                 current.remove(key);
@@ -650,18 +628,12 @@ impl Engine {
     }
 
     async fn emit(&self, entries: &[EventEntry]) -> Result<(), AwsError> {
-        for chunk in entries.chunks(10) {
-            let events = self.events.clone();
-            let bus = self.options.event_bus.clone();
-            self.aws
-                .call(api::PUT_EVENTS, Family::Events, || {
-                    events.put_events(&bus, chunk)
-                })
-                .await?;
-            self.counters
-                .events
-                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-        }
+        self.aws
+            .put_events(&self.options.event_bus, entries)
+            .await?;
+        self.counters
+            .events
+            .fetch_add(entries.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 
@@ -675,17 +647,12 @@ impl Engine {
     /// The builds of `job` in the cycle that started at `since`.
     async fn cycle_builds(
         &self,
-        builds: &Arc<dyn Builds>,
+        member: &MemberAccount,
         account: &str,
         job: Job,
         since: i64,
     ) -> Result<Vec<BuildInfo>, AwsError> {
-        let ids = self
-            .aws
-            .call_in(api::LIST_BUILDS_FOR_PROJECT, None, || {
-                builds.recent_builds(job.project())
-            })
-            .await;
+        let ids = member.recent_builds(job.project()).await;
         let ids = match ids {
             Ok(ids) => ids,
             // No project yet: no build either.
@@ -702,14 +669,8 @@ impl Engine {
                     .collect()
             })
             .unwrap_or_default();
-        let mut infos = Vec::new();
-        for chunk in ids.chunks(100).take(2) {
-            let found = self
-                .aws
-                .call_in(api::BATCH_GET_BUILDS, None, || builds.builds(chunk))
-                .await?;
-            infos.extend(found);
-        }
+        // The newest 200 builds are plenty: a cycle has at most MAX_ATTEMPTS.
+        let mut infos = member.builds(&ids[..ids.len().min(200)]).await?;
         infos.retain(|b| b.started_ms >= since || ours.contains(&b.id));
         infos.sort_by_key(|b| b.started_ms);
         Ok(infos)
@@ -764,8 +725,8 @@ impl Engine {
             if let (Some(job), false, false) = (job, parked, fresh) {
                 // Builds only happen after a transition is written: flush first.
                 let client = self
-                    .builds
-                    .builds_in(account)
+                    .aws
+                    .member(account)
                     .await
                     .map_err(|e| ("assuming the role to manage CodeBuild", e))?;
                 let since = since.unwrap_or(self.started_ms);
@@ -903,8 +864,8 @@ impl Engine {
                         let client = match builds_client.take() {
                             Some(client) => client,
                             None => self
-                                .builds
-                                .builds_in(account)
+                                .aws
+                                .member(account)
                                 .await
                                 .map_err(|e| ("assuming the role to manage CodeBuild", e))?,
                         };
@@ -986,7 +947,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     async fn start_build(
         &self,
-        client: &Arc<dyn Builds>,
+        client: &MemberAccount,
         config: &Config,
         effective: &spa_schema::Effective<'_>,
         email: &str,
@@ -1014,11 +975,8 @@ impl Engine {
                 ),
             ));
         };
-        let role = self
-            .aws
-            .call_in(api::CREATE_ROLE, None, || {
-                client.ensure_service_role(SERVICE_ROLE)
-            })
+        let role = client
+            .ensure_service_role(SERVICE_ROLE)
             .await
             .map_err(|e| ("creating the service role", e))?;
         let mut environment: BTreeMap<String, String> = feature
@@ -1064,17 +1022,15 @@ impl Engine {
                 Job::Purge => 240,
             },
         };
-        self.aws
-            .call_in(api::CREATE_PROJECT, None, || client.ensure_project(&spec))
+        client
+            .ensure_project(&spec)
             .await
             .map_err(|e| ("creating the project", e))?;
         // One token per cycle and attempt: a retried call, or a restart within CodeBuild's
         // five minutes, returns the same build.
         let token = format!("spa-{}-{since}-{attempts}", job.label());
-        self.aws
-            .call_in(api::START_BUILD, None, || {
-                client.start_build(job.project(), &token)
-            })
+        client
+            .start_build(job.project(), &token)
             .await
             .map_err(|e| ("starting the build", e))
     }

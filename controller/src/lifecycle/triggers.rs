@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::engine::Engine;
-use crate::aws::{Aws, Family, Queue, api};
+use crate::aws::Aws;
 
 /// What a queue message says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,15 +118,9 @@ pub fn classify(engine: &Engine, body: &str) -> Wake {
 
 /// Receives messages until dropped: each wakes its account, then is deleted. A queue that
 /// fails is retried with a pause; the sweep covers what is lost meanwhile.
-pub async fn consume(engine: Arc<Engine>, aws: Aws, queue: Arc<dyn Queue>, wait_seconds: i32) {
+pub async fn consume(engine: Arc<Engine>, aws: Aws, queue_url: String, wait_seconds: i32) {
     loop {
-        let received = {
-            let queue = queue.clone();
-            aws.call(api::RECEIVE_MESSAGE, Family::Other, || {
-                queue.receive(10, wait_seconds)
-            })
-            .await
-        };
+        let received = aws.receive_messages(&queue_url, 10, wait_seconds).await;
         let messages = match received {
             Ok(messages) => messages,
             Err(error) => {
@@ -149,14 +143,7 @@ pub async fn consume(engine: Arc<Engine>, aws: Aws, queue: Arc<dyn Queue>, wait_
                 Wake::Echo(account) => tracing::debug!(account, "event: echo of our own write"),
                 Wake::Ignored(what) => tracing::debug!(what, "event ignored"),
             }
-            let queue = queue.clone();
-            let receipt = message.receipt.clone();
-            if let Err(error) = aws
-                .call(api::DELETE_MESSAGE, Family::Other, || {
-                    queue.delete(&receipt)
-                })
-                .await
-            {
+            if let Err(error) = aws.delete_message(&queue_url, &message.receipt).await {
                 tracing::warn!("cannot delete a queue message: {error}");
             }
         }
@@ -168,18 +155,18 @@ pub async fn consume(engine: Arc<Engine>, aws: Aws, queue: Arc<dyn Queue>, wait_
 /// handles to stop them.
 pub fn spawn(
     engine: &Arc<Engine>,
-    queue: Option<Arc<dyn Queue>>,
+    queue_url: Option<String>,
     sweep_interval: Duration,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = vec![
         tokio::spawn(maintenance_window(engine.clone())),
         tokio::spawn(sweep(engine.clone(), sweep_interval)),
     ];
-    if let Some(queue) = queue {
+    if let Some(queue_url) = queue_url {
         tasks.push(tokio::spawn(consume(
             engine.clone(),
             engine.aws().clone(),
-            queue,
+            queue_url,
             20,
         )));
     }

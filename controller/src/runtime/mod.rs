@@ -19,12 +19,15 @@ use tracing::Instrument;
 
 use crate::apply::{ApplyOptions, apply};
 use crate::aws::sdk::AwsOptions;
-use crate::aws::{Aws, CallCounter, Family, LeaseStore, Limiters, Quota};
+use crate::aws::{Aws, CallCounter, Family, Limiters, Quota};
 use crate::observe::{Observation, Reuse, observe, observe_incremental};
 use crate::source::{Source, SourceOptions};
 
 pub mod http;
+mod lease;
 pub mod state;
+
+use lease::{Lease, hold_lease};
 
 use state::{
     ErrorRecord, Metrics, PlanRecord, ReconcileRecord, StatusDoc, Suspension, now, rfc3339,
@@ -247,13 +250,21 @@ impl Controller {
         }
         let mut options = self.options.aws.clone();
         options.management_role_arn = role.clone();
+        options.member_role_name = Some(
+            settings
+                .automation
+                .role_name_to_manage_codebuild
+                .value
+                .clone(),
+        );
         if options.region.is_none() {
             options.region = settings.automation.region.as_ref().map(|r| r.value.clone());
         }
         let overrides = self.options.rate_limits.iter().copied().collect();
         let limiters = Arc::new(Limiters::new(&overrides));
-        let mut aws = crate::aws::sdk::connect(&options, limiters).await;
-        aws.calls = self.shared.calls.clone();
+        let aws = crate::aws::sdk::connect(&options, limiters)
+            .await
+            .with_calls(self.shared.calls.clone());
         self.aws = Some((role, aws.clone()));
         aws
     }
@@ -281,21 +292,10 @@ impl Controller {
                 event_bus: options.event_bus.clone(),
                 ..Default::default()
             };
-            let mut aws_options = self.options.aws.clone();
-            if aws_options.region.is_none() {
-                aws_options.region = settings.automation.region.as_ref().map(|r| r.value.clone());
-            }
-            let (builds, events) = crate::aws::sdk::lifecycle_clients(
-                &aws_options,
-                &settings.automation.role_name_to_manage_codebuild.value,
-            )
-            .await;
             let shared = self.shared.clone();
             let engine = Arc::new(
                 crate::lifecycle::engine::Engine::new(
                     aws.clone(),
-                    builds,
-                    events,
                     crate::aws::system_clock(),
                     engine_options,
                     settings.clone(),
@@ -308,13 +308,9 @@ impl Controller {
             let mut tasks = Vec::new();
             let worker = engine.clone();
             tasks.push(tokio::spawn(async move { worker.work(false).await }));
-            let queue = match &options.queue_url {
-                Some(url) => Some(crate::aws::sdk::queue(&aws_options, url).await),
-                None => None,
-            };
             tasks.extend(crate::lifecycle::triggers::spawn(
                 &engine,
-                queue,
+                options.queue_url.clone(),
                 options.sweep_interval,
             ));
             tracing::info!(
@@ -563,40 +559,6 @@ impl Controller {
     }
 }
 
-/// Takes and renews the lease every third of its duration; tells the loop when it is won or lost.
-async fn hold_lease(
-    lease: Arc<dyn LeaseStore>,
-    name: String,
-    holder: String,
-    duration: Duration,
-    shared: Arc<Shared>,
-) {
-    let mut tick = tokio::time::interval(duration / 3);
-    loop {
-        tick.tick().await;
-        let now = now();
-        let held = match lease
-            .acquire(&name, &holder, now, now + duration.as_secs() as i64)
-            .await
-        {
-            Ok(held) => held,
-            Err(error) => {
-                tracing::warn!("cannot renew the lease: {error}");
-                false
-            }
-        };
-        let was = shared.leader.swap(held, Ordering::SeqCst);
-        shared.update(|s| s.leader = held);
-        if held && !was {
-            tracing::info!("lease won: this replica applies");
-            shared.trigger("lease won", true, false);
-        } else if was && !held {
-            tracing::warn!("lease lost: this replica becomes a standby");
-            shared.lost.notify_waiters();
-        }
-    }
-}
-
 /// Waits for SIGTERM or SIGINT.
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
@@ -689,10 +651,13 @@ pub async fn run(options: ControllerOptions) -> Result<(), String> {
     } else {
         None
     };
-    let lease: Option<Arc<dyn LeaseStore>> = match &options.lease_table {
-        Some(table) => Some(Arc::new(
-            crate::aws::sdk::SdkLease::new(&options.aws, table).await,
-        )),
+    let lease = match &options.lease_table {
+        Some(table) => Some(Lease {
+            aws: crate::aws::sdk::connect(&options.aws, Arc::new(Limiters::default()))
+                .await
+                .with_calls(shared.calls.clone()),
+            table: table.clone(),
+        }),
         None => None,
     };
     let mut controller = Controller {
@@ -791,7 +756,10 @@ pub async fn run(options: ControllerOptions) -> Result<(), String> {
         renew.abort();
     }
     if let (Some(lease), true) = (&lease, shared.leader.load(Ordering::SeqCst)) {
-        let _ = lease.release(&lease_name(&options.source), &holder).await;
+        let _ = lease
+            .aws
+            .release_lease(&lease.table, &lease_name(&options.source), &holder)
+            .await;
         tracing::info!("lease released");
     }
     server.abort();

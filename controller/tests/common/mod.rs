@@ -1,7 +1,6 @@
 //! Helpers shared by the controller's integration tests. Each test file uses a part.
 #![allow(dead_code)]
 
-use spa_controller::aws::sdk::SdkQueue;
 use spa_schema::{MemoryFiles, Settings, load};
 
 /// The settings of `files` (with `settings.yaml`), which the test expects to be valid.
@@ -28,8 +27,8 @@ pub fn paused_runtime() -> tokio::runtime::Runtime {
 }
 
 /// An SQS queue and an EventBridge rule on the default bus sending it the events of
-/// `sources`.
-pub async fn queue_for(config: &aws_config::SdkConfig, name: &str, sources: &[&str]) -> SdkQueue {
+/// `sources`; returns the queue's URL.
+pub async fn queue_for(config: &aws_config::SdkConfig, name: &str, sources: &[&str]) -> String {
     let sqs = aws_sdk_sqs::Client::new(config);
     let url = sqs
         .create_queue()
@@ -70,5 +69,5 @@ pub async fn queue_for(config: &aws_config::SdkConfig, name: &str, sources: &[&s
         .send()
         .await
         .unwrap();
-    SdkQueue { client: sqs, url }
+    url
 }

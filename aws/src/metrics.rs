@@ -24,7 +24,8 @@ impl CallCounter {
     }
 
     /// Calls of one API, whatever their outcome.
-    pub fn calls(&self, api: &str) -> u64 {
+    pub fn calls(&self, api: impl AsRef<str>) -> u64 {
+        let api = api.as_ref();
         self.snapshot()
             .iter()
             .filter(|((a, _), _)| *a == api)
@@ -33,7 +34,8 @@ impl CallCounter {
     }
 
     /// Calls of one API with one outcome.
-    pub fn count(&self, api: &str, outcome: &str) -> u64 {
+    pub fn count(&self, api: impl AsRef<str>, outcome: &str) -> u64 {
+        let api = api.as_ref();
         self.snapshot()
             .iter()
             .filter(|((a, o), _)| *a == api && *o == outcome)

@@ -1,7 +1,7 @@
 //! The fakes behave like the services they stand for, where tests rely on it.
 
-use spa_controller::aws::fake::{FakeBuilds, FakeEvents, FakeQueue};
-use spa_controller::aws::{BuildStatus, Builds, EventEntry, Events, ProjectSpec, Queue};
+use spa_aws::fake::{FakeEvents, FakeMember, FakeQueues};
+use spa_aws::{BuildStatus, EventEntry, Events, Member, ProjectSpec, Queues};
 
 fn project() -> ProjectSpec {
     ProjectSpec {
@@ -16,7 +16,7 @@ fn project() -> ProjectSpec {
 
 #[tokio::test]
 async fn builds_honour_idempotency_tokens_and_scripted_outcomes() {
-    let builds = FakeBuilds::with_duration(2);
+    let builds = FakeMember::with_duration(2);
     assert!(
         builds
             .start_build("SpaProjectForAccountPurge", "t")
@@ -65,13 +65,15 @@ async fn builds_honour_idempotency_tokens_and_scripted_outcomes() {
 
 #[tokio::test]
 async fn queue_and_events() {
-    let queue = FakeQueue::default();
-    queue.push("a");
-    queue.push("b");
-    let messages = queue.receive(10, 0).await.unwrap();
+    let queues = FakeQueues::default();
+    queues.push("q1", "a");
+    queues.push("q1", "b");
+    queues.push("q2", "c");
+    let messages = queues.receive("q1", 10, 0).await.unwrap();
     assert_eq!(messages.len(), 2);
-    queue.delete(&messages[0].receipt).await.unwrap();
-    assert_eq!(queue.len(), 1);
+    queues.delete("q1", &messages[0].receipt).await.unwrap();
+    assert_eq!(queues.len("q1"), 1);
+    assert_eq!(queues.len("q2"), 1, "queues are apart");
     let events = FakeEvents::default();
     let entry = EventEntry {
         source: "SustainablePersonalAccounts".into(),

@@ -10,8 +10,8 @@ use aws_config::SdkConfig;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::sdk::{AwsOptions, assume_role, classify, sdk_config};
-use super::{AwsError, ErrorKind};
+use crate::sdk::{AwsOptions, assume_role, classify, sdk_config};
+use crate::{Api, AwsError, ErrorKind};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -110,7 +110,7 @@ async fn emulator_post(endpoint: &str, path: &str) -> Result<(), String> {
 }
 
 fn wrong(message: String) -> AwsError {
-    AwsError::new("Seed", ErrorKind::Terminal, "", message)
+    AwsError::named("Seed", ErrorKind::Terminal, "", message)
 }
 
 struct Seeder {
@@ -129,7 +129,7 @@ impl Seeder {
             .name(&spec.name)
             .send()
             .await
-            .map_err(|e| classify("CreateOrganizationalUnit", e))?;
+            .map_err(|e| classify(Api::other("CreateOrganizationalUnit"), e))?;
         let id = output
             .organizational_unit()
             .and_then(|u| u.id())
@@ -163,7 +163,7 @@ impl Seeder {
             .account_name(&spec.name)
             .send()
             .await
-            .map_err(|e| classify("CreateAccount", e))?;
+            .map_err(|e| classify(Api::other("CreateAccount"), e))?;
         let request = output
             .create_account_status()
             .and_then(|s| s.id())
@@ -178,7 +178,7 @@ impl Seeder {
                 .create_account_request_id(&request)
                 .send()
                 .await
-                .map_err(|e| classify("DescribeCreateAccountStatus", e))?;
+                .map_err(|e| classify(Api::other("DescribeCreateAccountStatus"), e))?;
             let status = status.create_account_status();
             match status.and_then(|s| s.state()).map(|s| s.as_str()) {
                 Some("SUCCEEDED") => {
@@ -217,7 +217,7 @@ impl Seeder {
                 .destination_parent_id(parent)
                 .send()
                 .await
-                .map_err(|e| classify("MoveAccount", e))?;
+                .map_err(|e| classify(Api::other("MoveAccount"), e))?;
         }
         if !spec.tags.is_empty() {
             let mut request = self.organizations.tag_resource().resource_id(&id);
@@ -232,7 +232,7 @@ impl Seeder {
             request
                 .send()
                 .await
-                .map_err(|e| classify("TagResource", e))?;
+                .map_err(|e| classify(Api::other("TagResource"), e))?;
         }
         // The member role, created inside the account through the role itself, as an
         // account factory would have done.
@@ -248,7 +248,7 @@ impl Seeder {
             .assume_role_policy_document(trust)
             .send()
             .await
-            .map_err(|e| classify("CreateRole", e))?;
+            .map_err(|e| classify(Api::other("CreateRole"), e))?;
         self.seeded.accounts.push((spec.name.clone(), id));
         Ok(())
     }
@@ -281,12 +281,12 @@ pub async fn seed(options: &AwsOptions, spec: OrganizationSpec) -> Result<Seeded
         .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
         .send()
         .await
-        .map_err(|e| classify("CreateOrganization", e))?;
+        .map_err(|e| classify(Api::other("CreateOrganization"), e))?;
     let roots = organizations
         .list_roots()
         .send()
         .await
-        .map_err(|e| classify("ListRoots", e))?;
+        .map_err(|e| classify(Api::other("ListRoots"), e))?;
     let root_id = roots
         .roots()
         .first()

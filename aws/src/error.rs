@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::api::Api;
+
 /// What kind of failure a call met; decides between retrying, reporting and giving up.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
@@ -59,6 +61,16 @@ pub struct AwsError {
 
 impl AwsError {
     pub fn new(
+        api: Api,
+        kind: ErrorKind,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> AwsError {
+        AwsError::named(api.name, kind, code, message)
+    }
+
+    /// An error of an operation outside [`crate::api`] (the emulator's seeding).
+    pub fn named(
         api: &'static str,
         kind: ErrorKind,
         code: impl Into<String>,

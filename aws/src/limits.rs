@@ -87,6 +87,11 @@ pub enum Family {
     Sts,
     CodeBuild,
     Events,
+    /// SQS of the automation account: nearly unlimited on AWS's side; a ceiling of ours.
+    Sqs,
+    /// DynamoDB on-demand tables of the automation account.
+    DynamoDbRead,
+    DynamoDbWrite,
     Other,
 }
 
@@ -108,11 +113,16 @@ impl Family {
             Family::Sts => Quota::new(600.0, 600.0),
             Family::CodeBuild => Quota::new(10.0, 10.0),
             Family::Events => Quota::new(50.0, 50.0),
+            Family::Sqs => Quota::new(100.0, 100.0),
+            // A new on-demand table serves 4,000 writes and 12,000 reads a second at once:
+            // half of that leaves room for everything else sharing the table.
+            Family::DynamoDbRead => Quota::new(6_000.0, 6_000.0),
+            Family::DynamoDbWrite => Quota::new(2_000.0, 2_000.0),
             Family::Other => Quota::new(10.0, 10.0),
         }
     }
 
-    pub const ALL: [Family; 15] = [
+    pub const ALL: [Family; 18] = [
         Family::OrgListRoots,
         Family::OrgListParents,
         Family::OrgListChildren,
@@ -127,6 +137,9 @@ impl Family {
         Family::Sts,
         Family::CodeBuild,
         Family::Events,
+        Family::Sqs,
+        Family::DynamoDbRead,
+        Family::DynamoDbWrite,
         Family::Other,
     ];
 }
@@ -205,9 +218,9 @@ impl RetryPolicy {
     }
 
     /// Whether a call that failed `attempt` times with `kind` is tried again.
-    pub fn retries(&self, kind: super::ErrorKind, attempt: u32) -> bool {
+    pub fn retries(&self, kind: crate::ErrorKind, attempt: u32) -> bool {
         match kind {
-            super::ErrorKind::Throttled => attempt < self.max_throttled_attempts,
+            crate::ErrorKind::Throttled => attempt < self.max_throttled_attempts,
             other => other.is_retryable() && attempt < self.max_attempts,
         }
     }
@@ -236,8 +249,8 @@ mod tests {
         assert_eq!(policy.delay(3, 1.0), Duration::from_millis(800));
         assert_eq!(policy.delay(3, 0.0), Duration::from_millis(400));
         assert_eq!(policy.delay(30, 1.0), Duration::from_secs(20));
-        assert!(policy.retries(super::super::ErrorKind::Throttled, 20));
-        assert!(!policy.retries(super::super::ErrorKind::Transient, 6));
-        assert!(!policy.retries(super::super::ErrorKind::AccessDenied, 1));
+        assert!(policy.retries(crate::ErrorKind::Throttled, 20));
+        assert!(!policy.retries(crate::ErrorKind::Transient, 6));
+        assert!(!policy.retries(crate::ErrorKind::AccessDenied, 1));
     }
 }

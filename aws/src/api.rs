@@ -1,0 +1,86 @@
+//! Every AWS operation spa performs, named once with the rate-limit family it draws from.
+//! Typed methods of [`crate::Aws`] pass these to the policy; the fakes read the same family
+//! to enforce the published quotas; counters and metrics are labelled by the name.
+
+use std::fmt;
+
+use crate::limits::Family;
+
+/// An AWS operation: its name as AWS spells it, and the client-side bucket it draws from.
+/// `family` is `None` for operations whose quota belongs to another account (inside each
+/// member account): they are retried and counted, not limited here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Api {
+    pub name: &'static str,
+    pub family: Option<Family>,
+}
+
+impl Api {
+    const fn new(name: &'static str, family: Family) -> Api {
+        Api {
+            name,
+            family: Some(family),
+        }
+    }
+
+    /// An operation outside this list (the emulator's seeding), on the `Other` bucket.
+    pub(crate) const fn other(name: &'static str) -> Api {
+        Api::new(name, Family::Other)
+    }
+
+    /// An operation on a quota of another account (a member account).
+    const fn elsewhere(name: &'static str) -> Api {
+        Api { name, family: None }
+    }
+}
+
+impl AsRef<str> for Api {
+    fn as_ref(&self) -> &str {
+        self.name
+    }
+}
+
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+// Organizations (management account, us-east-1).
+pub const LIST_ROOTS: Api = Api::new("ListRoots", Family::OrgListRoots);
+pub const DESCRIBE_ORGANIZATIONAL_UNIT: Api =
+    Api::new("DescribeOrganizationalUnit", Family::OrgDescribe);
+pub const LIST_ORGANIZATIONAL_UNITS_FOR_PARENT: Api =
+    Api::new("ListOrganizationalUnitsForParent", Family::OrgListParents);
+pub const LIST_ACCOUNTS_FOR_PARENT: Api = Api::new("ListAccountsForParent", Family::OrgListParents);
+pub const LIST_TAGS_FOR_RESOURCE: Api = Api::new("ListTagsForResource", Family::OrgListTags);
+pub const DESCRIBE_ACCOUNT: Api = Api::new("DescribeAccount", Family::OrgDescribe);
+pub const LIST_PARENTS: Api = Api::new("ListParents", Family::OrgListParents);
+pub const TAG_RESOURCE: Api = Api::new("TagResource", Family::OrgTag);
+pub const UNTAG_RESOURCE: Api = Api::new("UntagResource", Family::OrgTag);
+
+// SSM Parameter Store (automation account).
+pub const GET_PARAMETERS_BY_PATH: Api = Api::new("GetParametersByPath", Family::SsmRead);
+pub const PUT_PARAMETER: Api = Api::new("PutParameter", Family::SsmWrite);
+pub const DELETE_PARAMETERS: Api = Api::new("DeleteParameters", Family::SsmWrite);
+
+// Inside member accounts: CodeBuild and IAM, on the member's own quotas.
+pub const CREATE_PROJECT: Api = Api::elsewhere("CreateProject");
+pub const UPDATE_PROJECT: Api = Api::elsewhere("UpdateProject");
+pub const DELETE_PROJECT: Api = Api::elsewhere("DeleteProject");
+pub const START_BUILD: Api = Api::elsewhere("StartBuild");
+pub const BATCH_GET_BUILDS: Api = Api::elsewhere("BatchGetBuilds");
+pub const BATCH_GET_PROJECTS: Api = Api::elsewhere("BatchGetProjects");
+pub const LIST_BUILDS_FOR_PROJECT: Api = Api::elsewhere("ListBuildsForProject");
+pub const CREATE_ROLE: Api = Api::elsewhere("CreateRole");
+pub const GET_ROLE: Api = Api::elsewhere("GetRole");
+/// The role chain into a member account (STS of the calling account).
+pub const ASSUME_ROLE: Api = Api::new("AssumeRole", Family::Sts);
+
+// EventBridge, SQS and DynamoDB of the automation account.
+pub const PUT_EVENTS: Api = Api::new("PutEvents", Family::Events);
+pub const RECEIVE_MESSAGE: Api = Api::new("ReceiveMessage", Family::Sqs);
+pub const DELETE_MESSAGE: Api = Api::new("DeleteMessage", Family::Sqs);
+pub const PUT_ITEM: Api = Api::new("PutItem", Family::DynamoDbWrite);
+pub const DELETE_ITEM: Api = Api::new("DeleteItem", Family::DynamoDbWrite);
+pub const CREATE_TABLE: Api = Api::new("CreateTable", Family::Other);
