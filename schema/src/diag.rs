@@ -151,27 +151,116 @@ impl Diagnostic {
 /// The text of every file that was read, so that diagnostics can quote it.
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
-    texts: BTreeMap<FileName, Arc<str>>,
+    texts: BTreeMap<FileName, Source>,
+}
+
+#[derive(Debug, Clone)]
+struct Source {
+    text: Arc<str>,
+    /// Built when a diagnostic first quotes the file: a valid repository never pays for it.
+    lines: OnceLock<LineIndex>,
 }
 
 impl Sources {
     pub fn insert(&mut self, file: FileName, text: &str) {
-        self.texts.insert(file, Arc::from(text));
+        self.insert_shared(file, Arc::from(text));
     }
 
     pub fn insert_shared(&mut self, file: FileName, text: Arc<str>) {
-        self.texts.insert(file, text);
+        let source = Source {
+            text,
+            lines: OnceLock::new(),
+        };
+        self.texts.insert(file, source);
     }
 
     pub fn get(&self, file: &str) -> Option<&str> {
-        self.texts.get(file).map(|text| &**text)
+        self.texts.get(file).map(|source| &*source.text)
     }
 
-    fn line(&self, file: &str, line: u32) -> Option<&str> {
-        let text = self.get(file)?;
-        let raw = text.split('\n').nth(line.checked_sub(1)? as usize)?;
-        Some(raw.strip_suffix('\r').unwrap_or(raw))
+    /// Line `line` (1-based) of `file`, without its line end.
+    fn line(&self, file: &str, line: u32) -> Option<Line<'_>> {
+        let source = self.texts.get(file)?;
+        let index = source.lines.get_or_init(|| LineIndex::new(&source.text));
+        index.line(&source.text, usize::try_from(line.checked_sub(1)?).ok()?)
     }
+}
+
+/// Where the lines of a text start, so that quoting a line is a lookup. Splitting the text
+/// again for every diagnostic made rendering quadratic: minutes for an 8 MiB CSV file with
+/// an error on every row.
+#[derive(Debug, Clone)]
+struct LineIndex {
+    /// The byte offset of the start of each line.
+    starts: Vec<usize>,
+    /// `None` when the text is ASCII: then a character is a byte.
+    chars: Option<CharIndex>,
+}
+
+/// Columns count characters; in a text that is not ASCII, this counts them per line.
+#[derive(Debug, Clone)]
+struct CharIndex {
+    /// The character offset of the start of each line.
+    line_starts: Vec<usize>,
+    /// Characters in the whole text.
+    total: usize,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> LineIndex {
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+            .collect();
+        let chars = (!text.is_ascii()).then(|| {
+            let mut line_starts = Vec::with_capacity(starts.len());
+            line_starts.push(0);
+            let mut total = 0;
+            for c in text.chars() {
+                total += 1;
+                if c == '\n' {
+                    line_starts.push(total);
+                }
+            }
+            CharIndex { line_starts, total }
+        });
+        LineIndex { starts, chars }
+    }
+
+    /// Line `index` (0-based) of `text`, without its line end (`\n` or `\r\n`).
+    fn line<'s>(&'s self, text: &'s str, index: usize) -> Option<Line<'s>> {
+        let start = *self.starts.get(index)?;
+        let next = self.starts.get(index + 1).copied();
+        let raw = text.get(start..next.map_or(text.len(), |next| next - 1))?;
+        let content = raw.strip_suffix('\r').unwrap_or(raw);
+        let Some(chars) = &self.chars else {
+            return Some(Line {
+                text: content,
+                width: content.len(),
+            });
+        };
+        let first = *chars.line_starts.get(index)?;
+        // The character offset of the line end: its `\n`, or the end of the text.
+        let end = next.map_or(chars.total, |_| {
+            chars
+                .line_starts
+                .get(index + 1)
+                .map_or(chars.total, |n| n - 1)
+        });
+        let width = end
+            .saturating_sub(first)
+            .saturating_sub(raw.len() - content.len());
+        Some(Line {
+            text: content,
+            width,
+        })
+    }
+}
+
+/// One line of a source, as quoted under a diagnostic.
+struct Line<'s> {
+    text: &'s str,
+    /// In characters.
+    width: usize,
 }
 
 /// Colors for terminals; the caller decides (never when `NO_COLOR` is set or not a terminal).
@@ -244,14 +333,14 @@ fn render_one(out: &mut String, diagnostic: &Diagnostic, sources: &Sources, styl
         };
         let bar = style.paint("1;34", "|");
         let _ = writeln!(out, "{pad} {bar}");
-        let shown = line.replace('\t', " ");
+        let shown = line.text.replace('\t', " ");
         let _ = writeln!(
             out,
             "{} {bar} {}",
             style.paint("1;34", &format!("{:>gutter$}", span.line)),
             shown
         );
-        let width = line.chars().count() as u32;
+        let width = u32::try_from(line.width).unwrap_or(u32::MAX);
         let start = span.column.saturating_sub(1).min(width);
         let end = if span.end_line == span.line && span.end_column > span.column {
             (span.end_column - 1).min(width.max(start + 1))
@@ -316,6 +405,63 @@ mod tests {
         assert_eq!(did_you_mean("acount_tags", &keys), Some("account_tags"));
         assert_eq!(did_you_mean("Purge", &keys), Some("purge"));
         assert_eq!(did_you_mean("colour", &keys), None);
+    }
+
+    proptest::proptest! {
+        /// The index finds the same lines and widths as splitting the text would, across
+        /// line ends and multi-byte characters.
+        #[test]
+        fn line_index_agrees_with_splitting(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", "é", "日本", "😀", "\t", "\n", "\r\n", "\r",
+                    "a long run of plain text, more than sixty-four characters in a row, no line end",
+                ]),
+                0..80,
+            )
+        ) {
+            let text: String = pieces.concat();
+            let index = LineIndex::new(&text);
+            let naive: Vec<&str> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+            proptest::prop_assert!(index.line(&text, naive.len()).is_none());
+            for (number, expected) in naive.iter().enumerate() {
+                let line = index.line(&text, number).unwrap();
+                proptest::prop_assert_eq!(line.text, *expected);
+                proptest::prop_assert_eq!(line.width, expected.chars().count());
+            }
+        }
+    }
+
+    /// One diagnostic on each of 50,000 lines. Quoting a line used to split the whole file
+    /// again, which took minutes here; with a line index it takes a fraction of a second
+    /// even in a debug build. The bound is deliberately loose: it only catches the quadratic.
+    #[test]
+    fn rendering_is_linear_in_the_number_of_diagnostics() {
+        let file = intern("linear.csv");
+        let lines = 50_000u32;
+        let mut sources = Sources::default();
+        sources.insert(file, &"1.23457E+11,row\n".repeat(lines as usize));
+        let diagnostics: Vec<Diagnostic> = (1..=lines)
+            .map(|line| {
+                Diagnostic::error(
+                    "csv-invalid-account",
+                    Span::range(file, line, 1, line, 12),
+                    "bad",
+                )
+            })
+            .collect();
+        let start = std::time::Instant::now();
+        let text = render(&diagnostics, &sources, Style::Plain);
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed < std::time::Duration::from_secs(10),
+            "rendering took {elapsed:?}"
+        );
+        assert!(
+            text.ends_with("50000 | 1.23457E+11,row\n      | ^^^^^^^^^^^\n\n"),
+            "{}",
+            &text[text.len() - 200..]
+        );
     }
 
     #[test]
