@@ -1,6 +1,7 @@
 //! Locations and diagnostics. Every problem spa finds in a settings repository becomes a
 //! [`Diagnostic`] pointing at file:line:column, rendered with a source snippet and a hint.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -69,13 +70,16 @@ impl Span {
 
     /// A sub-range of a one-line span: `offset` and `len` count characters from the start.
     pub fn slice(&self, offset: usize, len: usize) -> Span {
-        let column = self.column + offset as u32;
+        // Saturating: offsets come from the input, and a span must never panic.
+        let offset = u32::try_from(offset).unwrap_or(u32::MAX);
+        let len = u32::try_from(len.max(1)).unwrap_or(u32::MAX);
+        let column = self.column.saturating_add(offset);
         Span::range(
             self.file,
             self.line,
             column,
             self.line,
-            column + len.max(1) as u32,
+            column.saturating_add(len),
         )
     }
 }
@@ -146,6 +150,23 @@ impl Diagnostic {
         });
         self
     }
+
+    /// Cuts overlong texts in the middle (see [`clip`]), so that one diagnostic stays small
+    /// in every output, JSON included.
+    pub fn clip_texts(&mut self) {
+        fn cut(text: &mut String) {
+            if let Cow::Owned(clipped) = clip(text) {
+                *text = clipped;
+            }
+        }
+        cut(&mut self.message);
+        if let Some(hint) = &mut self.hint {
+            cut(hint);
+        }
+        for label in &mut self.labels {
+            cut(&mut label.message);
+        }
+    }
 }
 
 /// The text of every file that was read, so that diagnostics can quote it.
@@ -186,6 +207,10 @@ impl Sources {
     }
 }
 
+/// Characters between two checkpoints of a [`CharIndex`]: finding a column walks at most
+/// this many characters, however long its line.
+const CHECKPOINT: usize = 64;
+
 /// Where the lines of a text start, so that quoting a line is a lookup. Splitting the text
 /// again for every diagnostic made rendering quadratic: minutes for an 8 MiB CSV file with
 /// an error on every row.
@@ -193,15 +218,17 @@ impl Sources {
 struct LineIndex {
     /// The byte offset of the start of each line.
     starts: Vec<usize>,
-    /// `None` when the text is ASCII: then a character is a byte.
+    /// `None` when the text is ASCII: then a column is a byte offset.
     chars: Option<CharIndex>,
 }
 
-/// Columns count characters; in a text that is not ASCII, this counts them per line.
+/// Columns count characters; in a text that is not ASCII, this maps them to bytes.
 #[derive(Debug, Clone)]
 struct CharIndex {
     /// The character offset of the start of each line.
     line_starts: Vec<usize>,
+    /// The byte offset of every `CHECKPOINT`-th character.
+    checkpoints: Vec<usize>,
     /// Characters in the whole text.
     total: usize,
 }
@@ -214,14 +241,22 @@ impl LineIndex {
         let chars = (!text.is_ascii()).then(|| {
             let mut line_starts = Vec::with_capacity(starts.len());
             line_starts.push(0);
+            let mut checkpoints = Vec::with_capacity(text.len() / CHECKPOINT + 1);
             let mut total = 0;
-            for c in text.chars() {
+            for (byte, c) in text.char_indices() {
+                if total % CHECKPOINT == 0 {
+                    checkpoints.push(byte);
+                }
                 total += 1;
                 if c == '\n' {
                     line_starts.push(total);
                 }
             }
-            CharIndex { line_starts, total }
+            CharIndex {
+                line_starts,
+                checkpoints,
+                total,
+            }
         });
         LineIndex { starts, chars }
     }
@@ -236,6 +271,7 @@ impl LineIndex {
             return Some(Line {
                 text: content,
                 width: content.len(),
+                chars: None,
             });
         };
         let first = *chars.line_starts.get(index)?;
@@ -252,6 +288,12 @@ impl LineIndex {
         Some(Line {
             text: content,
             width,
+            chars: Some(LineChars {
+                index: chars,
+                whole: text,
+                first,
+                start,
+            }),
         })
     }
 }
@@ -261,6 +303,47 @@ struct Line<'s> {
     text: &'s str,
     /// In characters.
     width: usize,
+    /// `None` for ASCII.
+    chars: Option<LineChars<'s>>,
+}
+
+struct LineChars<'s> {
+    index: &'s CharIndex,
+    whole: &'s str,
+    /// The character and byte offsets of the line start in `whole`.
+    first: usize,
+    start: usize,
+}
+
+impl<'s> Line<'s> {
+    /// The byte offset in the line of the character `column` (0-based); the line length
+    /// from `width` on.
+    fn byte(&self, column: usize) -> usize {
+        if column >= self.width {
+            return self.text.len();
+        }
+        let Some(chars) = &self.chars else {
+            return column;
+        };
+        let wanted = chars.first + column;
+        let checkpoint = wanted / CHECKPOINT;
+        let Some(&from) = chars.index.checkpoints.get(checkpoint) else {
+            return self.text.len();
+        };
+        chars
+            .whole
+            .get(from..)
+            .and_then(|rest| rest.char_indices().nth(wanted - checkpoint * CHECKPOINT))
+            .map_or(self.text.len(), |(at, _)| {
+                (from + at).saturating_sub(chars.start).min(self.text.len())
+            })
+    }
+
+    /// The characters `from..to` of the line.
+    fn slice(&self, from: usize, to: usize) -> &'s str {
+        let (from, to) = (self.byte(from), self.byte(to));
+        self.text.get(from..to.max(from)).unwrap_or_default()
+    }
 }
 
 /// Colors for terminals; the caller decides (never when `NO_COLOR` is set or not a terminal).
@@ -307,14 +390,14 @@ fn render_one(out: &mut String, diagnostic: &Diagnostic, sources: &Sources, styl
         out,
         "{}{}",
         style.paint(color, &format!("{word}[{}]", diagnostic.code)),
-        style.paint("1", &format!(": {}", diagnostic.message))
+        style.paint("1", &format!(": {}", clip(&diagnostic.message)))
     );
     let mut places = vec![(&diagnostic.span, None)];
     places.extend(
         diagnostic
             .labels
             .iter()
-            .map(|label| (&label.span, Some(label.message.as_str()))),
+            .map(|label| (&label.span, Some(clip(&label.message)))),
     );
     let gutter = places
         .iter()
@@ -333,35 +416,109 @@ fn render_one(out: &mut String, diagnostic: &Diagnostic, sources: &Sources, styl
         };
         let bar = style.paint("1;34", "|");
         let _ = writeln!(out, "{pad} {bar}");
-        let shown = line.text.replace('\t', " ");
-        let _ = writeln!(
-            out,
-            "{} {bar} {}",
-            style.paint("1;34", &format!("{:>gutter$}", span.line)),
-            shown
-        );
-        let width = u32::try_from(line.width).unwrap_or(u32::MAX);
-        let start = span.column.saturating_sub(1).min(width);
+        // Columns count characters from 1; here everything counts characters from 0.
+        let width = line.width;
+        let start = usize::try_from(span.column.saturating_sub(1))
+            .unwrap_or(usize::MAX)
+            .min(width);
         let end = if span.end_line == span.line && span.end_column > span.column {
-            (span.end_column - 1).min(width.max(start + 1))
+            usize::try_from(span.end_column - 1)
+                .unwrap_or(usize::MAX)
+                .min(width.max(start + 1))
         } else if span.end_line > span.line {
             width.max(start + 1)
         } else {
             start + 1
         };
-        let marks = "^".repeat((end.saturating_sub(start)).max(1) as usize);
-        let tail = message.map(|m| format!(" {m}")).unwrap_or_default();
+        let (from, to) = window(width, start, end);
+        let mut shown = String::new();
+        if from > 0 {
+            shown.push('…');
+        }
+        // A tab shows as one space, so that the carets stay under their characters.
+        shown.push_str(&line.slice(from, to).replace('\t', " "));
+        if to < width {
+            shown.push('…');
+        }
+        let _ = writeln!(
+            out,
+            "{} {bar} {shown}",
+            style.paint("1;34", &format!("{:>gutter$}", span.line)),
+        );
+        let indent = start - from + usize::from(from > 0);
+        let marked = if to < width { end.min(to) } else { end };
+        let marks = "^".repeat(marked.saturating_sub(start).max(1));
+        let tail = message
+            .as_ref()
+            .map(|m| format!(" {m}"))
+            .unwrap_or_default();
         let mark_color = if index == 0 { color } else { "1;34" };
         let _ = writeln!(
             out,
             "{pad} {bar} {}{}",
-            " ".repeat(start as usize),
+            " ".repeat(indent),
             style.paint(mark_color, &format!("{marks}{tail}"))
         );
     }
     if let Some(hint) = &diagnostic.hint {
-        let _ = writeln!(out, "{pad} = {}: {hint}", style.paint("1;36", "hint"));
+        let _ = writeln!(
+            out,
+            "{pad} = {}: {}",
+            style.paint("1;36", "hint"),
+            clip(hint)
+        );
     }
+}
+
+/// At most this many characters of a source line are quoted, as compilers do: one error on
+/// a 7 MiB line must not print 7 MiB.
+const WINDOW: usize = 120;
+/// Context kept before a span too long for the window.
+const LEAD: usize = 20;
+
+/// The characters `from..to` of a line of `width` characters to quote for the span
+/// `start..end`: all of a short line, else a window centred on the span or, for a long span,
+/// starting a little before it.
+fn window(width: usize, start: usize, end: usize) -> (usize, usize) {
+    if width <= WINDOW {
+        return (0, width);
+    }
+    let length = end.saturating_sub(start);
+    let before = if length + 2 * LEAD <= WINDOW {
+        (WINDOW - length) / 2
+    } else {
+        LEAD
+    };
+    let from = start.saturating_sub(before).min(width - WINDOW);
+    (from, from + WINDOW)
+}
+
+/// Messages and hints longer than this (in characters) are cut in the middle: they may quote
+/// a value of the input, and a value can be megabytes long.
+pub const MAX_TEXT: usize = 400;
+
+/// `text`, cut in the middle to at most [`MAX_TEXT`] characters, keeping its start and end
+/// (a message usually ends with what is wrong: "`…` is not an AWS account id").
+pub fn clip(text: &str) -> Cow<'_, str> {
+    const TAIL: usize = 100;
+    if text.len() <= MAX_TEXT || text.chars().count() <= MAX_TEXT {
+        return Cow::Borrowed(text);
+    }
+    let head_end = text
+        .char_indices()
+        .nth(MAX_TEXT - TAIL - 1)
+        .map_or(text.len(), |(at, _)| at);
+    let tail_start = text
+        .char_indices()
+        .rev()
+        .nth(TAIL - 1)
+        .map_or(head_end, |(at, _)| at)
+        .max(head_end);
+    let mut clipped = String::with_capacity(MAX_TEXT * 4);
+    clipped.push_str(&text[..head_end]);
+    clipped.push('…');
+    clipped.push_str(&text[tail_start..]);
+    Cow::Owned(clipped)
 }
 
 /// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
@@ -408,8 +565,8 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The index finds the same lines and widths as splitting the text would, across
-        /// line ends and multi-byte characters.
+        /// The index finds the same lines, widths and columns as splitting the text would,
+        /// across line ends, multi-byte characters and the checkpoints of long lines.
         #[test]
         fn line_index_agrees_with_splitting(
             pieces in proptest::collection::vec(
@@ -428,6 +585,10 @@ mod tests {
                 let line = index.line(&text, number).unwrap();
                 proptest::prop_assert_eq!(line.text, *expected);
                 proptest::prop_assert_eq!(line.width, expected.chars().count());
+                for column in 0..=line.width + 1 {
+                    let byte = expected.char_indices().nth(column).map_or(expected.len(), |(at, _)| at);
+                    proptest::prop_assert_eq!(line.byte(column), byte);
+                }
             }
         }
     }
@@ -462,6 +623,111 @@ mod tests {
             "{}",
             &text[text.len() - 200..]
         );
+    }
+
+    /// The quoted line and the carets under it, for one span on the line `line` (line 2).
+    fn snippet(line: &str, column: u32, end_line: u32, end_column: u32) -> (String, String) {
+        let file = intern("snippet.csv");
+        let mut sources = Sources::default();
+        sources.insert(file, &format!("header\r\n{line}\r\nlast\r\n"));
+        let span = Span::range(file, 2, column, end_line, end_column);
+        let text = render(&[Diagnostic::error("x", span, "m")], &sources, Style::Plain);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[1], format!(" --> snippet.csv:2:{column}"), "{text}");
+        let strip = |l: &str| {
+            l.strip_prefix("2 | ")
+                .or(l.strip_prefix("  | "))
+                .unwrap()
+                .to_string()
+        };
+        (strip(lines[3]), strip(lines[4]))
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_span() {
+        // The window keeps the carets under the span, whatever the characters before it.
+        let line = format!("{}BAD{}", "é\t".repeat(500), "日".repeat(1000));
+        assert_eq!(
+            snippet(&line, 1001, 2, 1004),
+            (
+                format!("…{}BAD{}…", "é ".repeat(29), "日".repeat(59)),
+                format!("{}^^^", " ".repeat(59))
+            )
+        );
+        // At the start and at the end of the line, only the other side is cut.
+        let line = format!("BAD{}", "x".repeat(200));
+        assert_eq!(
+            snippet(&line, 1, 2, 4),
+            (format!("BAD{}…", "x".repeat(117)), "^^^".to_string())
+        );
+        let line = format!("{}BAD", "x".repeat(200));
+        assert_eq!(
+            snippet(&line, 201, 2, 204),
+            (
+                format!("…{}BAD", "x".repeat(117)),
+                format!("{}^^^", " ".repeat(118))
+            )
+        );
+        // Past the end of the line (a missing field).
+        let line = "x".repeat(200);
+        assert_eq!(
+            snippet(&line, 201, 2, 201),
+            (
+                format!("…{}", "x".repeat(120)),
+                format!("{}^", " ".repeat(121))
+            )
+        );
+        // A span longer than the window: a little context before, carets up to the cut.
+        let line = format!("{}{}", "x".repeat(50), "y".repeat(500));
+        let cut = (
+            format!("…{}{}…", "x".repeat(20), "y".repeat(100)),
+            format!("{}{}", " ".repeat(21), "^".repeat(100)),
+        );
+        assert_eq!(snippet(&line, 51, 2, 551), cut);
+        assert_eq!(
+            snippet(&line, 51, 3, 2),
+            cut,
+            "a span that goes on to the next line"
+        );
+        // Lines up to the window's width are shown whole, as before.
+        let line = "z".repeat(120);
+        assert_eq!(
+            snippet(&line, 120, 2, 121),
+            (line.clone(), format!("{}^", " ".repeat(119)))
+        );
+    }
+
+    #[test]
+    fn spans_saturate_instead_of_overflowing() {
+        let file = intern("far.yaml");
+        let span = Span::point(file, 1, u32::MAX - 1).slice(usize::MAX, usize::MAX);
+        assert_eq!((span.column, span.end_column), (u32::MAX, u32::MAX));
+        let mut sources = Sources::default();
+        sources.insert(file, "a: b\n");
+        let far = Span::range(file, u32::MAX, u32::MAX, u32::MAX, u32::MAX);
+        let wide = Span::range(file, 1, u32::MAX, 1, u32::MAX);
+        for span in [far, wide, Span::range(file, 1, 0, 0, 0)] {
+            render(&[Diagnostic::error("x", span, "m")], &sources, Style::Plain);
+        }
+    }
+
+    #[test]
+    fn one_diagnostic_prints_a_bounded_text() {
+        // One error on a 7 MiB line used to print the line and 7 million carets.
+        let file = intern("huge.csv");
+        let mut sources = Sources::default();
+        sources.insert(file, &format!("Account\n{}\n", "9".repeat(7 << 20)));
+        let diagnostic = Diagnostic::error(
+            "csv-invalid-account",
+            Span::range(file, 2, 1, 2, (7 << 20) + 1),
+            format!("`{}` is not an AWS account id", "9".repeat(7 << 20)),
+        )
+        .with_hint(format!("quote it: '{}'", "9".repeat(7 << 20)));
+        let text = render(&[diagnostic], &sources, Style::Plain);
+        assert!(text.len() < 2_000, "{} bytes", text.len());
+        assert_eq!(clip(&"é日".repeat(500)).chars().count(), MAX_TEXT);
+        assert!(text.contains("` is not an AWS account id\n"), "{text}");
+        assert!(text.contains("huge.csv:2:1\n"), "{text}");
     }
 
     #[test]

@@ -122,6 +122,9 @@ pub fn load(files: &dyn FileProvider, settings_path: &str) -> Loaded {
             b.span.column,
         ))
     });
+    for diagnostic in &mut diagnostics {
+        diagnostic.clip_texts();
+    }
     Loaded {
         settings,
         diagnostics,
@@ -374,4 +377,33 @@ fn estimate(layers: &[&Item], identifier: &str) -> (usize, usize) {
         }
     }
     (total, tags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::files::MemoryFiles;
+
+    fn settings_with_csv(csv: String) -> Loaded {
+        let files = MemoryFiles::new()
+            .with(
+                "settings.yaml",
+                "features:\n  with_csv_files:\n    - finops.csv\n",
+            )
+            .with("finops.csv", csv);
+        load(&files, "settings.yaml")
+    }
+
+    #[test]
+    fn diagnostics_quoting_huge_values_stay_small() {
+        let loaded = settings_with_csv(format!("Account\n{}\n", "9".repeat(1 << 20)));
+        assert_eq!(loaded.error_count(), 1);
+        let json = serde_json::to_string(&loaded.diagnostics).unwrap();
+        assert!(json.len() < 2_000, "{} bytes of JSON", json.len());
+        assert!(
+            loaded.diagnostics[0]
+                .message
+                .ends_with("` is not an AWS account id")
+        );
+    }
 }
