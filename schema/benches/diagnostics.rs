@@ -1,14 +1,15 @@
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 //! Benchmark: a settings repository whose CSV file has an error on every row (the `Account`
 //! cell is not 12 digits, as after a spreadsheet turned ids into numbers): load it, then
-//! render its diagnostics as text and as JSON.
+//! render its diagnostics as text (bounded, as by default, and every one of them) and as
+//! JSON (every diagnostic, and the bounded summary).
 //!
 //! `cargo bench -p spa-schema --bench diagnostics` uses a CSV file of 8 MiB (the largest
 //! file spa reads); `-- --size BYTES` picks another size and `-- --runs N` the number of runs.
 
 use std::time::{Duration, Instant};
 
-use spa_schema::diag::Style;
+use spa_schema::diag::{DEFAULT_LIMIT, Style};
 use spa_schema::{MAX_FILE_SIZE, MemoryFiles, load};
 
 // The same allocator as the `spa` binary, so that in-process numbers match it.
@@ -54,31 +55,47 @@ fn main() {
             "environment_identifier: SpaBench\nfeatures:\n  with_csv_files:\n    - finops.csv\n",
         )
         .with("finops.csv", csv.clone());
-    let (mut load_times, mut text_times, mut json_times) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut diagnostics, mut text_bytes, mut json_bytes) = (0, 0, 0);
+    let mut times: [Vec<Duration>; 5] = Default::default();
+    let (mut diagnostics, mut sizes) = (0, [0; 5]);
     for _ in 0..runs {
         let start = Instant::now();
         let loaded = load(&files, "settings.yaml");
-        load_times.push(start.elapsed());
+        times[0].push(start.elapsed());
         diagnostics = loaded.diagnostics.len();
 
         let start = Instant::now();
-        text_bytes = loaded.render(Style::Plain).len();
-        text_times.push(start.elapsed());
+        sizes[1] = loaded.render(Style::Plain).len();
+        times[1].push(start.elapsed());
 
         let start = Instant::now();
-        json_bytes = serde_json::to_string(&loaded.diagnostics)
+        sizes[2] = loaded.render_all(Style::Plain).len();
+        times[2].push(start.elapsed());
+
+        let start = Instant::now();
+        sizes[3] = serde_json::to_string(&loaded.summary(DEFAULT_LIMIT))
+            .expect("the summary serialises")
+            .len();
+        times[3].push(start.elapsed());
+
+        let start = Instant::now();
+        sizes[4] = serde_json::to_string(&loaded.diagnostics)
             .expect("diagnostics serialise")
             .len();
-        json_times.push(start.elapsed());
+        times[4].push(start.elapsed());
     }
     println!(
-        "{} KB CSV, {rows} rows, {diagnostics} diagnostics, median of {runs}: load {:.1} ms; text, every diagnostic: {:.1} ms ({} KB); JSON of the diagnostics: {:.1} ms ({} KB)",
+        "{} KB CSV, {rows} rows, {diagnostics} diagnostics, median of {runs}: load {:.1} ms; \
+         text, first {DEFAULT_LIMIT} and counts: {:.1} ms ({} KB); text, every diagnostic: {:.1} ms ({} KB); \
+         JSON summary: {:.1} ms ({} KB); JSON of every diagnostic: {:.1} ms ({} KB)",
         csv.len() / 1024,
-        median(&mut load_times),
-        median(&mut text_times),
-        text_bytes / 1024,
-        median(&mut json_times),
-        json_bytes / 1024,
+        median(&mut times[0]),
+        median(&mut times[1]),
+        sizes[1] / 1024,
+        median(&mut times[2]),
+        sizes[2] / 1024,
+        median(&mut times[3]),
+        sizes[3] / 1024,
+        median(&mut times[4]),
+        sizes[4] / 1024,
     );
 }

@@ -97,6 +97,15 @@ pub enum Severity {
     Warning,
 }
 
+impl Severity {
+    fn word(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// A secondary place that explains the primary one ("first defined here").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Label {
@@ -372,6 +381,8 @@ impl Style {
 ///    |     ^^^^^^^^^^^
 ///    = hint: did you mean `account_tags`?
 /// ```
+///
+/// Every diagnostic: prefer [`render_limited`] for what people read.
 pub fn render(diagnostics: &[Diagnostic], sources: &Sources, style: Style) -> String {
     let mut out = String::new();
     for diagnostic in diagnostics {
@@ -381,10 +392,164 @@ pub fn render(diagnostics: &[Diagnostic], sources: &Sources, style: Style) -> St
     out
 }
 
+/// How many diagnostics are shown in full by default; the rest are counted. Compilers stop
+/// early too: past the first screens, more of the same helps nobody, and an 8 MiB CSV file
+/// with an error on every row would print 50 MB.
+pub const DEFAULT_LIMIT: usize = 50;
+
+/// Renders the first `limit` diagnostics like [`render`], then counts the others per code,
+/// with the totals:
+///
+/// ```text
+/// ... and 39,950 more errors not shown:
+///   39,950 × error[csv-invalid-account]
+/// 40,000 errors and 0 warnings in total
+/// ```
+///
+/// Nothing is added when every diagnostic is shown.
+pub fn render_limited(
+    diagnostics: &[Diagnostic],
+    sources: &Sources,
+    style: Style,
+    limit: usize,
+) -> String {
+    let (shown, rest) = diagnostics.split_at(limit.min(diagnostics.len()));
+    let mut out = render(shown, sources, style);
+    if rest.is_empty() {
+        return out;
+    }
+    let rest_errors = errors(rest);
+    let mut omitted = Vec::new();
+    if rest_errors > 0 {
+        omitted.push(plural(rest_errors, "more error"));
+    }
+    if rest.len() > rest_errors {
+        omitted.push(plural(rest.len() - rest_errors, "more warning"));
+    }
+    let heading = format!("... and {} not shown:", omitted.join(" and "));
+    let _ = writeln!(out, "{}", style.paint("1", &heading));
+    let counts = count_codes(rest);
+    let digits = counts
+        .iter()
+        .map(|count| thousands(count.count).len())
+        .max()
+        .unwrap_or(1);
+    for count in &counts {
+        let _ = writeln!(
+            out,
+            "  {:>digits$} × {}[{}]",
+            thousands(count.count),
+            count.severity.word(),
+            count.code
+        );
+    }
+    let all_errors = errors(diagnostics);
+    let _ = writeln!(
+        out,
+        "{} and {} in total",
+        plural(all_errors, "error"),
+        plural(diagnostics.len() - all_errors, "warning")
+    );
+    out
+}
+
+/// How many diagnostics of one code and severity there are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodeCount {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub count: usize,
+}
+
+/// Diagnostics in a bounded size, for a JSON report or a status page: the totals, a count per
+/// code (codes are a fixed set), and the first diagnostics in full (texts cut to
+/// [`MAX_TEXT`] characters).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub errors: usize,
+    pub warnings: usize,
+    /// Every code that occurs, the most frequent first.
+    pub counts: Vec<CodeCount>,
+    /// The first diagnostics, in order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// How many diagnostics are counted but not listed in `diagnostics`.
+    pub omitted: usize,
+}
+
+impl Summary {
+    /// Counts every diagnostic and keeps the first `limit` ([`DEFAULT_LIMIT`] is a good one).
+    pub fn new(diagnostics: &[Diagnostic], limit: usize) -> Summary {
+        let shown = limit.min(diagnostics.len());
+        let errors = errors(diagnostics);
+        Summary {
+            errors,
+            warnings: diagnostics.len() - errors,
+            counts: count_codes(diagnostics),
+            diagnostics: diagnostics[..shown]
+                .iter()
+                .map(|diagnostic| {
+                    let mut diagnostic = diagnostic.clone();
+                    diagnostic.clip_texts();
+                    diagnostic
+                })
+                .collect(),
+            omitted: diagnostics.len() - shown,
+        }
+    }
+}
+
+fn errors(diagnostics: &[Diagnostic]) -> usize {
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count()
+}
+
+/// Counts per code and severity, the most frequent first (then errors, then by code).
+fn count_codes(diagnostics: &[Diagnostic]) -> Vec<CodeCount> {
+    let mut counts: BTreeMap<(Severity, &'static str), usize> = BTreeMap::new();
+    for diagnostic in diagnostics {
+        *counts
+            .entry((diagnostic.severity, diagnostic.code))
+            .or_default() += 1;
+    }
+    let mut counts: Vec<CodeCount> = counts
+        .into_iter()
+        .map(|((severity, code), count)| CodeCount {
+            severity,
+            code,
+            count,
+        })
+        .collect();
+    // Stable: equal counts keep the (severity, code) order of the map.
+    counts.sort_by_key(|count| std::cmp::Reverse(count.count));
+    counts
+}
+
+/// `1 error`, `2 errors`, `39,950 more errors`.
+fn plural(count: usize, what: &str) -> String {
+    let s = if count == 1 { "" } else { "s" };
+    format!("{} {what}{s}", thousands(count))
+}
+
+/// `39950` as `39,950`.
+fn thousands(count: usize) -> String {
+    let digits = count.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 fn render_one(out: &mut String, diagnostic: &Diagnostic, sources: &Sources, style: Style) {
-    let (word, color) = match diagnostic.severity {
-        Severity::Error => ("error", "1;31"),
-        Severity::Warning => ("warning", "1;33"),
+    let word = diagnostic.severity.word();
+    let color = match diagnostic.severity {
+        Severity::Error => "1;31",
+        Severity::Warning => "1;33",
     };
     let _ = writeln!(
         out,
@@ -728,6 +893,90 @@ mod tests {
         assert_eq!(clip(&"é日".repeat(500)).chars().count(), MAX_TEXT);
         assert!(text.contains("` is not an AWS account id\n"), "{text}");
         assert!(text.contains("huge.csv:2:1\n"), "{text}");
+    }
+
+    fn four_diagnostics() -> (Vec<Diagnostic>, Sources) {
+        let file = intern("bounded.csv");
+        let mut sources = Sources::default();
+        sources.insert(file, "a\nb\nc\nd\n");
+        let mut diagnostics: Vec<Diagnostic> = (1..=3)
+            .map(|line| Diagnostic::error("csv-invalid-account", Span::point(file, line, 1), "bad"))
+            .collect();
+        diagnostics.push(Diagnostic::warning(
+            "some-warning",
+            Span::point(file, 4, 1),
+            "meh",
+        ));
+        (diagnostics, sources)
+    }
+
+    #[test]
+    fn bounded_rendering_counts_what_it_does_not_show() {
+        let (diagnostics, sources) = four_diagnostics();
+        assert_eq!(
+            render_limited(&diagnostics, &sources, Style::Plain, 1),
+            "error[csv-invalid-account]: bad\n --> bounded.csv:1:1\n  |\n1 | a\n  | ^\n\n\
+             ... and 2 more errors and 1 more warning not shown:\n\
+             \x20 2 × error[csv-invalid-account]\n\
+             \x20 1 × warning[some-warning]\n\
+             3 errors and 1 warning in total\n"
+        );
+        assert!(
+            render_limited(&diagnostics, &sources, Style::Plain, 0)
+                .starts_with("... and 3 more errors and 1 more warning not shown:\n")
+        );
+        // Up to the limit, everything is shown and nothing is added.
+        let all = render(&diagnostics, &sources, Style::Plain);
+        assert_eq!(render_limited(&diagnostics, &sources, Style::Plain, 4), all);
+        assert_eq!(
+            render_limited(&diagnostics, &sources, Style::Plain, usize::MAX),
+            all
+        );
+    }
+
+    #[test]
+    fn large_counts_are_grouped_by_thousands() {
+        let file = intern("many.csv");
+        let diagnostics: Vec<Diagnostic> = (0..39_951)
+            .map(|_| Diagnostic::error("csv-invalid-account", Span::point(file, 1, 1), "bad"))
+            .collect();
+        let text = render_limited(&diagnostics, &Sources::default(), Style::Plain, 1);
+        assert!(
+            text.ends_with(
+                "... and 39,950 more errors not shown:\n\
+                 \x20 39,950 × error[csv-invalid-account]\n\
+                 39,951 errors and 0 warnings in total\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_summary_is_bounded_and_serialisable() {
+        let (mut diagnostics, _) = four_diagnostics();
+        diagnostics[0].message = "x".repeat(10_000);
+        let summary = Summary::new(&diagnostics, 1);
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(json["errors"], 3);
+        assert_eq!(json["warnings"], 1);
+        assert_eq!(json["omitted"], 3);
+        assert_eq!(
+            json["counts"],
+            serde_json::json!([
+                {"severity": "error", "code": "csv-invalid-account", "count": 3},
+                {"severity": "warning", "code": "some-warning", "count": 1},
+            ])
+        );
+        assert_eq!(json["diagnostics"].as_array().unwrap().len(), 1);
+        assert_eq!(json["diagnostics"][0]["line"], 1);
+        assert_eq!(
+            json["diagnostics"][0]["message"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .count(),
+            MAX_TEXT
+        );
     }
 
     #[test]

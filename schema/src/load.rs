@@ -42,8 +42,26 @@ impl Loaded {
         self.settings.as_ref().filter(|_| self.error_count() == 0)
     }
 
+    /// The diagnostics as text: the first [`diag::DEFAULT_LIMIT`] in full, then a count of
+    /// the others per code (see [`diag::render_limited`]).
     pub fn render(&self, style: diag::Style) -> String {
+        self.render_limited(style, diag::DEFAULT_LIMIT)
+    }
+
+    /// The first `limit` diagnostics in full, then a count of the others per code.
+    pub fn render_limited(&self, style: diag::Style, limit: usize) -> String {
+        diag::render_limited(&self.diagnostics, &self.sources, style, limit)
+    }
+
+    /// Every diagnostic in full, however many there are.
+    pub fn render_all(&self, style: diag::Style) -> String {
         diag::render(&self.diagnostics, &self.sources, style)
+    }
+
+    /// The totals, a count per code and the first `limit` diagnostics: a bounded value to
+    /// embed in a JSON report or a status page.
+    pub fn summary(&self, limit: usize) -> diag::Summary {
+        diag::Summary::new(&self.diagnostics, limit)
     }
 }
 
@@ -392,6 +410,37 @@ mod tests {
             )
             .with("finops.csv", csv);
         load(&files, "settings.yaml")
+    }
+
+    #[test]
+    fn what_is_rendered_by_default_is_bounded() {
+        // 20,000 rows with an error each: the default text is the first 50 and a count.
+        let mut csv = String::from("Account,Note\n");
+        for row in 0..20_000 {
+            csv.push_str(&format!("1.23457E+11,row {row}\n"));
+        }
+        let loaded = settings_with_csv(csv);
+        assert_eq!(loaded.error_count(), 20_000);
+        let text = loaded.render(diag::Style::Plain);
+        assert!(text.len() < 64 * 1024, "{} bytes of text", text.len());
+        assert!(
+            text.ends_with(
+                "... and 19,950 more errors not shown:\n\
+                 \x20 19,950 × error[csv-invalid-account]\n\
+                 20,000 errors and 0 warnings in total\n"
+            ),
+            "{}",
+            &text[text.len().saturating_sub(500)..]
+        );
+        assert_eq!(
+            loaded
+                .render_all(diag::Style::Plain)
+                .matches("error[")
+                .count(),
+            20_000
+        );
+        let summary = serde_json::to_string(&loaded.summary(diag::DEFAULT_LIMIT)).unwrap();
+        assert!(summary.len() < 64 * 1024, "{} bytes of JSON", summary.len());
     }
 
     #[test]
