@@ -132,7 +132,13 @@ pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
     let header_starts = field_starts(text, 0, header.len(), 1);
     let header_span = |index: usize, width: usize| {
         let (line, column) = header_starts.get(index).copied().unwrap_or((1, 1));
-        Span::range(file, line, column, line, column + width.max(1) as u32)
+        Span::range(
+            file,
+            line,
+            column,
+            line,
+            column.saturating_add(chars(width)),
+        )
     };
     let mut columns = Vec::with_capacity(header.len());
     let mut seen: HashMap<Column, usize> = HashMap::new();
@@ -211,7 +217,7 @@ pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
                 line,
                 column,
                 line,
-                column + cell.chars().count().max(1) as u32,
+                column.saturating_add(chars(cell.chars().count())),
             )
         };
         if record.len() != columns.len() {
@@ -273,6 +279,9 @@ pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
             preparation: FeatureSettings::default(),
             purge: FeatureSettings::default(),
         };
+        // Collected, then sorted once into maps (see `Map::from_iter`).
+        let mut tags = Vec::new();
+        let (mut preparation, mut purge) = (Vec::new(), Vec::new());
         for (index, (raw, column)) in record.iter().zip(&columns).enumerate() {
             let value = raw.trim();
             // An empty cell says nothing about its key (the predecessor wrote "").
@@ -284,10 +293,7 @@ pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
                 Some(Column::Account) | None => {}
                 Some(Column::Note) => item.note = Some(Located::at(value.to_string(), &span)),
                 Some(Column::Tag(key)) => match check::tag_value(value) {
-                    Ok(()) => {
-                        item.account_tags
-                            .insert(key.clone(), Located::at(value.to_string(), &span));
-                    }
+                    Ok(()) => tags.push((key.clone(), Located::at(value.to_string(), &span))),
                     Err(problem) => {
                         let mut d = Diagnostic::error("invalid-value", span, problem.message);
                         d.hint = problem.hint;
@@ -302,16 +308,17 @@ pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
                         continue;
                     }
                     let target = if matches!(column, Some(Column::Purge(_))) {
-                        &mut item.purge
+                        &mut purge
                     } else {
-                        &mut item.preparation
+                        &mut preparation
                     };
-                    target
-                        .variables
-                        .insert(name.clone(), Located::at(Scalar::string(value), &span));
+                    target.push((name.clone(), Located::at(Scalar::string(value), &span)));
                 }
             }
         }
+        item.account_tags = tags.into_iter().collect();
+        item.preparation.variables = preparation.into_iter().collect();
+        item.purge.variables = purge.into_iter().collect();
         items.push(item);
     }
     items
@@ -319,7 +326,12 @@ pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
 
 /// 1-based line of a byte offset.
 fn line_of(line_starts: &[usize], offset: usize) -> u32 {
-    line_starts.partition_point(|start| *start <= offset) as u32
+    u32::try_from(line_starts.partition_point(|start| *start <= offset)).unwrap_or(u32::MAX)
+}
+
+/// The width of a cell in a span, at least one character; saturating, never a panic.
+fn chars(count: usize) -> u32 {
+    u32::try_from(count.max(1)).unwrap_or(u32::MAX)
 }
 
 fn csv_error(file: FileName, error: &::csv::Error) -> Diagnostic {
@@ -360,6 +372,31 @@ mod tests {
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         let span = items[1].account_tags["x"].span.unwrap();
         assert_eq!((span.line, span.column), (4, 16));
+    }
+
+    /// 200,000 tag columns in reverse order. Inserting each tag into the sorted map moved
+    /// every entry after it: quadratic, about a minute here. The bound only catches that.
+    #[test]
+    fn many_columns_in_any_order_stay_linear() {
+        let columns = 200_000;
+        let mut text = String::from("Account");
+        for column in (0..columns).rev() {
+            text.push_str(&format!(",Tag: k{column:06}"));
+        }
+        text.push_str("\n111111111111");
+        text.push_str(&",v".repeat(columns));
+        let start = std::time::Instant::now();
+        let (items, diagnostics) = run(&text);
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed < std::time::Duration::from_secs(10),
+            "parsing took {elapsed:?}"
+        );
+        assert!(diagnostics.is_empty(), "{:?}", &diagnostics[..1]);
+        let tags = &items[0].account_tags;
+        assert_eq!(tags.len(), columns);
+        assert_eq!(tags.keys().next().map(String::as_str), Some("k000000"));
+        assert_eq!(tags["k199999"].span.unwrap().column, 14);
     }
 
     #[test]

@@ -356,12 +356,13 @@ impl Decoder<'_> {
     }
 
     fn tags(&mut self, node: &Node, context: &str) -> Map<Located<String>> {
-        let mut tags = Map::new();
+        // Collected, then sorted once into a map (see `Map::from_iter`).
+        let mut tags = Vec::new();
         let Value::Map(entries) = &node.value else {
             if !node.is_null() {
                 self.wrong_type(node, "a mapping of tag keys to values", context);
             }
-            return tags;
+            return Map::new();
         };
         for entry in entries {
             let Some(key) = self.checked(&entry.key, context, check::tag_key) else {
@@ -379,19 +380,19 @@ impl Decoder<'_> {
                 continue;
             }
             if let Some(value) = self.checked(&entry.value, context, check::tag_value) {
-                tags.insert(key.value, value);
+                tags.push((key.value, value));
             }
         }
-        tags
+        tags.into_iter().collect()
     }
 
     fn variables(&mut self, node: &Node, context: &str) -> Map<Located<Scalar>> {
-        let mut variables = Map::new();
+        let mut variables = Vec::new();
         let Value::Map(entries) = &node.value else {
             if !node.is_null() {
                 self.wrong_type(node, "a mapping of variable names to values", context);
             }
-            return variables;
+            return Map::new();
         };
         for entry in entries {
             let Some(name) = self.checked(&entry.key, context, check::variable_name) else {
@@ -428,9 +429,9 @@ impl Decoder<'_> {
                 text: text.to_string(),
                 kind,
             };
-            variables.insert(name.value, Located::at(scalar, &entry.value.span));
+            variables.push((name.value, Located::at(scalar, &entry.value.span)));
         }
-        variables
+        variables.into_iter().collect()
     }
 
     fn feature_settings(&mut self, node: Option<&Node>, context: &str) -> FeatureSettings {
