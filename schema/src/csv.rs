@@ -68,14 +68,57 @@ fn column(label: &str) -> Result<Column, check::Problem> {
     Ok(column)
 }
 
-/// Where each field of each record starts: (line, column), 1-based, columns in characters.
-/// The csv crate reports record positions only; this tiny scan finds the fields.
-fn field_starts(text: &str, start: usize, count: usize, line: u32) -> Vec<(u32, u32)> {
+/// The line and column (1-based, columns in characters) of byte offsets taken in increasing
+/// order, found by walking on from the previous one: one pass over the file for all the
+/// records. Looking back for the start of the line instead was quadratic in a file whose
+/// rows end with a lone CR, all on one line.
+struct Cursor<'t> {
+    text: &'t str,
+    byte: usize,
+    line: u32,
+    column: u32,
+}
+
+impl<'t> Cursor<'t> {
+    fn new(text: &'t str) -> Cursor<'t> {
+        Cursor {
+            text,
+            byte: 0,
+            line: 1,
+            column: 1,
+        }
+    }
+
+    fn advance(&mut self, to: usize) -> (u32, u32) {
+        if to < self.byte {
+            *self = Cursor::new(self.text); // records come in order; this is only a safety net
+        }
+        if let Some(between) = self.text.get(self.byte..to) {
+            for c in between.chars() {
+                if c == '\n' {
+                    self.line = self.line.saturating_add(1);
+                    self.column = 1;
+                } else {
+                    self.column = self.column.saturating_add(1);
+                }
+            }
+            self.byte = to;
+        }
+        (self.line, self.column)
+    }
+}
+
+/// Where each field of the record at `start` (at `line` and `column`) starts. The csv crate
+/// reports record positions only; this tiny scan finds the fields.
+fn field_starts(
+    text: &str,
+    start: usize,
+    count: usize,
+    (line, column): (u32, u32),
+) -> Vec<(u32, u32)> {
     let mut starts = Vec::with_capacity(count);
-    let mut line = line;
-    let line_start = text[..start].rfind('\n').map_or(0, |p| p + 1);
-    let mut column = text[line_start..start].chars().count() as u32 + 1;
-    let mut chars = text[start..].chars().peekable();
+    let (mut line, mut column) = (line, column);
+    let mut chars = text.get(start..).unwrap_or_default().chars().peekable();
     let mut at_field_start = true;
     let mut quoted = false;
     while let Some(c) = chars.next() {
@@ -89,18 +132,18 @@ fn field_starts(text: &str, start: usize, count: usize, line: u32) -> Vec<(u32, 
         match c {
             '"' if quoted && chars.peek() == Some(&'"') => {
                 chars.next();
-                column += 1;
+                column = column.saturating_add(1);
             }
             '"' => quoted = !quoted,
             ',' if !quoted => at_field_start = true,
             '\n' if !quoted => break,
             '\n' => {
-                line += 1;
+                line = line.saturating_add(1);
                 column = 0;
             }
             _ => {}
         }
-        column += 1;
+        column = column.saturating_add(1);
     }
     if at_field_start {
         starts.push((line, column));
@@ -129,7 +172,7 @@ pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
         }
         Some(Ok(record)) => record,
     };
-    let header_starts = field_starts(text, 0, header.len(), 1);
+    let header_starts = field_starts(text, 0, header.len(), (1, 1));
     let header_span = |index: usize, width: usize| {
         let (line, column) = header_starts.get(index).copied().unwrap_or((1, 1));
         Span::range(
@@ -183,9 +226,7 @@ pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
         return Vec::new();
     };
 
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
+    let mut cursor = Cursor::new(text);
     let mut items = Vec::new();
     let mut accounts: HashMap<String, Span> = HashMap::new();
     for record in records {
@@ -199,17 +240,17 @@ pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
         let Some(position) = record.position() else {
             continue;
         };
-        // The csv crate does not count newlines inside quoted fields: count them here.
-        // and may place a record after CRLF on its `\n`: skip line ends first.
-        let mut start = position.byte() as usize;
+        // The csv crate does not count newlines inside quoted fields (the cursor does), and
+        // may place a record after CRLF on its `\n`: skip line ends first.
+        let mut start = usize::try_from(position.byte()).unwrap_or(usize::MAX);
         while matches!(text.as_bytes().get(start), Some(b'\r' | b'\n')) {
             start += 1;
         }
-        let line = line_of(&line_starts, start);
+        let (line, column) = cursor.advance(start);
         if record.len() == 1 && record.get(0).is_some_and(|cell| cell.trim().is_empty()) {
             continue; // a blank line
         }
-        let starts = field_starts(text, start, record.len(), line);
+        let starts = field_starts(text, start, record.len(), (line, column));
         let cell_span = |index: usize, cell: &str| {
             let (line, column) = starts.get(index).copied().unwrap_or((line, 1));
             Span::range(
@@ -324,11 +365,6 @@ pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
     items
 }
 
-/// 1-based line of a byte offset.
-fn line_of(line_starts: &[usize], offset: usize) -> u32 {
-    u32::try_from(line_starts.partition_point(|start| *start <= offset)).unwrap_or(u32::MAX)
-}
-
 /// The width of a cell in a span, at least one character; saturating, never a panic.
 fn chars(count: usize) -> u32 {
     u32::try_from(count.max(1)).unwrap_or(u32::MAX)
@@ -372,6 +408,31 @@ mod tests {
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         let span = items[1].account_tags["x"].span.unwrap();
         assert_eq!((span.line, span.column), (4, 16));
+    }
+
+    /// A 2 MiB file whose rows end with a lone CR (spreadsheets' "CSV for Macintosh"): every
+    /// row is on line 1 for spa, and finding a row's column scanned back to the start of the
+    /// file, which took about half a minute. The bound only catches that.
+    #[test]
+    fn rows_ending_with_a_lone_cr_stay_linear() {
+        let mut text = String::from("Account,Note\r");
+        let mut row = 0;
+        while text.len() < 2 << 20 {
+            text.push_str(&format!("{:012},row {row}\r", 100_000_000_000u64 + row));
+            row += 1;
+        }
+        let start = std::time::Instant::now();
+        let (items, diagnostics) = run(&text);
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed < std::time::Duration::from_secs(10),
+            "parsing took {elapsed:?}"
+        );
+        assert!(diagnostics.is_empty(), "{:?}", &diagnostics[..1]);
+        assert_eq!(items.len() as u64, row);
+        // Lines end at LF: the second row starts after the header and the first row.
+        let span = items[1].note.as_ref().unwrap().span.unwrap();
+        assert_eq!((span.line, span.column), (1, 13 + 19 + 13 + 1));
     }
 
     /// 200,000 tag columns in reverse order. Inserting each tag into the sorted map moved
