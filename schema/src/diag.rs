@@ -688,16 +688,20 @@ pub fn clip(text: &str) -> Cow<'_, str> {
 
 /// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let word_lower = word.to_ascii_lowercase();
+    let close_enough = |candidate: &str| (candidate.chars().count().max(3) / 3).max(1);
+    let length = word.chars().count();
     candidates
         .iter()
+        // The distance is at least the difference of lengths: skip the comparison, whose
+        // cost is the product of the lengths (seconds for a key of megabytes).
+        .filter(|candidate| length.abs_diff(candidate.chars().count()) <= close_enough(candidate))
         .map(|candidate| {
             (
-                levenshtein(&word_lower, &candidate.to_ascii_lowercase()),
+                levenshtein(&word.to_ascii_lowercase(), &candidate.to_ascii_lowercase()),
                 *candidate,
             )
         })
-        .filter(|(distance, candidate)| *distance <= (candidate.len().max(3) / 3).max(1))
+        .filter(|(distance, candidate)| *distance <= close_enough(candidate))
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
 }
@@ -720,6 +724,24 @@ fn levenshtein(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An unknown key of 8 MiB: comparing it with each known key cost its length times
+    /// theirs, seconds for one key. A word much longer than a candidate cannot be close.
+    #[test]
+    fn did_you_mean_skips_words_of_another_length() {
+        let word = "k".repeat(8 << 20);
+        let start = std::time::Instant::now();
+        assert_eq!(did_you_mean(&word, crate::decode::FEATURES_KEYS), None);
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed < std::time::Duration::from_secs(2),
+            "took {elapsed:?}"
+        );
+        assert_eq!(
+            did_you_mean("with_tag_prefx", crate::decode::FEATURES_KEYS),
+            Some("with_tag_prefix")
+        );
+    }
 
     #[test]
     fn suggests_close_keys_only() {
