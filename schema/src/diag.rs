@@ -729,16 +729,21 @@ mod tests {
     /// theirs, seconds for one key. A word much longer than a candidate cannot be close.
     #[test]
     fn did_you_mean_skips_words_of_another_length() {
+        let keys = [
+            "with_csv_files",
+            "with_end_user_documents",
+            "with_tag_prefix",
+        ];
         let word = "k".repeat(8 << 20);
         let start = std::time::Instant::now();
-        assert_eq!(did_you_mean(&word, crate::decode::FEATURES_KEYS), None);
+        assert_eq!(did_you_mean(&word, &keys), None);
         let elapsed = start.elapsed();
         assert!(
             elapsed < std::time::Duration::from_secs(2),
             "took {elapsed:?}"
         );
         assert_eq!(
-            did_you_mean("with_tag_prefx", crate::decode::FEATURES_KEYS),
+            did_you_mean("with_tag_prefx", &keys),
             Some("with_tag_prefix")
         );
     }
