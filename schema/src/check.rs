@@ -342,10 +342,13 @@ pub fn key_prefix(value: &str) -> Check {
 
 /// `MAXIMUM_AGE` of the purge: a number and a unit among `h d w M y`.
 pub fn maximum_age(value: &str) -> Check {
-    let (number, unit) = value.split_at(value.len().saturating_sub(1));
+    // The unit is the last character, not the last byte: `9é` must not split inside `é`.
+    let mut chars = value.chars();
+    let unit = chars.next_back();
+    let number = chars.as_str();
     if !number.is_empty()
         && number.bytes().all(|b| b.is_ascii_digit())
-        && matches!(unit, "h" | "d" | "w" | "M" | "y")
+        && matches!(unit, Some('h' | 'd' | 'w' | 'M' | 'y'))
     {
         Ok(())
     } else {
@@ -493,6 +496,29 @@ mod tests {
                 "{reserved}"
             );
         }
+    }
+
+    proptest::proptest! {
+        /// Values come from the input: no check may panic on any text.
+        #[test]
+        fn no_check_panics(value in ".{0,12}") {
+            let checks: &[fn(&str) -> Check] = &[
+                account_id, organizational_unit_id, tag_key, tag_value, variable_name, email,
+                email_with_name, https_url, arn, role_arn, role_name, region,
+                environment_identifier, currency, ssm_name_part, table_name, key_prefix,
+                maximum_age, purge_mode, positive_number, percentage,
+            ];
+            for check in checks {
+                let _ = check(&value);
+            }
+            let _ = repository_path("conf", &value);
+        }
+    }
+
+    #[test]
+    fn a_multi_byte_unit_is_not_an_age() {
+        assert!(maximum_age("9é").is_err());
+        assert!(maximum_age("é").is_err());
     }
 
     #[test]

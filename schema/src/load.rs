@@ -444,6 +444,22 @@ mod tests {
     }
 
     #[test]
+    fn a_multi_byte_age_is_an_error_not_a_panic() {
+        let files = MemoryFiles::new().with(
+            "settings.yaml",
+            "defaults:\n  purge:\n    variables:\n      MAXIMUM_AGE: 9é\n",
+        );
+        let loaded = load(&files, "settings.yaml");
+        assert_eq!(
+            loaded.error_count(),
+            1,
+            "{}",
+            loaded.render(diag::Style::Plain)
+        );
+        assert_eq!(loaded.diagnostics[0].message, "`9é` is not an age");
+    }
+
+    #[test]
     fn diagnostics_quoting_huge_values_stay_small() {
         let loaded = settings_with_csv(format!("Account\n{}\n", "9".repeat(1 << 20)));
         assert_eq!(loaded.error_count(), 1);
