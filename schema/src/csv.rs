@@ -365,13 +365,15 @@ pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
     items
 }
 
-/// The width of a cell in a span, at least one character; saturating, never a panic.
+/// The width of a cell in a span, at least one character.
 fn chars(count: usize) -> u32 {
-    u32::try_from(count.max(1)).unwrap_or(u32::MAX)
+    crate::diag::number(count.max(1))
 }
 
 fn csv_error(file: FileName, error: &::csv::Error) -> Diagnostic {
-    let line = error.position().map_or(1, |p| p.line() as u32);
+    let line = error.position().map_or(1, |p| {
+        crate::diag::number(usize::try_from(p.line()).unwrap_or(usize::MAX))
+    });
     Diagnostic::error("csv-syntax", Span::point(file, line, 1), format!("invalid CSV: {error}"))
         .with_hint("check the quotes on this row: a field with a comma or a quote must be quoted, and quotes inside it doubled")
 }

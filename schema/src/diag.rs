@@ -28,6 +28,17 @@ pub fn intern(name: &str) -> FileName {
     leaked
 }
 
+/// A line or column number counted in the input, as a `u32`: saturating, so that neither a
+/// panic nor a wrapped number can come of a huge input.
+pub(crate) fn number(count: usize) -> u32 {
+    u32::try_from(count).unwrap_or(u32::MAX)
+}
+
+/// The 1-based number of a 0-based position (see [`number`]).
+pub(crate) fn one_based(position: usize) -> u32 {
+    number(position).saturating_add(1)
+}
+
 /// A place in a file of the settings repository. Lines and columns start at 1; columns
 /// count characters, not bytes, so they match what an editor shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -71,15 +82,13 @@ impl Span {
     /// A sub-range of a one-line span: `offset` and `len` count characters from the start.
     pub fn slice(&self, offset: usize, len: usize) -> Span {
         // Saturating: offsets come from the input, and a span must never panic.
-        let offset = u32::try_from(offset).unwrap_or(u32::MAX);
-        let len = u32::try_from(len.max(1)).unwrap_or(u32::MAX);
-        let column = self.column.saturating_add(offset);
+        let column = self.column.saturating_add(number(offset));
         Span::range(
             self.file,
             self.line,
             column,
             self.line,
-            column.saturating_add(len),
+            column.saturating_add(number(len.max(1))),
         )
     }
 }

@@ -111,8 +111,9 @@ fn read_text(
         }
         Err(error) => {
             let valid = String::from_utf8_lossy(&bytes[..error.valid_up_to()]);
-            let line = valid.matches('\n').count() as u32 + 1;
-            let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
+            let line = diag::one_based(valid.matches('\n').count());
+            let column =
+                diag::one_based(valid.rsplit('\n').next().map_or(0, |l| l.chars().count()));
             sources.insert(file, &String::from_utf8_lossy(bytes));
             diagnostics.push(
                 Diagnostic::error(

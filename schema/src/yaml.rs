@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YamlSpan};
 
-use crate::diag::{Diagnostic, FileName, Span};
+use crate::diag::{Diagnostic, FileName, Span, number, one_based};
 use crate::model::{Scalar, ScalarKind};
 
 /// At most this many nodes after alias expansion: far above any real settings file
@@ -202,7 +202,7 @@ pub fn parse<'a>(
             }
             Err(error) => {
                 let marker = error.marker();
-                let span = Span::point(file, marker.line() as u32, marker.col() as u32 + 1);
+                let span = Span::point(file, number(marker.line()), one_based(marker.col()));
                 builder.diagnostics.push(
                     Diagnostic::error(
                         "yaml-syntax",
@@ -232,10 +232,10 @@ impl<'a> Builder<'_, 'a> {
     fn span(&self, span: YamlSpan) -> Span {
         Span::range(
             self.file,
-            span.start.line() as u32,
-            span.start.col() as u32 + 1,
-            span.end.line() as u32,
-            span.end.col() as u32 + 1,
+            number(span.start.line()),
+            one_based(span.start.col()),
+            number(span.end.line()),
+            one_based(span.end.col()),
         )
     }
 
@@ -446,11 +446,17 @@ fn tab_indentation(file: FileName, text: &str) -> Option<Vec<Diagnostic>> {
             || line.trim_end().ends_with("|-")
             || line.trim_end().ends_with(">-");
         if let Some(position) = indent.find('\t') {
-            let column = indent[..position].chars().count() as u32 + 1;
+            let column = one_based(indent[..position].chars().count());
             found.push(
                 Diagnostic::error(
                     "yaml-tab",
-                    Span::range(file, index as u32 + 1, column, index as u32 + 1, column + 1),
+                    Span::range(
+                        file,
+                        one_based(index),
+                        column,
+                        one_based(index),
+                        column.saturating_add(1),
+                    ),
                     "tab character in indentation",
                 )
                 .with_hint("YAML indentation must use spaces; replace the tab with spaces"),
