@@ -260,19 +260,28 @@ pub fn region(value: &str) -> Check {
 }
 
 /// Letters and digits, starting with a letter: it prefixes SSM names, stacks and events.
+/// SSM refuses parameter names that begin with `aws` or `ssm` in any case, so such an
+/// identifier would validate and then fail on every parameter at apply time.
 pub fn environment_identifier(value: &str) -> Check {
     let mut bytes = value.bytes();
-    if bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+    if !(bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
         && bytes.all(|b| b.is_ascii_alphanumeric())
-        && value.len() <= 64
+        && value.len() <= 64)
     {
-        Ok(())
-    } else {
-        Err(
+        return Err(
             Problem::new(format!("`{value}` is not a valid environment identifier"))
                 .hint("use letters and digits only, starting with a letter, e.g. SpaProduction"),
-        )
+        );
     }
+    // ASCII was checked above: the first three bytes are three characters.
+    let prefix = value.get(..3).unwrap_or(value);
+    if prefix.eq_ignore_ascii_case("aws") || prefix.eq_ignore_ascii_case("ssm") {
+        return Err(Problem::new(format!(
+            "environment identifier `{value}` begins with `{prefix}`: SSM refuses the names of the parameters under /{value}/"
+        ))
+        .hint("SSM reserves names beginning with \"aws\" or \"ssm\" (in any case); choose another prefix such as SpaProd"));
+    }
+    Ok(())
 }
 
 pub fn currency(value: &str) -> Check {
@@ -333,10 +342,13 @@ pub fn key_prefix(value: &str) -> Check {
 
 /// `MAXIMUM_AGE` of the purge: a number and a unit among `h d w M y`.
 pub fn maximum_age(value: &str) -> Check {
-    let (number, unit) = value.split_at(value.len().saturating_sub(1));
+    // The unit is the last character, not the last byte: `9é` must not split inside `é`.
+    let mut chars = value.chars();
+    let unit = chars.next_back();
+    let number = chars.as_str();
     if !number.is_empty()
         && number.bytes().all(|b| b.is_ascii_digit())
-        && matches!(unit, "h" | "d" | "w" | "M" | "y")
+        && matches!(unit, Some('h' | 'd' | 'w' | 'M' | 'y'))
     {
         Ok(())
     } else {
@@ -459,6 +471,54 @@ mod tests {
         assert!(maximum_age("9 months").is_err());
         assert!(purge_mode("--force").is_ok());
         assert!(purge_mode("force").is_err());
+        assert!(environment_identifier("SpaProd").is_ok());
+        assert!(environment_identifier("SpaAws").is_ok());
+        assert!(environment_identifier("Sp").is_ok());
+    }
+
+    #[test]
+    fn environment_identifiers_avoid_the_prefixes_ssm_reserves() {
+        for reserved in [
+            "aws",
+            "AwsProduction",
+            "awsome",
+            "AWS1",
+            "ssm",
+            "SsmTest",
+            "SSMx",
+        ] {
+            let problem = environment_identifier(reserved).unwrap_err();
+            assert!(
+                problem
+                    .hint
+                    .unwrap()
+                    .contains("SSM reserves names beginning with"),
+                "{reserved}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// Values come from the input: no check may panic on any text.
+        #[test]
+        fn no_check_panics(value in ".{0,12}") {
+            let checks: &[fn(&str) -> Check] = &[
+                account_id, organizational_unit_id, tag_key, tag_value, variable_name, email,
+                email_with_name, https_url, arn, role_arn, role_name, region,
+                environment_identifier, currency, ssm_name_part, table_name, key_prefix,
+                maximum_age, purge_mode, positive_number, percentage,
+            ];
+            for check in checks {
+                let _ = check(&value);
+            }
+            let _ = repository_path("conf", &value);
+        }
+    }
+
+    #[test]
+    fn a_multi_byte_unit_is_not_an_age() {
+        assert!(maximum_age("9é").is_err());
+        assert!(maximum_age("é").is_err());
     }
 
     #[test]

@@ -68,14 +68,57 @@ fn column(label: &str) -> Result<Column, check::Problem> {
     Ok(column)
 }
 
-/// Where each field of each record starts: (line, column), 1-based, columns in characters.
-/// The csv crate reports record positions only; this tiny scan finds the fields.
-fn field_starts(text: &str, start: usize, count: usize, line: u32) -> Vec<(u32, u32)> {
+/// The line and column (1-based, columns in characters) of byte offsets taken in increasing
+/// order, found by walking on from the previous one: one pass over the file for all the
+/// records. Looking back for the start of the line instead was quadratic in a file whose
+/// rows end with a lone CR, all on one line.
+struct Cursor<'t> {
+    text: &'t str,
+    byte: usize,
+    line: u32,
+    column: u32,
+}
+
+impl<'t> Cursor<'t> {
+    fn new(text: &'t str) -> Cursor<'t> {
+        Cursor {
+            text,
+            byte: 0,
+            line: 1,
+            column: 1,
+        }
+    }
+
+    fn advance(&mut self, to: usize) -> (u32, u32) {
+        if to < self.byte {
+            *self = Cursor::new(self.text); // records come in order; this is only a safety net
+        }
+        if let Some(between) = self.text.get(self.byte..to) {
+            for c in between.chars() {
+                if c == '\n' {
+                    self.line = self.line.saturating_add(1);
+                    self.column = 1;
+                } else {
+                    self.column = self.column.saturating_add(1);
+                }
+            }
+            self.byte = to;
+        }
+        (self.line, self.column)
+    }
+}
+
+/// Where each field of the record at `start` (at `line` and `column`) starts. The csv crate
+/// reports record positions only; this tiny scan finds the fields.
+fn field_starts(
+    text: &str,
+    start: usize,
+    count: usize,
+    (line, column): (u32, u32),
+) -> Vec<(u32, u32)> {
     let mut starts = Vec::with_capacity(count);
-    let mut line = line;
-    let line_start = text[..start].rfind('\n').map_or(0, |p| p + 1);
-    let mut column = text[line_start..start].chars().count() as u32 + 1;
-    let mut chars = text[start..].chars().peekable();
+    let (mut line, mut column) = (line, column);
+    let mut chars = text.get(start..).unwrap_or_default().chars().peekable();
     let mut at_field_start = true;
     let mut quoted = false;
     while let Some(c) = chars.next() {
@@ -89,18 +132,18 @@ fn field_starts(text: &str, start: usize, count: usize, line: u32) -> Vec<(u32, 
         match c {
             '"' if quoted && chars.peek() == Some(&'"') => {
                 chars.next();
-                column += 1;
+                column = column.saturating_add(1);
             }
             '"' => quoted = !quoted,
             ',' if !quoted => at_field_start = true,
             '\n' if !quoted => break,
             '\n' => {
-                line += 1;
+                line = line.saturating_add(1);
                 column = 0;
             }
             _ => {}
         }
-        column += 1;
+        column = column.saturating_add(1);
     }
     if at_field_start {
         starts.push((line, column));
@@ -129,10 +172,16 @@ pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
         }
         Some(Ok(record)) => record,
     };
-    let header_starts = field_starts(text, 0, header.len(), 1);
+    let header_starts = field_starts(text, 0, header.len(), (1, 1));
     let header_span = |index: usize, width: usize| {
         let (line, column) = header_starts.get(index).copied().unwrap_or((1, 1));
-        Span::range(file, line, column, line, column + width.max(1) as u32)
+        Span::range(
+            file,
+            line,
+            column,
+            line,
+            column.saturating_add(chars(width)),
+        )
     };
     let mut columns = Vec::with_capacity(header.len());
     let mut seen: HashMap<Column, usize> = HashMap::new();
@@ -177,9 +226,7 @@ pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
         return Vec::new();
     };
 
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
+    let mut cursor = Cursor::new(text);
     let mut items = Vec::new();
     let mut accounts: HashMap<String, Span> = HashMap::new();
     for record in records {
@@ -193,17 +240,17 @@ pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
         let Some(position) = record.position() else {
             continue;
         };
-        // The csv crate does not count newlines inside quoted fields: count them here.
-        // and may place a record after CRLF on its `\n`: skip line ends first.
-        let mut start = position.byte() as usize;
+        // The csv crate does not count newlines inside quoted fields (the cursor does), and
+        // may place a record after CRLF on its `\n`: skip line ends first.
+        let mut start = usize::try_from(position.byte()).unwrap_or(usize::MAX);
         while matches!(text.as_bytes().get(start), Some(b'\r' | b'\n')) {
             start += 1;
         }
-        let line = line_of(&line_starts, start);
+        let (line, column) = cursor.advance(start);
         if record.len() == 1 && record.get(0).is_some_and(|cell| cell.trim().is_empty()) {
             continue; // a blank line
         }
-        let starts = field_starts(text, start, record.len(), line);
+        let starts = field_starts(text, start, record.len(), (line, column));
         let cell_span = |index: usize, cell: &str| {
             let (line, column) = starts.get(index).copied().unwrap_or((line, 1));
             Span::range(
@@ -211,7 +258,7 @@ pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
                 line,
                 column,
                 line,
-                column + cell.chars().count().max(1) as u32,
+                column.saturating_add(chars(cell.chars().count())),
             )
         };
         if record.len() != columns.len() {
@@ -273,6 +320,9 @@ pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
             preparation: FeatureSettings::default(),
             purge: FeatureSettings::default(),
         };
+        // Collected, then sorted once into maps (see `Map::from_iter`).
+        let mut tags = Vec::new();
+        let (mut preparation, mut purge) = (Vec::new(), Vec::new());
         for (index, (raw, column)) in record.iter().zip(&columns).enumerate() {
             let value = raw.trim();
             // An empty cell says nothing about its key (the predecessor wrote "").
@@ -284,10 +334,7 @@ pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
                 Some(Column::Account) | None => {}
                 Some(Column::Note) => item.note = Some(Located::at(value.to_string(), &span)),
                 Some(Column::Tag(key)) => match check::tag_value(value) {
-                    Ok(()) => {
-                        item.account_tags
-                            .insert(key.clone(), Located::at(value.to_string(), &span));
-                    }
+                    Ok(()) => tags.push((key.clone(), Located::at(value.to_string(), &span))),
                     Err(problem) => {
                         let mut d = Diagnostic::error("invalid-value", span, problem.message);
                         d.hint = problem.hint;
@@ -302,28 +349,31 @@ pub fn parse(file: FileName, text: &str, diagnostics: &mut Vec<Diagnostic>) -> V
                         continue;
                     }
                     let target = if matches!(column, Some(Column::Purge(_))) {
-                        &mut item.purge
+                        &mut purge
                     } else {
-                        &mut item.preparation
+                        &mut preparation
                     };
-                    target
-                        .variables
-                        .insert(name.clone(), Located::at(Scalar::string(value), &span));
+                    target.push((name.clone(), Located::at(Scalar::string(value), &span)));
                 }
             }
         }
+        item.account_tags = tags.into_iter().collect();
+        item.preparation.variables = preparation.into_iter().collect();
+        item.purge.variables = purge.into_iter().collect();
         items.push(item);
     }
     items
 }
 
-/// 1-based line of a byte offset.
-fn line_of(line_starts: &[usize], offset: usize) -> u32 {
-    line_starts.partition_point(|start| *start <= offset) as u32
+/// The width of a cell in a span, at least one character.
+fn chars(count: usize) -> u32 {
+    crate::diag::number(count.max(1))
 }
 
 fn csv_error(file: FileName, error: &::csv::Error) -> Diagnostic {
-    let line = error.position().map_or(1, |p| p.line() as u32);
+    let line = error.position().map_or(1, |p| {
+        crate::diag::number(usize::try_from(p.line()).unwrap_or(usize::MAX))
+    });
     Diagnostic::error("csv-syntax", Span::point(file, line, 1), format!("invalid CSV: {error}"))
         .with_hint("check the quotes on this row: a field with a comma or a quote must be quoted, and quotes inside it doubled")
 }
@@ -360,6 +410,56 @@ mod tests {
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         let span = items[1].account_tags["x"].span.unwrap();
         assert_eq!((span.line, span.column), (4, 16));
+    }
+
+    /// A 2 MiB file whose rows end with a lone CR (spreadsheets' "CSV for Macintosh"): every
+    /// row is on line 1 for spa, and finding a row's column scanned back to the start of the
+    /// file, which took about half a minute. The bound only catches that.
+    #[test]
+    fn rows_ending_with_a_lone_cr_stay_linear() {
+        let mut text = String::from("Account,Note\r");
+        let mut row = 0;
+        while text.len() < 2 << 20 {
+            text.push_str(&format!("{:012},row {row}\r", 100_000_000_000u64 + row));
+            row += 1;
+        }
+        let start = std::time::Instant::now();
+        let (items, diagnostics) = run(&text);
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed < std::time::Duration::from_secs(10),
+            "parsing took {elapsed:?}"
+        );
+        assert!(diagnostics.is_empty(), "{:?}", &diagnostics[..1]);
+        assert_eq!(items.len() as u64, row);
+        // Lines end at LF: the second row starts after the header and the first row.
+        let span = items[1].note.as_ref().unwrap().span.unwrap();
+        assert_eq!((span.line, span.column), (1, 13 + 19 + 13 + 1));
+    }
+
+    /// 200,000 tag columns in reverse order. Inserting each tag into the sorted map moved
+    /// every entry after it: quadratic, about a minute here. The bound only catches that.
+    #[test]
+    fn many_columns_in_any_order_stay_linear() {
+        let columns = 200_000;
+        let mut text = String::from("Account");
+        for column in (0..columns).rev() {
+            text.push_str(&format!(",Tag: k{column:06}"));
+        }
+        text.push_str("\n111111111111");
+        text.push_str(&",v".repeat(columns));
+        let start = std::time::Instant::now();
+        let (items, diagnostics) = run(&text);
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed < std::time::Duration::from_secs(10),
+            "parsing took {elapsed:?}"
+        );
+        assert!(diagnostics.is_empty(), "{:?}", &diagnostics[..1]);
+        let tags = &items[0].account_tags;
+        assert_eq!(tags.len(), columns);
+        assert_eq!(tags.keys().next().map(String::as_str), Some("k000000"));
+        assert_eq!(tags["k199999"].span.unwrap().column, 14);
     }
 
     #[test]

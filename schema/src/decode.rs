@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::check::{self, Check};
 use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::model::*;
-use crate::yaml::{Node, Style, Value};
+use crate::yaml::{Node, Style, Value, plain_kind};
 
 pub const TOP_KEYS: &[&str] = &[
     "environment_identifier",
@@ -118,48 +118,6 @@ fn is_plain(node: &Node) -> bool {
             ..
         }
     )
-}
-
-/// YAML 1.2 core schema typing of a plain scalar.
-pub fn plain_kind(text: &str) -> ScalarKind {
-    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if matches!(text, "true" | "True" | "TRUE" | "false" | "False" | "FALSE") {
-        ScalarKind::Boolean
-    } else if (!unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()))
-        || (text.starts_with("0x")
-            && text.len() > 2
-            && text[2..].bytes().all(|b| b.is_ascii_hexdigit()))
-        || (text.starts_with("0o")
-            && text.len() > 2
-            && text[2..].bytes().all(|b| (b'0'..=b'7').contains(&b)))
-    {
-        ScalarKind::Integer
-    } else if is_float(unsigned) {
-        ScalarKind::Float
-    } else {
-        ScalarKind::String
-    }
-}
-
-fn is_float(text: &str) -> bool {
-    if matches!(text, ".inf" | ".Inf" | ".INF" | ".nan" | ".NaN" | ".NAN") {
-        return true;
-    }
-    let (mantissa, exponent) = match text.find(['e', 'E']) {
-        Some(position) => (&text[..position], Some(&text[position + 1..])),
-        None => (text, None),
-    };
-    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    let mantissa_ok = digits(whole)
-        && digits(fraction)
-        && (!whole.is_empty() || !fraction.is_empty())
-        && (mantissa.contains('.') || exponent.is_some());
-    let exponent_ok = exponent.is_none_or(|e| {
-        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
-        !e.is_empty() && digits(e)
-    });
-    mantissa_ok && exponent_ok
 }
 
 impl Decoder<'_> {
@@ -356,12 +314,13 @@ impl Decoder<'_> {
     }
 
     fn tags(&mut self, node: &Node, context: &str) -> Map<Located<String>> {
-        let mut tags = Map::new();
+        // Collected, then sorted once into a map (see `Map::from_iter`).
+        let mut tags = Vec::new();
         let Value::Map(entries) = &node.value else {
             if !node.is_null() {
                 self.wrong_type(node, "a mapping of tag keys to values", context);
             }
-            return tags;
+            return Map::new();
         };
         for entry in entries {
             let Some(key) = self.checked(&entry.key, context, check::tag_key) else {
@@ -379,19 +338,19 @@ impl Decoder<'_> {
                 continue;
             }
             if let Some(value) = self.checked(&entry.value, context, check::tag_value) {
-                tags.insert(key.value, value);
+                tags.push((key.value, value));
             }
         }
-        tags
+        tags.into_iter().collect()
     }
 
     fn variables(&mut self, node: &Node, context: &str) -> Map<Located<Scalar>> {
-        let mut variables = Map::new();
+        let mut variables = Vec::new();
         let Value::Map(entries) = &node.value else {
             if !node.is_null() {
                 self.wrong_type(node, "a mapping of variable names to values", context);
             }
-            return variables;
+            return Map::new();
         };
         for entry in entries {
             let Some(name) = self.checked(&entry.key, context, check::variable_name) else {
@@ -428,9 +387,9 @@ impl Decoder<'_> {
                 text: text.to_string(),
                 kind,
             };
-            variables.insert(name.value, Located::at(scalar, &entry.value.span));
+            variables.push((name.value, Located::at(scalar, &entry.value.span)));
         }
-        variables
+        variables.into_iter().collect()
     }
 
     fn feature_settings(&mut self, node: Option<&Node>, context: &str) -> FeatureSettings {
@@ -933,22 +892,5 @@ fn describe(node: &Node) -> String {
     match node.text() {
         Some(text) if !node.is_null() => format!("`{text}`"),
         _ => node.kind().to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain_scalars_are_typed_like_yaml_core() {
-        assert_eq!(plain_kind("80"), ScalarKind::Integer);
-        assert_eq!(plain_kind("500.0"), ScalarKind::Float);
-        assert_eq!(plain_kind("1e3"), ScalarKind::Float);
-        assert_eq!(plain_kind("9M"), ScalarKind::String);
-        assert_eq!(plain_kind("--dry-run"), ScalarKind::String);
-        assert_eq!(plain_kind("true"), ScalarKind::Boolean);
-        assert_eq!(plain_kind("yes"), ScalarKind::String);
-        assert_eq!(plain_kind("."), ScalarKind::String);
     }
 }

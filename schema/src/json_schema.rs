@@ -25,8 +25,8 @@ const SCHEDULE: &str = r"^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|d
 #[derive(JsonSchema)]
 #[schemars(title = "spa settings", deny_unknown_fields)]
 struct SettingsFile {
-    /// Prefix of everything spa creates (SSM root `/<env>/`, events); letters and digits. Default: `SpaBeta`.
-    #[schemars(regex(pattern = r"^[A-Za-z][A-Za-z0-9]*$"))]
+    /// Prefix of everything spa creates (SSM root `/<env>/`, events); letters and digits, not beginning with `aws` or `ssm` in any case (SSM reserves them). Default: `SpaBeta`.
+    #[schemars(regex(pattern = r"^(?![Aa][Ww][Ss]|[Ss][Ss][Mm])[A-Za-z][A-Za-z0-9]*$"))]
     environment_identifier: Option<String>,
     /// Resources deployed in the automation account.
     automation: Option<Automation>,

@@ -42,8 +42,26 @@ impl Loaded {
         self.settings.as_ref().filter(|_| self.error_count() == 0)
     }
 
+    /// The diagnostics as text: the first [`diag::DEFAULT_LIMIT`] in full, then a count of
+    /// the others per code (see [`diag::render_limited`]).
     pub fn render(&self, style: diag::Style) -> String {
+        self.render_limited(style, diag::DEFAULT_LIMIT)
+    }
+
+    /// The first `limit` diagnostics in full, then a count of the others per code.
+    pub fn render_limited(&self, style: diag::Style, limit: usize) -> String {
+        diag::render_limited(&self.diagnostics, &self.sources, style, limit)
+    }
+
+    /// Every diagnostic in full, however many there are.
+    pub fn render_all(&self, style: diag::Style) -> String {
         diag::render(&self.diagnostics, &self.sources, style)
+    }
+
+    /// The totals, a count per code and the first `limit` diagnostics: a bounded value to
+    /// embed in a JSON report or a status page.
+    pub fn summary(&self, limit: usize) -> diag::Summary {
+        diag::Summary::new(&self.diagnostics, limit)
     }
 }
 
@@ -93,8 +111,9 @@ fn read_text(
         }
         Err(error) => {
             let valid = String::from_utf8_lossy(&bytes[..error.valid_up_to()]);
-            let line = valid.matches('\n').count() as u32 + 1;
-            let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
+            let line = diag::one_based(valid.matches('\n').count());
+            let column =
+                diag::one_based(valid.rsplit('\n').next().map_or(0, |l| l.chars().count()));
             sources.insert(file, &String::from_utf8_lossy(bytes));
             diagnostics.push(
                 Diagnostic::error(
@@ -122,6 +141,9 @@ pub fn load(files: &dyn FileProvider, settings_path: &str) -> Loaded {
             b.span.column,
         ))
     });
+    for diagnostic in &mut diagnostics {
+        diagnostic.clip_texts();
+    }
     Loaded {
         settings,
         diagnostics,
@@ -374,4 +396,80 @@ fn estimate(layers: &[&Item], identifier: &str) -> (usize, usize) {
         }
     }
     (total, tags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::files::MemoryFiles;
+
+    fn settings_with_csv(csv: String) -> Loaded {
+        let files = MemoryFiles::new()
+            .with(
+                "settings.yaml",
+                "features:\n  with_csv_files:\n    - finops.csv\n",
+            )
+            .with("finops.csv", csv);
+        load(&files, "settings.yaml")
+    }
+
+    #[test]
+    fn what_is_rendered_by_default_is_bounded() {
+        // 20,000 rows with an error each: the default text is the first 50 and a count.
+        let mut csv = String::from("Account,Note\n");
+        for row in 0..20_000 {
+            csv.push_str(&format!("1.23457E+11,row {row}\n"));
+        }
+        let loaded = settings_with_csv(csv);
+        assert_eq!(loaded.error_count(), 20_000);
+        let text = loaded.render(diag::Style::Plain);
+        assert!(text.len() < 64 * 1024, "{} bytes of text", text.len());
+        assert!(
+            text.ends_with(
+                "... and 19,950 more errors not shown:\n\
+                 \x20 19,950 × error[csv-invalid-account]\n\
+                 20,000 errors and 0 warnings in total\n"
+            ),
+            "{}",
+            &text[text.len().saturating_sub(500)..]
+        );
+        assert_eq!(
+            loaded
+                .render_all(diag::Style::Plain)
+                .matches("error[")
+                .count(),
+            20_000
+        );
+        let summary = serde_json::to_string(&loaded.summary(diag::DEFAULT_LIMIT)).unwrap();
+        assert!(summary.len() < 64 * 1024, "{} bytes of JSON", summary.len());
+    }
+
+    #[test]
+    fn a_multi_byte_age_is_an_error_not_a_panic() {
+        let files = MemoryFiles::new().with(
+            "settings.yaml",
+            "defaults:\n  purge:\n    variables:\n      MAXIMUM_AGE: 9é\n",
+        );
+        let loaded = load(&files, "settings.yaml");
+        assert_eq!(
+            loaded.error_count(),
+            1,
+            "{}",
+            loaded.render(diag::Style::Plain)
+        );
+        assert_eq!(loaded.diagnostics[0].message, "`9é` is not an age");
+    }
+
+    #[test]
+    fn diagnostics_quoting_huge_values_stay_small() {
+        let loaded = settings_with_csv(format!("Account\n{}\n", "9".repeat(1 << 20)));
+        assert_eq!(loaded.error_count(), 1);
+        let json = serde_json::to_string(&loaded.diagnostics).unwrap();
+        assert!(json.len() < 2_000, "{} bytes of JSON", json.len());
+        assert!(
+            loaded.diagnostics[0]
+                .message
+                .ends_with("` is not an AWS account id")
+        );
+    }
 }

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YamlSpan};
 
-use crate::diag::{Diagnostic, FileName, Span};
+use crate::diag::{Diagnostic, FileName, Span, number, one_based};
+use crate::model::{Scalar, ScalarKind};
 
 /// At most this many nodes after alias expansion: far above any real settings file
 /// (10,000 accounts take about 300,000), far below what exhausts memory.
@@ -77,12 +78,12 @@ impl Node<'_> {
         match &self.value {
             _ if self.is_null() => serde_json::Value::Null,
             Value::Scalar { text, style } => {
-                let scalar = crate::model::Scalar {
+                let scalar = Scalar {
                     text: text.to_string(),
                     kind: if *style == Style::Plain {
-                        crate::decode::plain_kind(text)
+                        plain_kind(text)
                     } else {
-                        crate::model::ScalarKind::String
+                        ScalarKind::String
                     },
                 };
                 scalar.to_json()
@@ -113,6 +114,48 @@ impl Node<'_> {
             }
         }
     }
+}
+
+/// YAML 1.2 core schema typing of a plain scalar (what a YAML loader would make of it).
+pub fn plain_kind(text: &str) -> ScalarKind {
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if matches!(text, "true" | "True" | "TRUE" | "false" | "False" | "FALSE") {
+        ScalarKind::Boolean
+    } else if (!unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()))
+        || (text.starts_with("0x")
+            && text.len() > 2
+            && text[2..].bytes().all(|b| b.is_ascii_hexdigit()))
+        || (text.starts_with("0o")
+            && text.len() > 2
+            && text[2..].bytes().all(|b| (b'0'..=b'7').contains(&b)))
+    {
+        ScalarKind::Integer
+    } else if is_float(unsigned) {
+        ScalarKind::Float
+    } else {
+        ScalarKind::String
+    }
+}
+
+fn is_float(text: &str) -> bool {
+    if matches!(text, ".inf" | ".Inf" | ".INF" | ".nan" | ".NaN" | ".NAN") {
+        return true;
+    }
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(position) => (&text[..position], Some(&text[position + 1..])),
+        None => (text, None),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = digits(whole)
+        && digits(fraction)
+        && (!whole.is_empty() || !fraction.is_empty())
+        && (mantissa.contains('.') || exponent.is_some());
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    mantissa_ok && exponent_ok
 }
 
 enum Frame<'a> {
@@ -159,7 +202,7 @@ pub fn parse<'a>(
             }
             Err(error) => {
                 let marker = error.marker();
-                let span = Span::point(file, marker.line() as u32, marker.col() as u32 + 1);
+                let span = Span::point(file, number(marker.line()), one_based(marker.col()));
                 builder.diagnostics.push(
                     Diagnostic::error(
                         "yaml-syntax",
@@ -189,10 +232,10 @@ impl<'a> Builder<'_, 'a> {
     fn span(&self, span: YamlSpan) -> Span {
         Span::range(
             self.file,
-            span.start.line() as u32,
-            span.start.col() as u32 + 1,
-            span.end.line() as u32,
-            span.end.col() as u32 + 1,
+            number(span.start.line()),
+            one_based(span.start.col()),
+            number(span.end.line()),
+            one_based(span.end.col()),
         )
     }
 
@@ -403,11 +446,17 @@ fn tab_indentation(file: FileName, text: &str) -> Option<Vec<Diagnostic>> {
             || line.trim_end().ends_with("|-")
             || line.trim_end().ends_with(">-");
         if let Some(position) = indent.find('\t') {
-            let column = indent[..position].chars().count() as u32 + 1;
+            let column = one_based(indent[..position].chars().count());
             found.push(
                 Diagnostic::error(
                     "yaml-tab",
-                    Span::range(file, index as u32 + 1, column, index as u32 + 1, column + 1),
+                    Span::range(
+                        file,
+                        one_based(index),
+                        column,
+                        one_based(index),
+                        column.saturating_add(1),
+                    ),
                     "tab character in indentation",
                 )
                 .with_hint("YAML indentation must use spaces; replace the tab with spaces"),
@@ -426,6 +475,18 @@ mod tests {
         let mut diagnostics = Vec::new();
         let node = parse(file, text, &mut diagnostics);
         (node, diagnostics)
+    }
+
+    #[test]
+    fn plain_scalars_are_typed_like_yaml_core() {
+        assert_eq!(plain_kind("80"), ScalarKind::Integer);
+        assert_eq!(plain_kind("500.0"), ScalarKind::Float);
+        assert_eq!(plain_kind("1e3"), ScalarKind::Float);
+        assert_eq!(plain_kind("9M"), ScalarKind::String);
+        assert_eq!(plain_kind("--dry-run"), ScalarKind::String);
+        assert_eq!(plain_kind("true"), ScalarKind::Boolean);
+        assert_eq!(plain_kind("yes"), ScalarKind::String);
+        assert_eq!(plain_kind("."), ScalarKind::String);
     }
 
     #[test]

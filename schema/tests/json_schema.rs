@@ -110,6 +110,14 @@ fn schema_rejects_what_editors_should_flag() {
             serde_json::json!({"defaults": {"account_tags": {"a!": "x"}}}),
             "tag key characters",
         ),
+        (
+            serde_json::json!({"environment_identifier": "ssmProd"}),
+            "a prefix SSM reserves",
+        ),
+        (
+            serde_json::json!({"environment_identifier": "AWSProd"}),
+            "a prefix SSM reserves, in any case",
+        ),
     ] {
         assert!(!validator.is_valid(&bad), "schema should reject: {why}");
     }
