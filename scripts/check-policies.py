@@ -21,13 +21,20 @@ from pathlib import Path
 
 import yaml
 
-# Actions granted on "*" on purpose, although the reference lists a resource type for them.
+# Actions granted on "*" on purpose. Actions without any resource type in the reference
+# (ecr:GetAuthorizationToken, ssmmessages:*) need no entry: "*" is their only scope.
 RESOURCE_STAR_ALLOWED = {
+    # Reads parameter metadata; no resource-level permission.
+    "ssm:describeparameters",
     # Metrics: the namespace condition is the scope (checked below).
     "cloudwatch:putmetricdata",
     # Cost Explorer reads the whole bill; its only resource type is a billing view.
     "ce:getcostandusage",
     # Observation reads the whole organization.
+    "organizations:listroots",
+    "organizations:describeorganization",
+    "organizations:listaccounts",
+    "organizations:listpolicies",
     "organizations:describeorganizationalunit",
     "organizations:listorganizationalunitsforparent",
     "organizations:listaccountsforparent",
