@@ -2,13 +2,47 @@
 //! one UntagResource, one PutParameter per created or updated parameter, DeleteParameters
 //! in batches of ten. Every call goes through the rate limiters and the retry policy; a
 //! failing item does not stop the others; each item reports its own result. `apply` never
-//! decides: it does what the plan says, and refuses a plan it must not carry out.
+//! decides: it does what the plan says, and refuses a plan it must not carry out — whatever
+//! the plan says, it writes nothing outside the [`Scope`] spa owns.
+
+use std::collections::BTreeSet;
 
 use futures::StreamExt;
 use serde::Serialize;
 
 use crate::aws::{Aws, AwsError, Tag, api};
+use crate::observe::Observation;
 use crate::plan::{Action, Destructive, Plan};
+
+/// What spa owns and may write: parameters under `/<env>/` and the managed accounts of an
+/// observation. Built from the settings' environment and what was observed, never from a
+/// plan, so that a plan cannot widen it.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    prefix: String,
+    accounts: BTreeSet<String>,
+}
+
+impl Scope {
+    pub fn new(environment: &str, observation: &Observation) -> Scope {
+        Scope {
+            prefix: Observation::parameter_prefix(environment),
+            accounts: observation.accounts.keys().cloned().collect(),
+        }
+    }
+
+    fn owns(&self, write: &Write) -> bool {
+        let parameter =
+            |name: &str| name.starts_with(&self.prefix) && name.len() > self.prefix.len();
+        match write {
+            Write::Tag { account, .. } | Write::Untag { account, .. } => {
+                self.accounts.contains(account)
+            }
+            Write::Put { name, .. } => parameter(name),
+            Write::Delete { names } => names.iter().all(|n| parameter(n)),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApplyOptions {
@@ -41,6 +75,11 @@ pub enum Refusal {
     Incomplete,
     #[error("the plan has {} destructive change(s); review them and confirm with --allow-destructive", .0.len())]
     Destructive(Vec<Destructive>),
+    #[error("the plan writes what spa does not own (only parameters under {prefix} and managed accounts): {}; nothing was written", .targets.join(", "))]
+    NotOwned {
+        prefix: String,
+        targets: Vec<String>,
+    },
 }
 
 enum Write {
@@ -143,10 +182,12 @@ pub fn write_count(plan: &Plan) -> usize {
     writes(plan).len()
 }
 
-/// Applies `plan`. `progress(done, total)` is called after each write.
+/// Applies `plan`, refusing it whole if any write falls outside `scope`.
+/// `progress(done, total)` is called after each write.
 pub async fn apply(
     aws: &Aws,
     plan: &Plan,
+    scope: &Scope,
     options: ApplyOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<ApplyReport, Refusal> {
@@ -157,6 +198,18 @@ pub async fn apply(
         return Err(Refusal::Destructive(plan.destructive.clone()));
     }
     let writes = writes(plan);
+    let foreign: Vec<String> = writes
+        .iter()
+        .filter(|w| !scope.owns(w))
+        .map(Write::target)
+        .take(20)
+        .collect();
+    if !foreign.is_empty() {
+        return Err(Refusal::NotOwned {
+            prefix: scope.prefix.clone(),
+            targets: foreign,
+        });
+    }
     let total = writes.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let mut results: Vec<(usize, ItemResult)> = futures::stream::iter(writes.iter().enumerate())

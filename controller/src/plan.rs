@@ -397,6 +397,15 @@ pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
     }
 }
 
+/// How many distinct keys `items` have.
+fn saved_len<T>(items: &[T], key: impl Fn(&T) -> &String) -> usize {
+    items
+        .iter()
+        .map(key)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+}
+
 /// Purge transitions between two desired states, read from the parameters they publish (for
 /// `spa diff`, which has no observed accounts): every listed account and OU whose purge
 /// becomes enabled or whose PURGE_MODE becomes --force.
@@ -422,6 +431,83 @@ pub fn purge_transitions(before: &Desired, after: &Desired) -> Vec<Destructive> 
 }
 
 impl Plan {
+    /// What differs between this plan (saved earlier) and `now` (computed now), item by item,
+    /// at most `limit` lines: empty when they are the same plan. Every field counts, so that
+    /// a saved plan edited by hand is never mistaken for the computed one.
+    pub fn differences(&self, now: &Plan, limit: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut differ = |what: String| {
+            if out.len() < limit {
+                out.push(what);
+            }
+        };
+        let header = |p: &Plan| {
+            serde_json::json!({
+                "format_version": p.format_version,
+                "environment": p.environment,
+                "commit": p.commit,
+                "desired_fingerprint": p.desired_fingerprint,
+                "observed_fingerprint": p.observed_fingerprint,
+                "complete": p.complete,
+                "skipped": p.skipped,
+                "organizational_units": p.organizational_units,
+                "no_changes": p.no_changes,
+                "summary": p.summary,
+                "destructive": p.destructive,
+            })
+        };
+        if header(self) != header(now) {
+            differ("its header (commit, fingerprints, summary or destructive changes)".to_string());
+        }
+        let saved: BTreeMap<&str, &ParameterChange> = self
+            .parameters
+            .iter()
+            .map(|p| (p.name.as_str(), p))
+            .collect();
+        let computed: BTreeMap<&str, &ParameterChange> = now
+            .parameters
+            .iter()
+            .map(|p| (p.name.as_str(), p))
+            .collect();
+        for (name, change) in &saved {
+            match computed.get(name) {
+                None => differ(format!("parameter {name}: in the saved plan only")),
+                Some(other) if other != change => differ(format!("parameter {name}: changed")),
+                Some(_) => {}
+            }
+        }
+        for name in computed.keys().filter(|n| !saved.contains_key(*n)) {
+            differ(format!("parameter {name}: missing from the saved plan"));
+        }
+        let saved: BTreeMap<&str, &AccountChange> = self
+            .accounts
+            .iter()
+            .map(|a| (a.account.as_str(), a))
+            .collect();
+        let computed: BTreeMap<&str, &AccountChange> = now
+            .accounts
+            .iter()
+            .map(|a| (a.account.as_str(), a))
+            .collect();
+        for (id, change) in &saved {
+            match computed.get(id) {
+                None => differ(format!("account {id}: in the saved plan only")),
+                Some(other) if other != change => differ(format!("account {id}: changed")),
+                Some(_) => {}
+            }
+        }
+        for id in computed.keys().filter(|a| !saved.contains_key(*a)) {
+            differ(format!("account {id}: missing from the saved plan"));
+        }
+        // Items listed twice in a file are not the computed plan either.
+        if self.parameters.len() != saved_len(&self.parameters, |p| &p.name)
+            || self.accounts.len() != saved_len(&self.accounts, |a| &a.account)
+        {
+            differ("an item listed twice".to_string());
+        }
+        out
+    }
+
     /// The plan without its destructive changes, for a controller that may only apply the
     /// rest: parameter deletions are dropped, and so are the parameters that would put an
     /// account on a purge path (its own and its OU's). Tag changes stay: none is destructive.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use spa_controller::apply::{ApplyOptions, apply, write_count};
+use spa_controller::apply::{ApplyOptions, Refusal, Scope, apply, write_count};
 use spa_controller::aws::fake::{self, Behaviour, FakeOrganizations, FakeParameters, Fault};
 use spa_controller::aws::{Aws, ErrorKind, api};
 use spa_controller::desired::desired;
@@ -26,6 +26,14 @@ const WRITES: [spa_controller::aws::Api; 4] = [
     api::PUT_PARAMETER,
     api::DELETE_PARAMETERS,
 ];
+
+/// What spa owns, as observed now.
+async fn owned(aws: &Aws, settings: &Settings) -> Scope {
+    Scope::new(
+        &settings.environment_identifier.value,
+        &observe(aws, settings).await,
+    )
+}
 
 async fn plan_now(aws: &Aws, settings: &Settings) -> Plan {
     let observed = observe(aws, settings).await;
@@ -177,13 +185,13 @@ proptest! {
         paused_runtime().block_on(async {
             let first = plan_now(&aws, &settings).await;
             prop_assert_eq!(&first, &plan_now(&aws, &settings).await, "plan is deterministic");
-            let report = apply(&aws, &first, ALLOW, &|_, _| {}).await.unwrap();
+            let report = apply(&aws, &first, &owned(&aws, &settings).await, ALLOW, &|_, _| {}).await.unwrap();
             prop_assert_eq!(report.failed, 0);
             prop_assert_eq!(writes_served(&organizations, &parameters), write_count(&first) as u64);
             let second = plan_now(&aws, &settings).await;
             prop_assert!(second.no_changes, "{:#?}", second);
             let served = writes_served(&organizations, &parameters);
-            apply(&aws, &second, ALLOW, &|_, _| {}).await.unwrap();
+            apply(&aws, &second, &owned(&aws, &settings).await, ALLOW, &|_, _| {}).await.unwrap();
             prop_assert_eq!(writes_served(&organizations, &parameters), served, "a second apply writes nothing");
             Ok(())
         })?;
@@ -218,8 +226,17 @@ fn a_throttling_storm_during_apply_is_absorbed() {
     let aws = fake::aws(organizations.clone(), parameters);
     paused_runtime().block_on(async {
         let plan = plan_now(&aws, &settings).await;
+        let scope = owned(&aws, &settings).await;
         organizations.behaviour.storm(Duration::from_secs(30));
-        let report = apply(&aws, &plan, ALLOW, &|_, _| {}).await.unwrap();
+        let report = apply(
+            &aws,
+            &plan,
+            &scope,
+            ALLOW,
+            &|_, _| {},
+        )
+        .await
+        .unwrap();
         assert_eq!(report.failed, 0);
         assert!(aws.calls().count(api::TAG_RESOURCE, "throttled") > 0);
         assert!(plan_now(&aws, &settings).await.no_changes);
@@ -239,7 +256,15 @@ fn one_failing_account_does_not_stop_the_others() {
     let aws = fake::aws(organizations, parameters);
     paused_runtime().block_on(async {
         let plan = plan_now(&aws, &settings).await;
-        let report = apply(&aws, &plan, ALLOW, &|_, _| {}).await.unwrap();
+        let report = apply(
+            &aws,
+            &plan,
+            &owned(&aws, &settings).await,
+            ALLOW,
+            &|_, _| {},
+        )
+        .await
+        .unwrap();
         assert_eq!(report.failed, 1);
         let failed: Vec<&str> = report
             .results
@@ -278,7 +303,13 @@ fn a_crash_in_the_middle_of_apply_converges_on_the_next_one() {
         // The process dies after a few seconds: the apply future is dropped midway.
         let crashed = tokio::time::timeout(
             Duration::from_secs(3),
-            apply(&aws, &plan, ALLOW, &|_, _| {}),
+            apply(
+                &aws,
+                &plan,
+                &owned(&aws, &settings).await,
+                ALLOW,
+                &|_, _| {},
+            ),
         )
         .await;
         assert!(crashed.is_err(), "the apply was cut short");
@@ -297,7 +328,15 @@ fn a_crash_in_the_middle_of_apply_converges_on_the_next_one() {
             40 - partial,
             "the next plan has exactly what is left"
         );
-        let report = apply(&aws, &next, ALLOW, &|_, _| {}).await.unwrap();
+        let report = apply(
+            &aws,
+            &next,
+            &owned(&aws, &settings).await,
+            ALLOW,
+            &|_, _| {},
+        )
+        .await
+        .unwrap();
         assert_eq!(report.failed, 0);
         assert!(plan_now(&aws, &settings).await.no_changes);
     });
@@ -314,6 +353,7 @@ fn a_saved_plan_refuses_destructive_changes_unless_allowed() {
         let refused = apply(
             &aws,
             &plan,
+            &owned(&aws, &settings).await,
             ApplyOptions {
                 allow_destructive: false,
                 concurrency: 4,
@@ -371,8 +411,17 @@ fn ten_thousand_accounts_tagged_within_ten_percent_of_the_quota_bound() {
         // Only the tag change is measured: the 100 OU parameters go at 3/s beside it.
         assert_eq!(plan.accounts.len(), 10_000);
         plan.parameters.clear();
+        let scope = Scope::new(&settings.environment_identifier.value, &observed);
         let start = tokio::time::Instant::now();
-        let report = apply(&aws, &plan, ALLOW, &|_, _| {}).await.unwrap();
+        let report = apply(
+            &aws,
+            &plan,
+            &scope,
+            ALLOW,
+            &|_, _| {},
+        )
+        .await
+        .unwrap();
         let elapsed = start.elapsed().as_secs_f64();
         assert_eq!(report.failed, 0);
         assert_eq!(
@@ -397,5 +446,67 @@ fn ten_thousand_accounts_tagged_within_ten_percent_of_the_quota_bound() {
             "10,000 accounts tagged in {elapsed:.1} s of virtual time ({:.1} min)",
             elapsed / 60.0
         );
+    });
+}
+
+/// Whatever a plan says, apply writes nothing outside what spa owns: a parameter outside
+/// /<env>/ or an account the settings do not manage makes it refuse the whole plan.
+#[test]
+fn a_plan_writing_outside_what_spa_owns_is_refused_whole() {
+    let (organizations, parameters, settings) = simple_world(3);
+    let root = organizations.root_id();
+    organizations.add_account("999999999999", "production", &root, &[]);
+    parameters.insert("/Elsewhere/x", "not ours");
+    let aws = fake::aws(organizations.clone(), parameters.clone());
+    paused_runtime().block_on(async {
+        let scope = owned(&aws, &settings).await;
+        let honest = plan_now(&aws, &settings).await;
+        let mut outside = honest.clone();
+        outside
+            .parameters
+            .push(spa_controller::plan::ParameterChange {
+                name: "/Elsewhere/x".into(),
+                action: spa_controller::plan::Action::Delete,
+                kind: spa_controller::desired::ValueKind::Text,
+                before: Some("not ours".into()),
+                after: None,
+                tier: spa_controller::aws::Tier::Standard,
+                tier_change: false,
+                destructive: true,
+            });
+        let mut foreign = honest.clone();
+        foreign.accounts.push(spa_controller::plan::AccountChange {
+            account: "999999999999".into(),
+            name: "production".into(),
+            organizational_unit: None,
+            tags: vec![spa_controller::plan::TagChange {
+                key: "owner".into(),
+                action: spa_controller::plan::TagAction::Add,
+                before: None,
+                after: Some("attacker".into()),
+            }],
+            destructive: Vec::new(),
+        });
+        for plan in [&outside, &foreign] {
+            let refused = apply(&aws, plan, &scope, ALLOW, &|_, _| {}).await;
+            assert!(
+                matches!(refused, Err(Refusal::NotOwned { .. })),
+                "{refused:?}"
+            );
+        }
+        assert!(
+            WRITES.iter().all(|w| aws.calls().calls(w) == 0),
+            "nothing written"
+        );
+        assert_eq!(
+            parameters.get("/Elsewhere/x").map(|(v, _)| v).as_deref(),
+            Some("not ours")
+        );
+        assert!(organizations.tags_of("999999999999").is_empty());
+        // The honest plan goes through.
+        let report = apply(&aws, &honest, &scope, ALLOW, &|_, _| {})
+            .await
+            .unwrap();
+        assert_eq!(report.failed, 0);
     });
 }

@@ -127,6 +127,105 @@ async fn the_gitops_cycle_on_the_emulator() {
     let run = emulator.spa(repo.path(), &["plan", "--detailed-exitcode"]);
     assert_eq!(run.code, 4, "{run:?}");
 
+    // A saved plan edited by hand, its fingerprints kept, is refused whole: apply carries out
+    // only the plan it computes now, and nothing is written.
+    let reviewed_path = repo.path().join("reviewed.json");
+    assert_ok(&emulator.spa(
+        repo.path(),
+        &["plan", "--out", reviewed_path.to_str().unwrap()],
+    ));
+    let reviewed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&reviewed_path).unwrap()).unwrap();
+    let tamperings: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+        (
+            "deletes a parameter outside /SpaDemo/",
+            Box::new(|plan| {
+                plan["parameters"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(serde_json::json!({
+                        "name": "/Elsewhere/Accounts/x", "action": "delete", "kind": "text",
+                        "before": "not ours", "after": null, "tier": "standard",
+                        "tier_change": false, "destructive": false
+                    }))
+            }),
+        ),
+        (
+            "tags an account settings do not manage",
+            Box::new(|plan| {
+                let production = production_accounts[0].clone();
+                plan["accounts"].as_array_mut().unwrap().push(serde_json::json!({
+                    "account": production, "name": "shop", "organizational_unit": null,
+                    "tags": [{"key": "owner", "action": "add", "before": null, "after": "attacker"}],
+                    "destructive": []
+                }))
+            }),
+        ),
+        (
+            "turns a published PURGE_MODE into --force",
+            Box::new(|plan| {
+                let parameters = plan["parameters"].as_array_mut().unwrap();
+                let change = parameters
+                    .iter_mut()
+                    .find(|p| p["after"].as_str().is_some_and(|v| v.contains("--dry-run")))
+                    .unwrap();
+                let forced = change["after"]
+                    .as_str()
+                    .unwrap()
+                    .replace("--dry-run", "--force");
+                change["after"] = forced.into();
+            }),
+        ),
+        (
+            "hides its destructive changes from the gate",
+            Box::new(|plan| {
+                plan["destructive"] = serde_json::json!([]);
+                plan["summary"]["destructive"] = 0.into();
+                for account in plan["accounts"].as_array_mut().unwrap() {
+                    account["destructive"] = serde_json::json!([]);
+                }
+            }),
+        ),
+    ];
+    for (what, tamper) in &tamperings {
+        let mut plan = reviewed.clone();
+        tamper(&mut plan);
+        let path = repo.path().join("tampered.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+        let run = emulator.spa(
+            repo.path(),
+            &[
+                "apply",
+                "--plan",
+                path.to_str().unwrap(),
+                "--yes",
+                "--allow-destructive",
+            ],
+        );
+        assert_eq!(run.code, 1, "a plan that {what}: {run:?}");
+        assert!(
+            run.stderr.contains("is not the plan computed now"),
+            "a plan that {what}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(
+        parameter(&aws, "/Elsewhere/Accounts/x").await.as_deref(),
+        Some("not ours")
+    );
+    let written = aws
+        .ssm
+        .get_parameters_by_path()
+        .path("/SpaDemo")
+        .recursive(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(written.parameters().is_empty(), "nothing applied");
+    let production_now: Vec<_> =
+        futures::future::join_all(production_accounts.iter().map(|a| tags(&aws, a))).await;
+    assert_eq!(production_before, production_now);
+
     // Destructive changes need an explicit confirmation: nothing is written without it.
     let run = emulator.spa(repo.path(), &["apply", "--yes"]);
     assert_eq!(run.code, 1, "{run:?}");

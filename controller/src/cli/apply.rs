@@ -4,14 +4,16 @@ use clap::Args;
 
 use super::plan::{color, compute};
 use super::{AwsArgs, Failure, Output, SourceArgs, Status, runtime};
-use crate::apply::{ApplyOptions, Refusal, apply, write_count};
+use crate::apply::{ApplyOptions, Refusal, Scope, apply, write_count};
 use crate::plan::Plan;
 use crate::render;
 
-/// Apply the settings to AWS: compute a fresh plan (or take a saved one), show it, ask for
-/// confirmation, and carry it out exactly.
+/// Apply the settings to AWS: compute a fresh plan, show it, ask for confirmation, and carry
+/// it out exactly.
 ///
-/// A saved plan (--plan) is refused when the settings or AWS changed since it was computed.
+/// With --plan, the plan computed now must be the saved one, item for item: a saved plan is
+/// refused when the settings or AWS changed since it was computed, or when the file differs
+/// in anything. What is carried out is always the plan computed now, never the file.
 /// Destructive changes need --allow-destructive (or typing `yes` at the prompt). A failing
 /// item does not stop the others; the exit code is 1 when any failed.
 #[derive(Debug, Args)]
@@ -22,7 +24,8 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub aws: AwsArgs,
 
-    /// Apply this saved plan (from `spa plan --out FILE`) instead of a fresh one.
+    /// Apply only if the plan computed now is this saved one (from `spa plan --out FILE`),
+    /// item for item: what was reviewed is what is applied.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<std::path::PathBuf>,
 
@@ -60,6 +63,15 @@ fn read_plan(path: &std::path::Path) -> Result<Plan, Failure> {
     Ok(plan)
 }
 
+/// The first characters of a fingerprint, for messages (whatever a file holds).
+fn short(fingerprint: &str) -> &str {
+    let end = fingerprint
+        .char_indices()
+        .nth(12)
+        .map_or(fingerprint.len(), |(i, _)| i);
+    &fingerprint[..end]
+}
+
 /// Asks on the terminal; false when there is no terminal to ask.
 pub(crate) fn confirm(question: &str) -> bool {
     if !std::io::stdin().is_terminal() {
@@ -85,19 +97,28 @@ pub fn run(args: &ApplyArgs) -> Result<Output, Failure> {
                 return Err(Failure::Runtime(anyhow::anyhow!(
                     "the saved plan was computed from settings {} (desired {}), the settings are now {} (desired {}): plan again",
                     saved.commit.as_deref().unwrap_or("(uncommitted)"),
-                    &saved.desired_fingerprint[..12.min(saved.desired_fingerprint.len())],
+                    short(&saved.desired_fingerprint),
                     planned.source.revision(),
-                    &planned.plan.desired_fingerprint[..12]
+                    short(&planned.plan.desired_fingerprint)
                 )));
             }
             if saved.observed_fingerprint != planned.observation.fingerprint {
                 return Err(Failure::Runtime(anyhow::anyhow!(
                     "AWS changed since the plan was computed (observed {}, now {}): plan again",
-                    &saved.observed_fingerprint[..12.min(saved.observed_fingerprint.len())],
-                    &planned.observation.fingerprint[..12]
+                    short(&saved.observed_fingerprint),
+                    short(&planned.observation.fingerprint)
                 )));
             }
-            saved
+            let differences = saved.differences(&planned.plan, 10);
+            if !differences.is_empty() {
+                return Err(Failure::Runtime(anyhow::anyhow!(
+                    "{} is not the plan computed now from the same settings and AWS (was it edited?); nothing was applied. It differs in:\n  {}\nhint: plan again with `spa plan --out FILE` and review that plan",
+                    path.display(),
+                    differences.join("\n  ")
+                )));
+            }
+            // The same plan: carry out the one computed now, never the file's items.
+            planned.plan.clone()
         }
     };
     let mut stdout = render::text(&plan, color());
@@ -152,8 +173,12 @@ pub fn run(args: &ApplyArgs) -> Result<Output, Failure> {
         allow_destructive,
         concurrency: args.concurrency,
     };
+    let scope = Scope::new(
+        &planned.settings.environment_identifier.value,
+        &planned.observation,
+    );
     let report = runtime
-        .block_on(apply(&planned.aws, &plan, options, &progress))
+        .block_on(apply(&planned.aws, &plan, &scope, options, &progress))
         .map_err(|refusal| Failure::Refused(refusal.to_string()))?;
     stdout.push('\n');
     for result in &report.results {

@@ -507,7 +507,8 @@ impl Controller {
                     allow_destructive: self.options.allow_destructive,
                     concurrency: 8,
                 };
-                match apply(&aws, &plan, options, &|_, _| {}).await {
+                let scope = crate::apply::Scope::new(&settings.environment_identifier.value, &observation);
+                match apply(&aws, &plan, &scope, options, &|_, _| {}).await {
                     Ok(report) => Some(report),
                     Err(refusal) => {
                         tracing::error!("{refusal}");
