@@ -15,3 +15,4 @@ pub mod plan;
 pub mod render;
 pub mod runtime;
 pub mod source;
+pub mod time;

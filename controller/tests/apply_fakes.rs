@@ -228,15 +228,7 @@ fn a_throttling_storm_during_apply_is_absorbed() {
         let plan = plan_now(&aws, &settings).await;
         let scope = owned(&aws, &settings).await;
         organizations.behaviour.storm(Duration::from_secs(30));
-        let report = apply(
-            &aws,
-            &plan,
-            &scope,
-            ALLOW,
-            &|_, _| {},
-        )
-        .await
-        .unwrap();
+        let report = apply(&aws, &plan, &scope, ALLOW, &|_, _| {}).await.unwrap();
         assert_eq!(report.failed, 0);
         assert!(aws.calls().count(api::TAG_RESOURCE, "throttled") > 0);
         assert!(plan_now(&aws, &settings).await.no_changes);
@@ -413,15 +405,7 @@ fn ten_thousand_accounts_tagged_within_ten_percent_of_the_quota_bound() {
         plan.parameters.clear();
         let scope = Scope::new(&settings.environment_identifier.value, &observed);
         let start = tokio::time::Instant::now();
-        let report = apply(
-            &aws,
-            &plan,
-            &scope,
-            ALLOW,
-            &|_, _| {},
-        )
-        .await
-        .unwrap();
+        let report = apply(&aws, &plan, &scope, ALLOW, &|_, _| {}).await.unwrap();
         let elapsed = start.elapsed().as_secs_f64();
         assert_eq!(report.failed, 0);
         assert_eq!(

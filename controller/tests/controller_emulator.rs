@@ -27,6 +27,8 @@ fn start(emulator: &Emulator, repo: &GitRepo, extra: &[&str]) -> ControllerProce
         url.as_str(),
         "--interval",
         "1s",
+        "--build-poll",
+        "1s",
         "--allow-destructive",
     ];
     args.extend_from_slice(extra);
@@ -116,11 +118,20 @@ fn follows_the_branch_skips_invalid_commits_and_obeys_operators() {
 
     // A resync re-observes every managed account; a plain poll reads none of them.
     let tags = "spa_aws_calls_total{api=\"ListTagsForResource\",outcome=\"ok\"}";
-    controller.wait_for("quiet", 10, |s| {
-        s["queue"].as_array().is_some_and(|q| q.is_empty())
+    // Quiet: no trigger waiting and the life cycle idle (every account released), so that
+    // only the resync reads tags.
+    controller.wait_for("quiet", 60, |s| {
+        s["queue"].as_array().is_some_and(|q| q.is_empty()) && s["lifecycle"]["queued"] == 0
     });
-    std::thread::sleep(std::time::Duration::from_secs(2));
-    let before = controller.metric(tags);
+    let mut before = controller.metric(tags);
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        let now = controller.metric(tags);
+        if now == before {
+            break;
+        }
+        before = now;
+    }
     std::thread::sleep(std::time::Duration::from_secs(3));
     assert_eq!(controller.metric(tags), before, "quiet polls read no tags");
     let (code, _) = controller.request("POST", "/resync", None, None);
@@ -285,7 +296,7 @@ fn all_released(counts: &std::collections::BTreeMap<String, usize>) -> bool {
 fn the_controller_drives_the_life_cycle_of_every_account() {
     let emulator = Emulator::start();
     let repo = origin(&emulator);
-    let controller = start(&emulator, &repo, &["--build-poll", "1s"]);
+    let controller = start(&emulator, &repo, &[]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     let mut counts = states(&emulator, &repo);
     while !all_released(&counts) {

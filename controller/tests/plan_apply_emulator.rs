@@ -136,7 +136,8 @@ async fn the_gitops_cycle_on_the_emulator() {
     ));
     let reviewed: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&reviewed_path).unwrap()).unwrap();
-    let tamperings: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    type Tampering<'a> = (&'a str, Box<dyn Fn(&mut serde_json::Value) + 'a>);
+    let tamperings: Vec<Tampering> = vec![
         (
             "deletes a parameter outside /SpaDemo/",
             Box::new(|plan| {

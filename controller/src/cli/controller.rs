@@ -38,12 +38,12 @@ pub struct RunArgs {
     pub settings: String,
 
     /// How often to fetch the repository.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = crate::time::parse_duration)]
     pub interval: Duration,
 
     /// How often to observe everything again (drift repair); in between, only what
     /// changed, what spa wrote and what events point at is read again.
-    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    #[arg(long, default_value = "1h", value_parser = crate::time::parse_duration)]
     pub resync_interval: Duration,
 
     /// Address of the admin endpoints. Keep it on loopback unless a proxy guards it.
@@ -60,7 +60,7 @@ pub struct RunArgs {
     pub lease_table: Option<String>,
 
     /// How long a lease lasts without renewal (renewed every third of it).
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = crate::time::parse_duration)]
     pub lease_duration: Duration,
 
     /// Where remote repositories are mirrored.
@@ -82,38 +82,15 @@ pub struct RunArgs {
     pub event_bus: String,
 
     /// How often every account not released is looked at, events or not.
-    #[arg(long, default_value = "15m", value_parser = parse_duration)]
+    #[arg(long, default_value = "15m", value_parser = crate::time::parse_duration)]
     pub sweep_interval: Duration,
 
     /// How often a running build is polled when no event says it ended.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = crate::time::parse_duration)]
     pub build_poll: Duration,
 
     #[command(flatten)]
     pub aws: AwsArgs,
-}
-
-/// `90s`, `5m`, `1h`, `250ms`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (90s, 5m, 1h)"))?;
-    let duration = match unit {
-        "ms" => Duration::from_millis(number),
-        "s" | "" => Duration::from_secs(number),
-        "m" => Duration::from_secs(number * 60),
-        "h" => Duration::from_secs(number * 3600),
-        _ => return Err(format!("`{text}`: the unit must be ms, s, m or h")),
-    };
-    if duration.is_zero() {
-        return Err("a duration must be positive".to_string());
-    }
-    Ok(duration)
 }
 
 fn is_url(repo: &str) -> bool {

@@ -58,7 +58,7 @@ pub struct CheckArgs {
     pub common: CommonArgs,
 
     /// An account in vanilla, assigned or expired longer than this is reported as stuck.
-    #[arg(long, default_value = "24h", value_parser = super::controller::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "24h", value_parser = crate::time::parse_duration, value_name = "DURATION")]
     pub stuck_after: Duration,
 
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -111,11 +111,11 @@ pub struct RunArgs {
     pub until_idle: bool,
 
     /// How often running builds are polled when no event says they ended.
-    #[arg(long, default_value = "10s", value_parser = super::controller::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "10s", value_parser = crate::time::parse_duration, value_name = "DURATION")]
     pub poll: Duration,
 
     /// Give up waiting after this long (with --until-idle).
-    #[arg(long, default_value = "2h", value_parser = super::controller::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "2h", value_parser = crate::time::parse_duration, value_name = "DURATION")]
     pub timeout: Duration,
 
     /// Accounts worked on at once.
@@ -127,7 +127,7 @@ pub struct RunArgs {
     pub queue_url: Option<String>,
 
     /// Without --until-idle: how often every account not released is looked at.
-    #[arg(long, default_value = "15m", value_parser = super::controller::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "15m", value_parser = crate::time::parse_duration, value_name = "DURATION")]
     pub sweep_interval: Duration,
 
     /// Do it, without asking.
@@ -204,7 +204,10 @@ fn builds(args: &BuildsArgs) -> Result<Output, Failure> {
                         let _ = writeln!(
                             text,
                             "    {}  {:<11}  {}",
-                            crate::runtime::state::rfc3339(build.started_ms / 1000),
+                            crate::time::rfc3339(
+                                jiff::Timestamp::from_millisecond(build.started_ms)
+                                    .unwrap_or_default()
+                            ),
                             format!("{:?}", build.status).to_lowercase(),
                             build.id
                         );

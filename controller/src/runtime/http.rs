@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::Shared;
-use super::state::{now, parse_time};
+use crate::time::{now, parse_time};
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()

@@ -6,7 +6,6 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::Shared;
-use super::state::now;
 use crate::aws::Aws;
 
 /// The lease table and the door to it (the controller's own identity, not the management
@@ -28,7 +27,7 @@ pub(super) async fn hold_lease(
     let mut tick = tokio::time::interval(duration / 3);
     loop {
         tick.tick().await;
-        let now = now();
+        let now = crate::time::now().as_second();
         // Retries (throttling) must end before the lease could expire: past that, another
         // replica may hold it, so this one stops applying.
         let renewal = lease.aws.acquire_lease(

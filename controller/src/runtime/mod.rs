@@ -166,14 +166,14 @@ impl Shared {
         std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    pub fn suspend(&self, reason: String, who: String, until: Option<i64>) {
+    pub fn suspend(&self, reason: String, who: String, until: Option<jiff::Timestamp>) {
         self.update(|s| {
             s.suspension = Some(Suspension {
                 reason,
                 who,
                 since: rfc3339(now()),
                 until: until.map(rfc3339),
-                until_seconds: until,
+                until_at: until,
             })
         });
     }
@@ -193,7 +193,7 @@ impl Shared {
         if status
             .suspension
             .as_ref()
-            .and_then(|s| s.until_seconds)
+            .and_then(|s| s.until_at)
             .is_some_and(|until| until <= now())
         {
             tracing::info!("suspension expired: resuming");
@@ -546,7 +546,7 @@ impl Controller {
             if converged {
                 let mut metrics = self.shared.metrics.lock().unwrap_or_else(|p| p.into_inner());
                 if report.is_some() || metrics.applied_commit_timestamp.is_none() {
-                    metrics.applied_commit_timestamp = Some(now());
+                    metrics.applied_commit_timestamp = Some(now().as_second());
                 }
             }
             match (report, failed) {

@@ -3,96 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use crate::aws::CallCounter;
 use crate::plan::Summary;
 
-/// Seconds since the Unix epoch.
-pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
-
-/// `2026-11-22T10:45:00Z` from seconds since the epoch (UTC).
-pub fn rfc3339(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let time = seconds.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        time / 3600,
-        time % 3600 / 60,
-        time % 60
-    )
-}
-
-/// Parses `2026-11-22T10:45:00Z` (UTC), or a duration from now: `90s`, `30m`, `2h`, `1d`.
-pub fn parse_time(text: &str, now: i64) -> Result<i64, String> {
-    let text = text.trim();
-    if let Some((number, unit)) = text.split_at_checked(text.len().saturating_sub(1))
-        && let (Ok(n), Some(scale)) = (
-            number.parse::<i64>(),
-            match unit {
-                "s" => Some(1),
-                "m" => Some(60),
-                "h" => Some(3600),
-                "d" => Some(86_400),
-                _ => None,
-            },
-        )
-    {
-        return Ok(now + n * scale);
-    }
-    let bad = || {
-        format!(
-            "`{text}` is neither a UTC time (2026-11-22T18:00:00Z) nor a duration (90s, 30m, 2h, 1d)"
-        )
-    };
-    let (date, time) = text
-        .strip_suffix('Z')
-        .and_then(|t| t.split_once('T'))
-        .ok_or_else(bad)?;
-    let d: Vec<i64> = date
-        .split('-')
-        .map(|p| p.parse().map_err(|_| bad()))
-        .collect::<Result<_, _>>()?;
-    let t: Vec<i64> = time
-        .split(':')
-        .map(|p| p.parse().map_err(|_| bad()))
-        .collect::<Result<_, _>>()?;
-    if d.len() != 3
-        || t.len() != 3
-        || !(1..=12).contains(&d[1])
-        || !(1..=31).contains(&d[2])
-        || t[0] > 23
-        || t[1] > 59
-        || t[2] > 60
-    {
-        return Err(bad());
-    }
-    let (year, month, day) = (d[0] - i64::from(d[1] <= 2), d[1], d[2]);
-    let era = year.div_euclid(400);
-    let yoe = year - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Ok(days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2])
-}
+pub use crate::time::{now, rfc3339};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Suspension {
@@ -102,7 +19,7 @@ pub struct Suspension {
     /// Resumes by itself then (UTC), if set.
     pub until: Option<String>,
     #[serde(skip)]
-    pub until_seconds: Option<i64>,
+    pub until_at: Option<jiff::Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -351,23 +268,5 @@ impl Metrics {
             u8::from(status.leader)
         );
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_round_trip() {
-        let t = parse_time("2026-11-22T10:45:07Z", 0).unwrap();
-        assert_eq!(rfc3339(t), "2026-11-22T10:45:07Z");
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(parse_time("2h", 100).unwrap(), 7300);
-        assert!(parse_time("tomorrow", 0).is_err());
-        assert_eq!(
-            rfc3339(parse_time("2024-02-29T23:59:59Z", 0).unwrap()),
-            "2024-02-29T23:59:59Z"
-        );
     }
 }
