@@ -368,3 +368,47 @@ fn the_controller_drives_the_life_cycle_of_every_account() {
         run.stdout
     );
 }
+
+/// Reconciles counted on /metrics, whatever their outcome.
+fn reconciles(controller: &ControllerProcess) -> f64 {
+    controller
+        .metrics()
+        .lines()
+        .filter(|l| l.starts_with("spa_reconciles_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// On a local working copy the controller watches the files: a commit is applied at once,
+/// and idle means idle — its own reads of `.git` never wake it.
+#[test]
+fn a_watched_working_copy_reconciles_on_changes_only() {
+    let emulator = Emulator::start();
+    let repo = origin(&emulator);
+    let path = repo.path().display().to_string();
+    let controller = emulator.controller(
+        repo.path(),
+        &[
+            "--repo",
+            path.as_str(),
+            "--interval",
+            "1h",
+            "--allow-destructive",
+            "--no-lifecycle",
+        ],
+    );
+    let first = repo.git(&["rev-parse", "HEAD"]);
+    controller.wait_for("the first commit applied", 60, applied(&first));
+    // Let the start settle, then nothing may happen for a while.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let before = reconciles(&controller);
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    assert_eq!(
+        reconciles(&controller),
+        before,
+        "no reconcile without a change: {:#?}",
+        controller.status()
+    );
+    let second = change_dana_cost_center(&repo, "CC-4242");
+    controller.wait_for("the commit applied through the watch", 30, applied(&second));
+}

@@ -15,7 +15,7 @@ use crate::time::{now, parse_time};
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(health))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .route("/status", get(status))
@@ -64,7 +64,18 @@ fn authorized(shared: &Shared, headers: &HeaderMap) -> Result<(), Box<Response>>
     }
 }
 
+/// Healthy while every background task runs.
+async fn health(State(shared): State<Arc<Shared>>) -> Response {
+    match shared.dead() {
+        None => "ok\n".into_response(),
+        Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")).into_response(),
+    }
+}
+
 async fn ready(State(shared): State<Arc<Shared>>) -> Response {
+    if let Some(why) = shared.dead() {
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")).into_response();
+    }
     if shared.status().ready {
         "ready\n".into_response()
     } else {

@@ -1,0 +1,161 @@
+//! State shared by the controller's loop, its tasks and the admin endpoints: the status
+//! document, the metrics, the triggers waiting (coalesced) and the operators' suspension.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
+
+use super::state::{Metrics, StatusDoc, Suspension, now, rfc3339};
+use crate::aws::CallCounter;
+
+/// What operators and triggers ask for; coalesced.
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    pub(super) poll: bool,
+    pub(super) resync: bool,
+    pub(super) hard: bool,
+    pub(super) reasons: BTreeSet<String>,
+}
+
+impl Pending {
+    /// The reasons, for logs and /status.
+    pub(super) fn trigger(&self) -> String {
+        self.reasons.iter().cloned().collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// State shared by the loop and the admin endpoints.
+pub struct Shared {
+    pub status: Mutex<StatusDoc>,
+    pub metrics: Mutex<Metrics>,
+    pub calls: Arc<CallCounter>,
+    pending: Mutex<Pending>,
+    pub(super) wake: Notify,
+    pub admin_token: Option<String>,
+    /// The life cycle, once the first valid settings are known.
+    pub engine: Mutex<Option<Arc<crate::lifecycle::engine::Engine>>>,
+    /// Holds the lease (always, without a lease table).
+    pub(super) leader: AtomicBool,
+    /// Woken when the lease is lost: a reconcile in flight stops at once.
+    pub(super) lost: Notify,
+    /// The first background task that died, and why: the controller is then unhealthy.
+    dead: Mutex<Option<String>>,
+    death: Notify,
+}
+
+impl Shared {
+    pub(super) fn new(admin_token: Option<String>) -> Arc<Shared> {
+        Arc::new(Shared {
+            status: Mutex::new(StatusDoc::default()),
+            metrics: Mutex::new(Metrics::default()),
+            calls: Arc::new(CallCounter::default()),
+            pending: Mutex::new(Pending::default()),
+            wake: Notify::new(),
+            admin_token,
+            engine: Mutex::new(None),
+            leader: AtomicBool::new(false),
+            lost: Notify::new(),
+            dead: Mutex::new(None),
+            death: Notify::new(),
+        })
+    }
+
+    /// A background task ended or panicked: the controller cannot do its job any more.
+    pub(super) fn task_died(&self, name: &str, why: &str) {
+        let message = format!("background task `{name}` {why}");
+        tracing::error!("{message}: stopping");
+        self.dead
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert(message);
+        self.death.notify_one();
+    }
+
+    /// Why the controller is unhealthy, if it is.
+    pub fn dead(&self) -> Option<String> {
+        self.dead.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Resolves when a background task dies.
+    pub(super) fn died(&self) -> impl Future<Output = ()> + '_ {
+        self.death.notified()
+    }
+
+    pub fn status(&self) -> StatusDoc {
+        let mut status = self
+            .status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        status.queue = pending.reasons.iter().cloned().collect();
+        if let Some(engine) = self
+            .engine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            status.lifecycle = Some(super::state::LifecycleStatus::of(engine));
+        }
+        status
+    }
+
+    pub(super) fn update(&self, change: impl FnOnce(&mut StatusDoc)) {
+        change(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// Asks for a reconcile; `resync` forces a full observation, `hard` also drops the
+    /// cached repository state.
+    pub fn trigger(&self, reason: &str, resync: bool, hard: bool) {
+        {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            pending.poll = true;
+            pending.resync |= resync;
+            pending.hard |= hard;
+            pending.reasons.insert(reason.to_string());
+        }
+        self.wake.notify_one();
+    }
+
+    pub(super) fn take_pending(&self) -> Pending {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub fn suspend(&self, reason: String, who: String, until: Option<jiff::Timestamp>) {
+        self.update(|s| {
+            s.suspension = Some(Suspension {
+                reason,
+                who,
+                since: rfc3339(now()),
+                until: until.map(rfc3339),
+                until_at: until,
+            })
+        });
+    }
+
+    pub fn resume(&self) -> bool {
+        let mut resumed = false;
+        self.update(|s| resumed = s.suspension.take().is_some());
+        if resumed {
+            self.trigger("resume", false, false);
+        }
+        resumed
+    }
+
+    /// Ends a suspension whose time has come.
+    pub(super) fn suspended(&self) -> Option<Suspension> {
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        if status
+            .suspension
+            .as_ref()
+            .and_then(|s| s.until_at)
+            .is_some_and(|until| until <= now())
+        {
+            tracing::info!("suspension expired: resuming");
+            status.suspension = None;
+        }
+        status.suspension.clone()
+    }
+}
