@@ -1,7 +1,12 @@
 //! Admin endpoints (axum), on loopback by default. Reads are open; every mutating endpoint
 //! needs `Authorization: Bearer <SPA_ADMIN_TOKEN>` and is disabled when no token is set.
+//!
+//! The server bounds what a client can hold: a few seconds to send the request headers, a
+//! maximum age per connection, a cap on open connections (past it, new ones are closed at
+//! once), and small request bodies.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -25,9 +30,62 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
+/// What one client may hold of the admin server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// To send the headers of a request (also the idle time between requests).
+    pub header_read_timeout: Duration,
+    /// Of a connection, whatever it does.
+    pub max_connection_age: Duration,
+    /// Open at once; more are closed as soon as accepted.
+    pub max_connections: usize,
+    /// Of a request body.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read_timeout: Duration::from_secs(5),
+            max_connection_age: Duration::from_secs(120),
+            max_connections: 64,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
 pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
-    if let Err(error) = axum::serve(listener, router(shared)).await {
-        tracing::error!("admin endpoints stopped: {error}");
+    serve_with(listener, router(shared), Limits::default()).await
+}
+
+/// Serves `router` on `listener` within `limits`, until the task is dropped.
+pub async fn serve_with(listener: tokio::net::TcpListener, router: Router, limits: Limits) {
+    let router = router.layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes));
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors and the like: pause rather than spin.
+                tracing::warn!("admin endpoints: cannot accept: {error}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "admin endpoints: too many connections, one refused");
+            drop(stream);
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        tokio::spawn(async move {
+            let _slot = slot;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(limits.max_connection_age, connection).await;
+        });
     }
 }
 
@@ -174,4 +232,74 @@ async fn resume(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
     let resumed = shared.resume();
     tracing::info!(resumed, "resume requested");
     axum::Json(serde_json::json!({ "resumed": resumed })).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use super::*;
+
+    async fn server(limits: Limits) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let router = Router::new().route("/healthz", get(|| async { "ok\n" }));
+        tokio::spawn(serve_with(listener, router, limits));
+        address
+    }
+
+    /// Reads until the server closes the connection; what it sent.
+    async fn until_closed(stream: &mut TcpStream) -> String {
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer).await;
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_client_too_slow_to_send_its_headers_is_disconnected() {
+        let address = server(Limits {
+            header_read_timeout: Duration::from_millis(200),
+            ..Limits::default()
+        })
+        .await;
+        let mut slow = TcpStream::connect(address).await.unwrap();
+        slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        let closed = tokio::time::timeout(Duration::from_secs(5), until_closed(&mut slow)).await;
+        assert!(closed.is_ok(), "the server keeps a slow client forever");
+        // A client that sends its request in time is served.
+        let mut quick = TcpStream::connect(address).await.unwrap();
+        quick
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = until_closed(&mut quick).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn connections_past_the_cap_are_closed_at_once() {
+        let address = server(Limits {
+            max_connections: 2,
+            ..Limits::default()
+        })
+        .await;
+        let _first = TcpStream::connect(address).await.unwrap();
+        let _second = TcpStream::connect(address).await.unwrap();
+        let mut third = TcpStream::connect(address).await.unwrap();
+        let answer = tokio::time::timeout(Duration::from_secs(5), until_closed(&mut third))
+            .await
+            .expect("closed at once");
+        assert_eq!(answer, "", "refused without an answer");
+        drop(_first);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut fourth = TcpStream::connect(address).await.unwrap();
+        fourth
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        assert!(until_closed(&mut fourth).await.starts_with("HTTP/1.1 200"));
+    }
 }
