@@ -157,11 +157,8 @@ mod tests {
             ("GITHUB_SERVER_URL", "https://git.example.com"),
         ]);
         let none = env(&[]);
-        let cases: [(
-            &str,
-            &dyn Fn(&str) -> Option<String>,
-            Result<Option<&str>, &str>,
-        ); 9] = [
+        type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+        let cases: [(&str, Env, Result<Option<&str>, &str>); 9] = [
             (
                 "https://git.example.com/s.git",
                 &spa,
