@@ -158,7 +158,8 @@ mod tests {
         ]);
         let none = env(&[]);
         type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
-        let cases: [(&str, Env, Result<Option<&str>, &str>); 9] = [
+        type Case<'a> = (&'a str, Env<'a>, Result<Option<&'a str>, &'a str>);
+        let cases: [Case; 9] = [
             (
                 "https://git.example.com/s.git",
                 &spa,
