@@ -1,7 +1,10 @@
 //! The account life cycle: a pure transition function ([`machine`]), the per-account
-//! reconcile and work queue that execute it ([`engine`]), and what wakes accounts up
-//! ([`triggers`]: queue messages, the maintenance window, the sweep).
+//! reconcile that executes it ([`engine`]), the work queue of accounts due ([`queue`]),
+//! spa's events on the bus ([`events`]), and what wakes accounts up ([`triggers`]: queue
+//! messages, the maintenance window, the sweep).
 
 pub mod engine;
+pub mod events;
 pub mod machine;
+pub mod queue;
 pub mod triggers;

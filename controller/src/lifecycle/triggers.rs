@@ -86,7 +86,7 @@ pub fn parse_event(body: &str) -> (Option<String>, Option<BTreeMap<String, Strin
                 .or_else(|| detail["build-id"].as_str().and_then(account_of_arn));
             (account, None, "codebuild build state change".to_string())
         }
-        super::engine::EVENT_SOURCE => {
+        super::events::EVENT_SOURCE => {
             let account = detail["Account"]
                 .as_str()
                 .or_else(|| detail["Payload"]["Account"].as_str())

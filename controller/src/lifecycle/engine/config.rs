@@ -1,0 +1,61 @@
+//! The settings-derived part of the engine; replaced on every new valid commit.
+
+use std::sync::Arc;
+
+use spa_schema::Settings;
+use spa_schema::schedule::Schedule;
+
+pub struct Config {
+    pub settings: Arc<Settings>,
+    /// Built once per settings: a reconcile resolves one account by lookups.
+    pub(super) index: spa_schema::resolve::Index,
+    pub maintenance: Option<Schedule>,
+    pub region: String,
+}
+
+impl Config {
+    pub fn new(settings: Arc<Settings>) -> Config {
+        let maintenance = settings
+            .automation
+            .maintenance_window_expression
+            .as_ref()
+            .and_then(|e| Schedule::parse(&e.value).ok());
+        let region = settings
+            .automation
+            .region
+            .as_ref()
+            .map_or_else(|| "eu-west-1".to_string(), |r| r.value.clone());
+        Config {
+            index: spa_schema::resolve::Index::new(&settings),
+            settings,
+            maintenance,
+            region,
+        }
+    }
+
+    pub fn state_tag(&self) -> String {
+        self.settings.state_tag()
+    }
+
+    pub fn since_tag(&self) -> String {
+        let [_, _, since, _] = self.settings.lifecycle_tags();
+        since
+    }
+
+    pub fn parked_tag(&self) -> String {
+        let [_, _, _, parked] = self.settings.lifecycle_tags();
+        parked
+    }
+
+    pub fn environment(&self) -> &str {
+        &self.settings.environment_identifier.value
+    }
+
+    pub fn automation_account(&self) -> &str {
+        self.settings
+            .automation
+            .account_id
+            .as_ref()
+            .map_or("000000000000", |a| a.value.as_str())
+    }
+}
