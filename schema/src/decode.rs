@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::check::{self, Check};
 use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::model::*;
+use crate::schedule::Schedule;
 use crate::yaml::{Node, Style, Value, plain_kind};
 
 pub const TOP_KEYS: &[&str] = &[
@@ -24,6 +25,7 @@ pub const AUTOMATION_KEYS: &[&str] = &[
     "region",
     "cockpit_markdown_text",
     "maintenance_window_expression",
+    "parameter_tier",
     "role_arn_to_manage_accounts",
     "role_name_to_manage_codebuild",
     "tags",
@@ -38,6 +40,8 @@ pub const METERING_KEYS: &[&str] = &[
     "transactions_ttl_in_seconds",
 ];
 pub const WORKER_KEYS: &[&str] = &[
+    "build_service_role_policy_arn",
+    "build_timeout_in_minutes",
     "preparation_buildspec_template_file",
     "purge_buildspec_template_file",
 ];
@@ -51,6 +55,7 @@ pub const ITEM_KEYS: &[&str] = &[
 ];
 pub const FEATURE_KEYS: &[&str] = &["feature", "variables"];
 pub const FEATURES_KEYS: &[&str] = &[
+    "with_account_parameters",
     "with_arm_architecture",
     "with_cost_email_recipients",
     "with_cost_extra_currencies",
@@ -61,14 +66,22 @@ pub const FEATURES_KEYS: &[&str] = &[
     "with_microsoft_webhook_on_alerts",
     "with_origin_email_recipient",
     "with_response_plan_arn",
+    "with_slack_webhook_on_alerts",
     "with_tag_prefix",
 ];
 pub const REPORTING_KEYS: &[&str] = &[
     "activities_prefix",
+    "activities_schedule_expression",
+    "activities_month_to_date_schedule_expression",
     "costs_prefix",
+    "costs_daily_schedule_expression",
+    "costs_early_schedule_expression",
+    "costs_exchange_rates_url",
+    "costs_final_schedule_expression",
     "costs_markdown_template",
     "exceptions_prefix",
     "inventories_prefix",
+    "inventories_schedule_expression",
 ];
 
 /// Every mapping spa reads and the keys it knows there (a test compares it with the JSON Schema).
@@ -87,6 +100,28 @@ pub const DEFAULT_ENVIRONMENT: &str = "SpaBeta";
 pub const DEFAULT_CODEBUILD_ROLE: &str = "AWSControlTowerExecution";
 pub const DEFAULT_TAG_PREFIX: &str = "account-";
 pub const DEFAULT_COST_TAG: &str = "cost-center";
+/// CodeBuild's longest timeout: a purge of a large account takes hours.
+pub const DEFAULT_BUILD_TIMEOUT_IN_MINUTES: u32 = 480;
+/// CodeBuild accepts timeouts from 5 to 480 minutes.
+pub const BUILD_TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 5..=480;
+/// A purge must be able to delete anything.
+pub const DEFAULT_BUILD_SERVICE_ROLE_POLICY_ARN: &str =
+    "arn:aws:iam::aws:policy/AdministratorAccess";
+/// The European Central Bank's daily reference rates (XML).
+pub const DEFAULT_EXCHANGE_RATES_URL: &str =
+    "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml";
+/// Default schedules of `reporting`, in UTC: `(key, expression)`.
+pub const DEFAULT_REPORTING_SCHEDULES: &[(&str, &str)] = &[
+    ("inventories_schedule_expression", "cron(23 3 ? * SAT *)"),
+    ("activities_schedule_expression", "cron(42 3 1 * ? *)"),
+    (
+        "activities_month_to_date_schedule_expression",
+        "cron(42 3 ? * SAT *)",
+    ),
+    ("costs_daily_schedule_expression", "cron(42 0 * * ? *)"),
+    ("costs_early_schedule_expression", "cron(0 4 6 * ? *)"),
+    ("costs_final_schedule_expression", "cron(0 4 14 * ? *)"),
+];
 
 pub(crate) struct Decoder<'d> {
     pub diagnostics: &'d mut Vec<Diagnostic>,
@@ -545,6 +580,77 @@ impl Decoder<'_> {
         }
     }
 
+    /// An EventBridge schedule expression, parsed; an error points inside the expression
+    /// when it was written on one line.
+    fn schedule(&mut self, node: &Node, context: &str) -> Option<LocatedSchedule> {
+        let value = self.string(node, context)?;
+        match Schedule::parse(&value.value) {
+            Ok(schedule) => Some(LocatedSchedule {
+                expression: value,
+                schedule,
+            }),
+            Err(error) => {
+                let span = if node.span.end_line == node.span.line {
+                    // The error counts bytes of the expression; spans count characters.
+                    let text = &value.value;
+                    let offset = text.get(..error.offset).map_or(0, |s| s.chars().count());
+                    let len = text
+                        .get(error.offset..error.offset.saturating_add(error.len))
+                        .map_or(1, |s| s.chars().count());
+                    let quote = usize::from(!is_plain(node));
+                    node.span.slice(offset + quote, len)
+                } else {
+                    node.span
+                };
+                let mut d = Diagnostic::error("invalid-schedule", span, error.message);
+                d.hint = error.hint;
+                self.push(d);
+                None
+            }
+        }
+    }
+
+    /// `worker.build_timeout_in_minutes`: a whole number within CodeBuild's range.
+    fn build_timeout(&mut self, node: &Node) -> Option<Located<u32>> {
+        let text = node.text().filter(|_| is_plain(node)).unwrap_or_default();
+        let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            self.push(
+                Diagnostic::error(
+                    "wrong-type",
+                    node.span,
+                    format!(
+                        "build_timeout_in_minutes: expected a whole number of minutes, found {}",
+                        describe(node)
+                    ),
+                )
+                .with_hint("write a number of minutes from 5 to 480 without quotes, e.g. 480"),
+            );
+            return None;
+        }
+        let minutes = text
+            .parse::<i64>()
+            .ok()
+            .and_then(|m| u32::try_from(m).ok())
+            .filter(|m| BUILD_TIMEOUT_RANGE.contains(m));
+        match minutes {
+            Some(minutes) => Some(Located::at(minutes, &node.span)),
+            None => {
+                self.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        node.span,
+                        format!(
+                            "build_timeout_in_minutes: {text} minutes is outside CodeBuild's range of 5 to 480"
+                        ),
+                    )
+                    .with_hint("CodeBuild stops a build after 5 minutes at the least and 480 minutes (8 hours) at the most"),
+                );
+                None
+            }
+        }
+    }
+
     fn items(&mut self, node: Option<&Node>, level: fn() -> Level, context: &str) -> Vec<Item> {
         let Some(node) = node else {
             return Vec::new();
@@ -680,24 +786,29 @@ impl Decoder<'_> {
             };
             Some(Located::at(value, &n.span))
         });
-        let maintenance_window_expression = f.get("maintenance_window_expression").and_then(|n| {
-            let value = self.string(n, "maintenance_window_expression")?;
-            match crate::schedule::Schedule::parse(&value.value) {
-                Ok(_) => Some(value),
-                Err(error) => {
-                    // Point inside the expression when it was written on one line.
-                    let quote = usize::from(!is_plain(n));
-                    let span = if n.span.end_line == n.span.line {
-                        n.span.slice(error.offset + quote, error.len)
-                    } else {
-                        n.span
-                    };
-                    let mut d = Diagnostic::error("invalid-schedule", span, error.message);
-                    d.hint = error.hint;
-                    self.push(d);
-                    None
-                }
+        let maintenance_window_expression = f
+            .get("maintenance_window_expression")
+            .and_then(|n| self.schedule(n, "maintenance_window_expression"))
+            .map(|schedule| schedule.expression);
+        let parameter_tier = f.get("parameter_tier").and_then(|n| {
+            let text = n.text().unwrap_or_default();
+            if let Some(tier) = ParameterTier::ALL.into_iter().find(|t| t.as_str() == text) {
+                return Some(Located::at(tier, &n.span));
             }
+            let names = ParameterTier::ALL.map(ParameterTier::as_str);
+            let hint = match did_you_mean(text, &names) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("use one of {}", names.join(", ")),
+            };
+            self.push(
+                Diagnostic::error(
+                    "invalid-value",
+                    n.span,
+                    format!("parameter_tier: {} is not a tier strategy", describe(n)),
+                )
+                .with_hint(hint),
+            );
+            None
         });
         Automation {
             account_id: f.get("account_id").and_then(|n| {
@@ -721,6 +832,8 @@ impl Decoder<'_> {
                 .get("cockpit_markdown_text")
                 .and_then(|n| self.string(n, "cockpit_markdown_text")),
             maintenance_window_expression,
+            parameter_tier: parameter_tier
+                .unwrap_or_else(|| Located::default_value(ParameterTier::Standard)),
             role_arn_to_manage_accounts: f
                 .get("role_arn_to_manage_accounts")
                 .and_then(|n| self.checked(n, "role_arn_to_manage_accounts", check::role_arn)),
@@ -767,6 +880,20 @@ impl Decoder<'_> {
     fn worker(&mut self, node: Option<&Node>) -> Worker {
         let f = self.section(node, "worker", WORKER_KEYS);
         Worker {
+            build_timeout_in_minutes: f
+                .get("build_timeout_in_minutes")
+                .and_then(|n| self.build_timeout(n))
+                .unwrap_or_else(|| Located::default_value(DEFAULT_BUILD_TIMEOUT_IN_MINUTES)),
+            build_service_role_policy_arn: Self::or_default(
+                f.get("build_service_role_policy_arn").and_then(|n| {
+                    self.checked(
+                        n,
+                        "build_service_role_policy_arn",
+                        check::managed_policy_arn,
+                    )
+                }),
+                DEFAULT_BUILD_SERVICE_ROLE_POLICY_ARN,
+            ),
             preparation_buildspec_template_file: f
                 .get("preparation_buildspec_template_file")
                 .and_then(|n| self.file_ref(n, "preparation_buildspec_template_file")),
@@ -826,6 +953,10 @@ impl Decoder<'_> {
             ok.then_some(value)
         });
         Features {
+            with_account_parameters: f
+                .get("with_account_parameters")
+                .and_then(|n| self.boolean(n, "with_account_parameters"))
+                .unwrap_or_else(|| Located::default_value(true)),
             with_arm_architecture: f
                 .get("with_arm_architecture")
                 .and_then(|n| self.boolean(n, "with_arm_architecture"))
@@ -858,6 +989,9 @@ impl Decoder<'_> {
             with_response_plan_arn: f
                 .get("with_response_plan_arn")
                 .and_then(|n| self.checked(n, "with_response_plan_arn", check::arn)),
+            with_slack_webhook_on_alerts: f
+                .get("with_slack_webhook_on_alerts")
+                .and_then(|n| self.checked(n, "with_slack_webhook_on_alerts", check::https_url)),
             with_tag_prefix: Self::or_default(with_tag_prefix, DEFAULT_TAG_PREFIX),
         }
     }
@@ -875,15 +1009,52 @@ impl Decoder<'_> {
         let costs_prefix = prefix("costs_prefix", "SpaReports/Costs");
         let exceptions_prefix = prefix("exceptions_prefix", "SpaReports/Exceptions");
         let inventories_prefix = prefix("inventories_prefix", "SpaReports/Inventories");
+        let mut schedule = |key: &str| {
+            f.get(key)
+                .and_then(|n| self.schedule(n, key))
+                .unwrap_or_else(|| default_schedule(key))
+        };
+        let activities_schedule_expression = schedule("activities_schedule_expression");
+        let activities_month_to_date_schedule_expression =
+            schedule("activities_month_to_date_schedule_expression");
+        let costs_daily_schedule_expression = schedule("costs_daily_schedule_expression");
+        let costs_early_schedule_expression = schedule("costs_early_schedule_expression");
+        let costs_final_schedule_expression = schedule("costs_final_schedule_expression");
+        let inventories_schedule_expression = schedule("inventories_schedule_expression");
         Reporting {
             activities_prefix,
+            activities_schedule_expression,
+            activities_month_to_date_schedule_expression,
             costs_prefix,
+            costs_daily_schedule_expression,
+            costs_early_schedule_expression,
+            costs_exchange_rates_url: Self::or_default(
+                f.get("costs_exchange_rates_url").and_then(|n| {
+                    self.checked(n, "costs_exchange_rates_url", check::exchange_rates_url)
+                }),
+                DEFAULT_EXCHANGE_RATES_URL,
+            ),
+            costs_final_schedule_expression,
             costs_markdown_template: f
                 .get("costs_markdown_template")
                 .and_then(|n| self.string(n, "costs_markdown_template")),
             exceptions_prefix,
             inventories_prefix,
+            inventories_schedule_expression,
         }
+    }
+}
+
+/// The built-in default of a schedule of `reporting`.
+fn default_schedule(key: &str) -> LocatedSchedule {
+    let expression = DEFAULT_REPORTING_SCHEDULES
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or("", |(_, e)| *e);
+    LocatedSchedule {
+        expression: Located::default_value(expression.to_string()),
+        // The defaults are constants, parsed by a unit test.
+        schedule: Schedule::parse(expression).expect("default schedules are valid"),
     }
 }
 
@@ -892,5 +1063,19 @@ fn describe(node: &Node) -> String {
     match node.text() {
         Some(text) if !node.is_null() => format!("`{text}`"),
         _ => node.kind().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_schedules_are_valid_and_each_names_a_reporting_key() {
+        for (key, expression) in DEFAULT_REPORTING_SCHEDULES {
+            assert!(REPORTING_KEYS.contains(key), "{key}");
+            assert!(Schedule::parse(expression).is_ok(), "{expression}");
+            assert_eq!(default_schedule(key).expression.value, *expression);
+        }
     }
 }

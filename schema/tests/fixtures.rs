@@ -94,3 +94,108 @@ fn valid_fixtures_resolve() {
         insta::assert_snapshot!(resolved(&loaded));
     });
 }
+
+fn load_fixture(kind: &str, case: &str) -> spa_schema::Loaded {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(kind)
+        .join(case);
+    load(&read_case(&dir), "settings.yaml")
+}
+
+#[test]
+fn new_keys_are_decoded_with_their_places() {
+    use spa_schema::model::ParameterTier;
+    let loaded = load_fixture("valid", "new-keys");
+    let settings = loaded.valid().expect("valid");
+    assert_eq!(settings.worker.build_timeout_in_minutes.value, 120);
+    assert!(settings.worker.build_timeout_in_minutes.span.is_some());
+    assert_eq!(
+        settings.worker.build_service_role_policy_arn.value,
+        "arn:aws:iam::111111111111:policy/spa/SpaPurgeAccess"
+    );
+    assert_eq!(
+        settings.automation.parameter_tier.value,
+        ParameterTier::IntelligentTiering
+    );
+    assert!(!settings.features.with_account_parameters.value);
+    assert!(settings.features.with_slack_webhook_on_alerts.is_some());
+    let reporting = &settings.reporting;
+    assert_eq!(
+        reporting.costs_exchange_rates_url.value,
+        "http://127.0.0.1:8080/eurofxref-daily.xml"
+    );
+    // Parsed once: 2021-01-01T00:00:00Z was a Friday; the month-to-date report runs on
+    // Fridays at 06:00.
+    let new_year_2021 = 1_609_459_200;
+    assert_eq!(
+        reporting
+            .activities_month_to_date_schedule_expression
+            .schedule
+            .next_after(new_year_2021),
+        Some(new_year_2021 + 6 * 3600)
+    );
+    let span = reporting
+        .costs_final_schedule_expression
+        .expression
+        .span
+        .unwrap();
+    assert_eq!((span.line, span.column), (19, 36));
+}
+
+#[test]
+fn new_keys_have_their_defaults() {
+    use spa_schema::model::ParameterTier;
+    let files = MemoryFiles::new().with("settings.yaml", "environment_identifier: SpaTest\n");
+    let loaded = load(&files, "settings.yaml");
+    let settings = loaded.valid().expect("valid");
+    assert_eq!(settings.worker.build_timeout_in_minutes.value, 480);
+    assert_eq!(
+        settings.worker.build_service_role_policy_arn.value,
+        "arn:aws:iam::aws:policy/AdministratorAccess"
+    );
+    assert_eq!(
+        settings.automation.parameter_tier.value,
+        ParameterTier::Standard
+    );
+    assert!(settings.features.with_account_parameters.value);
+    assert!(settings.features.with_slack_webhook_on_alerts.is_none());
+    let reporting = &settings.reporting;
+    assert_eq!(
+        reporting.costs_exchange_rates_url.value,
+        "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+    );
+    for (schedule, expected) in [
+        (
+            &reporting.inventories_schedule_expression,
+            "cron(23 3 ? * SAT *)",
+        ),
+        (
+            &reporting.activities_schedule_expression,
+            "cron(42 3 1 * ? *)",
+        ),
+        (
+            &reporting.activities_month_to_date_schedule_expression,
+            "cron(42 3 ? * SAT *)",
+        ),
+        (
+            &reporting.costs_daily_schedule_expression,
+            "cron(42 0 * * ? *)",
+        ),
+        (
+            &reporting.costs_early_schedule_expression,
+            "cron(0 4 6 * ? *)",
+        ),
+        (
+            &reporting.costs_final_schedule_expression,
+            "cron(0 4 14 * ? *)",
+        ),
+    ] {
+        assert_eq!(schedule.expression.value, expected);
+        assert!(schedule.expression.span.is_none());
+        assert_eq!(
+            schedule.schedule,
+            spa_schema::schedule::Schedule::parse(expected).unwrap()
+        );
+    }
+}
