@@ -96,6 +96,113 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
     ("reporting", REPORTING_KEYS),
 ];
 
+const NO_REPORTS: &str = "spa makes no reports yet";
+const NO_ALERTS: &str = "spa sends no alerts yet";
+const NO_DATASTORE: &str =
+    "spa keeps no datastore: the life cycle lives in the tags of the accounts";
+const NOT_IMPLEMENTED_REPORTS: &str = "not implemented yet: spa makes no reports";
+
+/// Keys that spa accepts, and checks, but does not use yet: `(dotted path, why)`. Each one a
+/// settings file sets gets a `warning[ignored-key]`. When a feature lands, removing its keys
+/// from this table is the only change needed here (docs/settings.md lists the table too).
+pub const IGNORED_KEYS: &[(&str, &str)] = &[
+    (
+        "automation.cockpit_markdown_text",
+        "spa has no cockpit (dashboard) to show it on",
+    ),
+    (
+        "automation.parameter_tier",
+        "not implemented yet: a parameter is standard up to 4 KB and advanced above",
+    ),
+    (
+        "automation.tags",
+        "spa creates no resources in the automation account; the stacks of deploy/ tag theirs",
+    ),
+    (
+        "automation.verbosity",
+        "the controller writes JSON lines filtered by RUST_LOG",
+    ),
+    ("metering.activities_datastore", NO_DATASTORE),
+    ("metering.activities_ttl_in_seconds", NO_DATASTORE),
+    ("metering.shadows_datastore", NO_DATASTORE),
+    ("metering.shadows_ttl_in_seconds", NO_DATASTORE),
+    ("metering.transactions_datastore", NO_DATASTORE),
+    ("metering.transactions_ttl_in_seconds", NO_DATASTORE),
+    (
+        "worker.build_service_role_policy_arn",
+        "not implemented yet: the CodeBuild service role gets no policy from spa",
+    ),
+    (
+        "worker.build_timeout_in_minutes",
+        "not implemented yet: preparation builds time out after 30 minutes, purge builds after 4 hours",
+    ),
+    (
+        "features.with_account_parameters",
+        "not implemented yet: `/<env>/Accounts/<id>` is published for every listed account",
+    ),
+    (
+        "features.with_arm_architecture",
+        "spa's CodeBuild projects run on x86 for now",
+    ),
+    ("features.with_cost_email_recipients", NO_REPORTS),
+    ("features.with_cost_extra_currencies", NO_REPORTS),
+    ("features.with_email_subscriptions_on_alerts", NO_ALERTS),
+    ("features.with_microsoft_webhook_on_alerts", NO_ALERTS),
+    (
+        "features.with_origin_email_recipient",
+        "spa sends no e-mail yet",
+    ),
+    (
+        "features.with_response_plan_arn",
+        "spa starts no Incident Manager response plan yet",
+    ),
+    (
+        "features.with_slack_webhook_on_alerts",
+        "not implemented yet: spa sends no alerts",
+    ),
+    ("reporting.activities_prefix", NO_REPORTS),
+    (
+        "reporting.activities_schedule_expression",
+        NOT_IMPLEMENTED_REPORTS,
+    ),
+    (
+        "reporting.activities_month_to_date_schedule_expression",
+        NOT_IMPLEMENTED_REPORTS,
+    ),
+    ("reporting.costs_prefix", NO_REPORTS),
+    (
+        "reporting.costs_daily_schedule_expression",
+        NOT_IMPLEMENTED_REPORTS,
+    ),
+    (
+        "reporting.costs_early_schedule_expression",
+        NOT_IMPLEMENTED_REPORTS,
+    ),
+    (
+        "reporting.costs_exchange_rates_url",
+        NOT_IMPLEMENTED_REPORTS,
+    ),
+    (
+        "reporting.costs_final_schedule_expression",
+        NOT_IMPLEMENTED_REPORTS,
+    ),
+    ("reporting.costs_markdown_template", NO_REPORTS),
+    ("reporting.exceptions_prefix", NO_REPORTS),
+    ("reporting.inventories_prefix", NO_REPORTS),
+    (
+        "reporting.inventories_schedule_expression",
+        NOT_IMPLEMENTED_REPORTS,
+    ),
+];
+
+/// Why spa ignores the key at `path` (`section.key`), if it does.
+pub fn ignored_key(path: &str) -> Option<&'static str> {
+    IGNORED_KEYS
+        .iter()
+        .find(|(key, _)| *key == path)
+        .map(|(_, why)| *why)
+}
+
 pub const DEFAULT_ENVIRONMENT: &str = "SpaBeta";
 pub const DEFAULT_CODEBUILD_ROLE: &str = "AWSControlTowerExecution";
 pub const DEFAULT_TAG_PREFIX: &str = "account-";
@@ -751,11 +858,30 @@ impl Decoder<'_> {
         })
     }
 
+    /// The keys of a top-level section; a warning at each key spa does not use yet.
     fn section<'a>(&mut self, node: Option<&'a Node>, context: &str, known: &[&str]) -> Fields<'a> {
-        node.and_then(|n| self.fields(n, context, known))
+        let fields = node
+            .and_then(|n| self.fields(n, context, known))
             .unwrap_or(Fields {
                 entries: Vec::new(),
-            })
+            });
+        for (name, key, value) in &fields.entries {
+            if value.is_null() {
+                continue;
+            }
+            let path = format!("{context}.{name}");
+            if let Some(why) = ignored_key(&path) {
+                self.push(
+                    Diagnostic::warning(
+                        "ignored-key",
+                        key.span,
+                        format!("spa does not use `{path}` yet: {why}"),
+                    )
+                    .with_hint("the value is checked but changes nothing; see \"Keys spa accepts but does not use yet\" in docs/settings.md"),
+                );
+            }
+        }
+        fields
     }
 
     fn automation(&mut self, node: Option<&Node>) -> Automation {
@@ -1069,6 +1195,22 @@ fn describe(node: &Node) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_ignored_key_is_a_key_of_a_section_and_listed_once() {
+        let mut seen = std::collections::HashSet::new();
+        for (path, why) in IGNORED_KEYS {
+            assert!(seen.insert(*path), "{path} is listed twice");
+            assert!(!why.is_empty(), "{path} says not why");
+            let (section, key) = path.split_once('.').expect("section.key");
+            let keys = SECTIONS
+                .iter()
+                .find(|(name, _)| *name == section)
+                .map(|(_, keys)| *keys)
+                .unwrap_or_else(|| panic!("{path}: no section {section}"));
+            assert!(keys.contains(&key), "{path}: no key {key} in {section}");
+        }
+    }
 
     #[test]
     fn default_schedules_are_valid_and_each_names_a_reporting_key() {

@@ -17,6 +17,7 @@ pub mod resolve;
 pub mod schedule;
 pub mod yaml;
 
+pub use decode::IGNORED_KEYS;
 pub use diag::{Diagnostic, Severity, Sources, Span};
 pub use files::{FileError, FileProvider, MAX_FILE_SIZE, MemoryFiles};
 pub use load::{Loaded, load};

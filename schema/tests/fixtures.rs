@@ -1,6 +1,8 @@
-//! Data-driven fixtures: every folder under `tests/fixtures/valid` and `tests/fixtures/invalid`
-//! is a settings repository. Adding a case is adding a folder; the expected output is an
-//! insta snapshot (rendered diagnostics, or the resolved model).
+//! Data-driven fixtures: every folder under `tests/fixtures/valid`, `tests/fixtures/warnings`
+//! and `tests/fixtures/invalid` is a settings repository. Adding a case is adding a folder;
+//! the expected output is an insta snapshot (rendered diagnostics, or the resolved model and
+//! its warnings). `warnings` holds settings that are valid but get warnings: they may be
+//! applied, and `spa validate` exits 0 on them.
 //!
 //! A `GENERATE` file lists `path size` lines: files too large to commit, made at test time.
 
@@ -83,7 +85,29 @@ fn resolved(loaded: &spa_schema::Loaded) -> String {
         out.push_str(&explain_text(&resolver.account(account, parent)));
         out.push('\n');
     }
+    if loaded.warning_count() > 0 {
+        out.push_str("warnings:\n");
+        out.push_str(&loaded.render(Style::Plain));
+    }
     out
+}
+
+#[test]
+fn warning_fixtures_are_valid_and_warned() {
+    insta::glob!("fixtures/warnings/*/settings.yaml", |path| {
+        let loaded = load(&read_case(case_dir(path)), "settings.yaml");
+        assert_eq!(loaded.error_count(), 0, "{}", loaded.render(Style::Plain));
+        assert!(
+            loaded.warning_count() > 0,
+            "{} has no warning",
+            path.display()
+        );
+        assert!(
+            loaded.valid().is_some(),
+            "warnings do not make settings invalid"
+        );
+        insta::assert_snapshot!(loaded.render(Style::Plain));
+    });
 }
 
 #[test]
@@ -196,6 +220,23 @@ fn new_keys_have_their_defaults() {
         assert_eq!(
             schedule.schedule,
             spa_schema::schedule::Schedule::parse(expected).unwrap()
+        );
+    }
+}
+
+/// The example repository is valid; its only warnings are keys spa does not use yet.
+#[test]
+fn the_example_repository_is_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../example-config-repo");
+    let loaded = load(&read_case(&dir), "settings.yaml");
+    assert_eq!(loaded.error_count(), 0, "{}", loaded.render(Style::Plain));
+    assert!(loaded.valid().is_some());
+    for diagnostic in &loaded.diagnostics {
+        assert_eq!(
+            diagnostic.code,
+            "ignored-key",
+            "{}",
+            loaded.render(Style::Plain)
         );
     }
 }
