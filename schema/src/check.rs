@@ -292,6 +292,35 @@ pub fn managed_policy_arn(value: &str) -> Check {
     Ok(())
 }
 
+/// The `name` of a service control policy in settings: 1–100 of letters, digits, `_` and `-`
+/// (spa names the policy `<environment_identifier>-<name>` in AWS).
+pub fn policy_name(value: &str) -> Check {
+    if (1..=100).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        Ok(())
+    } else {
+        Err(
+            Problem::new(format!("`{value}` is not a valid policy name"))
+                .hint("1 to 100 letters, digits, _ and -, e.g. DenyLeavingTheOrganization"),
+        )
+    }
+}
+
+/// The description of a service control policy: at most 512 characters (AWS's limit).
+pub fn policy_description(value: &str) -> Check {
+    let length = value.chars().count();
+    if length <= 512 {
+        Ok(())
+    } else {
+        Err(Problem::new(format!(
+            "the description has {length} characters; AWS accepts at most 512"
+        )))
+    }
+}
+
 /// IAM role names: 1–64 of letters, digits and `+=,.@_-`.
 pub fn role_name(value: &str) -> Check {
     if (1..=64).contains(&value.len())
@@ -563,6 +592,12 @@ mod tests {
         assert!(exchange_rates_url("http://127.0.0.10/rates.xml").is_err());
         assert!(exchange_rates_url("http://www.ecb.europa.eu/rates.xml").is_err());
         assert!(exchange_rates_url("ftp://localhost/rates.xml").is_err());
+        assert!(policy_name("Deny_Leaving-1").is_ok());
+        assert!(policy_name("").is_err());
+        assert!(policy_name("Deny Leaving").is_err());
+        assert!(policy_name(&"x".repeat(101)).is_err());
+        assert!(policy_description(&"é".repeat(512)).is_ok());
+        assert!(policy_description(&"é".repeat(513)).is_err());
     }
 
     #[test]
@@ -596,7 +631,7 @@ mod tests {
                 email_with_name, https_url, arn, role_arn, role_name, region,
                 environment_identifier, currency, ssm_name_part, table_name, key_prefix,
                 maximum_age, purge_mode, positive_number, percentage, managed_policy_arn,
-                exchange_rates_url,
+                exchange_rates_url, policy_name, policy_description,
             ];
             for check in checks {
                 let _ = check(&value);

@@ -19,6 +19,7 @@ pub const TOP_KEYS: &[&str] = &[
     "accounts",
     "features",
     "reporting",
+    "service_control_policies",
 ];
 pub const AUTOMATION_KEYS: &[&str] = &[
     "account_id",
@@ -84,6 +85,15 @@ pub const REPORTING_KEYS: &[&str] = &[
     "inventories_schedule_expression",
 ];
 
+pub const SERVICE_CONTROL_POLICY_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "file",
+    "organizational_units",
+    "accounts",
+    "states",
+];
+
 /// Every mapping spa reads and the keys it knows there (a test compares it with the JSON Schema).
 pub const SECTIONS: &[(&str, &[&str])] = &[
     ("", TOP_KEYS),
@@ -94,6 +104,7 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
     ("feature", FEATURE_KEYS),
     ("features", FEATURES_KEYS),
     ("reporting", REPORTING_KEYS),
+    ("service_control_policy", SERVICE_CONTROL_POLICY_KEYS),
 ];
 
 const NO_REPORTS: &str = "spa makes no reports yet";
@@ -649,42 +660,271 @@ impl Decoder<'_> {
             Level::OrganizationalUnit { .. } => self
                 .check(&node.span, check::organizational_unit_id(&value.value))
                 .then_some(value),
-            _ => {
-                if is_plain(node) && check::account_id(&value.value).is_ok() {
-                    self.push(
-                        Diagnostic::error(
-                            "unquoted-account-id",
-                            node.span,
-                            format!(
-                                "YAML reads {} as a number, not as an account id",
-                                value.value
-                            ),
-                        )
-                        .with_hint(format!(
-                            "quote it: '{}' (a number loses leading zeros)",
-                            value.value
-                        )),
-                    );
-                    return None;
-                }
-                if is_plain(node) && value.value.bytes().all(|b| b.is_ascii_digit()) {
-                    self.push(
-                        Diagnostic::error(
-                            "unquoted-account-id",
-                            node.span,
-                            format!(
-                                "YAML reads {} as a number, and it is not 12 digits",
-                                value.value
-                            ),
-                        )
-                        .with_hint("account ids are 12 digits in quotes, e.g. '012345678901'"),
-                    );
-                    return None;
-                }
-                self.check(&node.span, check::account_id(&value.value))
-                    .then_some(value)
-            }
+            _ => self.account_id(node, value),
         }
+    }
+
+    /// An account id written at `node` (read as `value`): quoted, 12 digits.
+    fn account_id(&mut self, node: &Node, value: Located<String>) -> Option<Located<String>> {
+        if is_plain(node) && check::account_id(&value.value).is_ok() {
+            self.push(
+                Diagnostic::error(
+                    "unquoted-account-id",
+                    node.span,
+                    format!(
+                        "YAML reads {} as a number, not as an account id",
+                        value.value
+                    ),
+                )
+                .with_hint(format!(
+                    "quote it: '{}' (a number loses leading zeros)",
+                    value.value
+                )),
+            );
+            return None;
+        }
+        if is_plain(node) && value.value.bytes().all(|b| b.is_ascii_digit()) {
+            self.push(
+                Diagnostic::error(
+                    "unquoted-account-id",
+                    node.span,
+                    format!(
+                        "YAML reads {} as a number, and it is not 12 digits",
+                        value.value
+                    ),
+                )
+                .with_hint("account ids are 12 digits in quotes, e.g. '012345678901'"),
+            );
+            return None;
+        }
+        self.check(&node.span, check::account_id(&value.value))
+            .then_some(value)
+    }
+
+    /// `service_control_policies`: each item checked here, its file and targets by `load`.
+    fn service_control_policies(
+        &mut self,
+        node: Option<&Node>,
+        environment: &str,
+    ) -> Vec<ServiceControlPolicy> {
+        let Some(node) = node else {
+            return Vec::new();
+        };
+        let mut policies = Vec::new();
+        let mut seen: HashMap<String, Span> = HashMap::new();
+        for item in self.list(node, "service_control_policies") {
+            let context = "a service control policy";
+            let Some(fields) = self.fields(item, context, SERVICE_CONTROL_POLICY_KEYS) else {
+                continue;
+            };
+            let name = match fields.get("name") {
+                Some(n) => self.checked(n, "name", check::policy_name),
+                None => {
+                    self.push(
+                        Diagnostic::error(
+                            "missing-key",
+                            item.span,
+                            "this service control policy has no `name`",
+                        )
+                        .with_hint("add `name: DenyLeavingTheOrganization` (1 to 100 letters, digits, _ and -)"),
+                    );
+                    None
+                }
+            };
+            let file = match fields.get("file") {
+                Some(n) => self.file_ref(n, "file"),
+                None => {
+                    self.push(
+                        Diagnostic::error(
+                            "missing-key",
+                            item.span,
+                            "this service control policy has no `file`",
+                        )
+                        .with_hint("add `file: policies/<name>.json`, a JSON policy document in this repository"),
+                    );
+                    None
+                }
+            };
+            let description = fields
+                .get("description")
+                .and_then(|n| self.checked(n, "description", check::policy_description));
+            let label = fields
+                .get("name")
+                .and_then(Node::text)
+                .unwrap_or_default()
+                .to_string();
+            let organizational_units = fields
+                .get("organizational_units")
+                .map(|n| {
+                    self.targets(n, &label, "organizational_units", |d, node, value| {
+                        d.check(&node.span, check::organizational_unit_id(&value.value))
+                            .then_some(value)
+                    })
+                })
+                .unwrap_or_default();
+            let accounts = fields
+                .get("accounts")
+                .map(|n| {
+                    self.targets(n, &label, "accounts", |d, node, value| {
+                        d.account_id(node, value)
+                    })
+                })
+                .unwrap_or_default();
+            let states = fields
+                .get("states")
+                .map(|n| self.states(n))
+                .unwrap_or_default();
+            let has_targets = ["organizational_units", "accounts"].iter().any(|key| {
+                fields
+                    .get(key)
+                    .is_some_and(|n| !matches!(&n.value, Value::Seq(items) if items.is_empty()))
+            });
+            if !has_targets {
+                self.push(
+                    Diagnostic::error(
+                        "missing-key",
+                        item.span,
+                        if label.is_empty() {
+                            "this service control policy has no target".to_string()
+                        } else {
+                            format!("service control policy `{label}` has no target")
+                        },
+                    )
+                    .with_hint("add `organizational_units: [ou-…]` or `accounts: ['123456789012']`, or both"),
+                );
+            }
+            let (Some(name), Some(file)) = (name, file) else {
+                continue;
+            };
+            let span = name.span.unwrap_or(item.span);
+            if let Some(first) = seen.get(&name.value) {
+                self.push(
+                    Diagnostic::error(
+                        "duplicate-identifier",
+                        span,
+                        format!(
+                            "`{}` is the name of two service control policies",
+                            name.value
+                        ),
+                    )
+                    .with_label(*first, "first named here")
+                    .with_hint("give each policy its own name, or merge the two"),
+                );
+                continue;
+            }
+            seen.insert(name.value.clone(), span);
+            let full_name = format!("{environment}-{}", name.value);
+            if full_name.chars().count() > 128 {
+                self.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        span,
+                        format!(
+                            "the policy would be named `{full_name}`, {} characters; AWS accepts at most 128",
+                            full_name.chars().count()
+                        ),
+                    )
+                    .with_hint("spa names each policy <environment_identifier>-<name>: shorten the name"),
+                );
+                continue;
+            }
+            policies.push(ServiceControlPolicy {
+                name,
+                full_name,
+                description,
+                file,
+                text: String::new(),
+                minified: String::new(),
+                organizational_units,
+                accounts,
+                states,
+                span: item.span,
+            });
+        }
+        policies
+    }
+
+    /// A list of targets of the policy `policy`, each checked by `check`, none twice.
+    fn targets(
+        &mut self,
+        node: &Node,
+        policy: &str,
+        context: &str,
+        check: fn(&mut Self, &Node, Located<String>) -> Option<Located<String>>,
+    ) -> Vec<Located<String>> {
+        let mut targets: Vec<Located<String>> = Vec::new();
+        for item in self.list(node, context) {
+            let Some(value) = self.string(item, context) else {
+                continue;
+            };
+            let Some(value) = check(self, item, value) else {
+                continue;
+            };
+            if let Some(first) = targets.iter().find(|t| t.value == value.value) {
+                let first = first.span.unwrap_or(item.span);
+                self.push(
+                    Diagnostic::error(
+                        "duplicate-identifier",
+                        item.span,
+                        if policy.is_empty() {
+                            format!("`{}` is listed twice in this policy", value.value)
+                        } else {
+                            format!("`{}` is listed twice in policy `{policy}`", value.value)
+                        },
+                    )
+                    .with_label(first, "first listed here")
+                    .with_hint("remove one of them"),
+                );
+                continue;
+            }
+            targets.push(value);
+        }
+        targets
+    }
+
+    /// `states` of a service control policy: life-cycle states, none twice.
+    fn states(&mut self, node: &Node) -> Vec<Located<AccountState>> {
+        let mut states: Vec<Located<AccountState>> = Vec::new();
+        let names = AccountState::ALL.map(AccountState::as_str);
+        for item in self.list(node, "states") {
+            let text = item.text().unwrap_or_default();
+            let Some(state) = AccountState::ALL
+                .into_iter()
+                .find(|s| s.as_str() == text && item.text().is_some())
+            else {
+                let hint = match did_you_mean(text, &names) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => format!("the states are {}", names.join(", ")),
+                };
+                self.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        item.span,
+                        format!(
+                            "{} is not a state of the account life cycle",
+                            describe(item)
+                        ),
+                    )
+                    .with_hint(hint),
+                );
+                continue;
+            };
+            if let Some(first) = states.iter().find(|s| s.value == state) {
+                let first = first.span.unwrap_or(item.span);
+                self.push(
+                    Diagnostic::error(
+                        "duplicate-identifier",
+                        item.span,
+                        format!("state `{text}` is listed twice"),
+                    )
+                    .with_label(first, "first listed here")
+                    .with_hint("remove one of them"),
+                );
+                continue;
+            }
+            states.push(Located::at(state, &item.span));
+        }
+        states
     }
 
     /// An EventBridge schedule expression, parsed; an error points inside the expression
@@ -840,6 +1080,11 @@ impl Decoder<'_> {
         );
         let features = self.features(top.get("features"));
         let reporting = self.reporting(top.get("reporting"));
+        let environment = environment_identifier
+            .as_ref()
+            .map_or(DEFAULT_ENVIRONMENT, |e| e.value.as_str());
+        let service_control_policies =
+            self.service_control_policies(top.get("service_control_policies"), environment);
         Some(Settings {
             settings_file: settings_file.to_string(),
             environment_identifier: Self::or_default(environment_identifier, DEFAULT_ENVIRONMENT),
@@ -852,6 +1097,7 @@ impl Decoder<'_> {
             csv_rows: Vec::new(),
             features,
             reporting,
+            service_control_policies,
             preparation_buildspec: None,
             purge_buildspec: None,
             documents: BTreeMap::new(),

@@ -44,6 +44,8 @@ struct SettingsFile {
     features: Option<Features>,
     /// Where reports are stored.
     reporting: Option<Reporting>,
+    /// Service control policies that spa creates (named `<environment_identifier>-<name>`) and attaches to organizational units and accounts it manages.
+    service_control_policies: Option<Vec<ServiceControlPolicy>>,
 }
 
 #[derive(JsonSchema)]
@@ -292,6 +294,45 @@ struct Reporting {
     #[schemars(regex(pattern = SCHEDULE))]
     inventories_schedule_expression: Option<String>,
 }
+
+#[derive(JsonSchema)]
+enum AccountState {
+    #[serde(rename = "vanilla")]
+    Vanilla,
+    #[serde(rename = "assigned")]
+    Assigned,
+    #[serde(rename = "released")]
+    Released,
+    #[serde(rename = "expired")]
+    Expired,
+}
+
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct ServiceControlPolicy {
+    /// Unique; spa names the policy `<environment_identifier>-<name>`.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,100}$"))]
+    name: String,
+    /// Shown in AWS Organizations.
+    #[schemars(length(max = 512))]
+    description: Option<String>,
+    /// A JSON policy document in this repository, relative to settings.yaml; at most 5,120 characters once minified.
+    file: String,
+    /// OUs listed in `organizational_units`.
+    organizational_units: Option<Vec<OrganizationalUnitId>>,
+    /// Accounts listed in `accounts` or a CSV file (quoted).
+    accounts: Option<Vec<AccountId>>,
+    /// Without states, the policy is attached to the OUs and accounts; with states, to each managed account of them while its life-cycle state is one of these.
+    states: Option<Vec<AccountState>>,
+}
+
+#[derive(JsonSchema)]
+#[schemars(transparent)]
+struct OrganizationalUnitId(#[schemars(regex(pattern = OU_ID))] String);
+
+#[derive(JsonSchema)]
+#[schemars(transparent)]
+struct AccountId(#[schemars(regex(pattern = ACCOUNT_ID))] String);
 
 /// The JSON Schema (draft-07, which YAML language servers support best), pretty-printed.
 pub fn json_schema() -> String {

@@ -349,6 +349,81 @@ pub struct Reporting {
     pub inventories_schedule_expression: LocatedSchedule,
 }
 
+/// A state of the account life cycle (the `<prefix>state` tag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountState {
+    Vanilla,
+    Assigned,
+    Released,
+    Expired,
+}
+
+impl AccountState {
+    pub const ALL: [AccountState; 4] = [
+        AccountState::Vanilla,
+        AccountState::Assigned,
+        AccountState::Released,
+        AccountState::Expired,
+    ];
+
+    /// As written in settings and in the state tag.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountState::Vanilla => "vanilla",
+            AccountState::Assigned => "assigned",
+            AccountState::Released => "released",
+            AccountState::Expired => "expired",
+        }
+    }
+}
+
+/// A service control policy that spa creates (named `<environment_identifier>-<name>`,
+/// tagged) and attaches.
+///
+/// Without `states`, it is attached to each target: the OUs and the accounts. With `states`,
+/// it is attached to each managed account of the targets (every direct child account of the
+/// OUs, and the accounts) while the account's life-cycle state is one of `states`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceControlPolicy {
+    /// As written: 1 to 100 of `[A-Za-z0-9_-]`, unique in settings.
+    pub name: Located<String>,
+    /// The name of the policy in AWS Organizations: `<environment_identifier>-<name>`.
+    pub full_name: String,
+    pub description: Option<Located<String>>,
+    /// The JSON policy document in the repository.
+    pub file: FileRef,
+    /// The document as committed. Empty when the file could not be read (the settings then
+    /// have errors).
+    pub text: String,
+    /// The document minified and canonical (`serde_json`'s serialisation, keys in their
+    /// order): what spa sends, and what its size is checked on. Empty when the file could not
+    /// be read or is not JSON (the settings then have errors).
+    pub minified: String,
+    /// OU ids, each listed in `organizational_units`.
+    pub organizational_units: Vec<Located<String>>,
+    /// Account ids, each listed in `accounts` or a CSV file.
+    pub accounts: Vec<Located<String>>,
+    /// Empty: attached to the targets for good. Otherwise: attached to the accounts of the
+    /// targets while they are in one of these states.
+    pub states: Vec<Located<AccountState>>,
+    /// The item in `service_control_policies`.
+    pub span: Span,
+}
+
+impl ServiceControlPolicy {
+    /// Whether the policy follows the life cycle (it has `states`).
+    pub fn is_per_state(&self) -> bool {
+        !self.states.is_empty()
+    }
+
+    /// Whether an account of the targets gets the policy while in `state`: always for a
+    /// policy without `states`.
+    pub fn applies_in(&self, state: AccountState) -> bool {
+        self.states.is_empty() || self.states.iter().any(|s| s.value == state)
+    }
+}
+
 /// The text of a file published to SSM (buildspec or document).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Published {
@@ -372,6 +447,8 @@ pub struct Settings {
     pub csv_rows: Vec<Item>,
     pub features: Features,
     pub reporting: Reporting,
+    /// `service_control_policies`, in the order of settings.
+    pub service_control_policies: Vec<ServiceControlPolicy>,
     pub preparation_buildspec: Option<Published>,
     pub purge_buildspec: Option<Published>,
     pub documents: BTreeMap<String, Published>,

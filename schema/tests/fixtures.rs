@@ -85,6 +85,24 @@ fn resolved(loaded: &spa_schema::Loaded) -> String {
         out.push_str(&explain_text(&resolver.account(account, parent)));
         out.push('\n');
     }
+    for policy in &settings.service_control_policies {
+        let at =
+            |span: Option<spa_schema::Span>| span.map_or("default".to_string(), |s| s.to_string());
+        let list = |values: Vec<String>| values.join(", ");
+        out.push_str(&format!(
+            "service control policy {} ← {}\n  file          {}\n  description   {}\n  OUs           {}\n  accounts      {}\n  states        {}\n  minified      {} characters: {}\n\n",
+            policy.full_name,
+            at(policy.name.span),
+            policy.file.path,
+            policy.description.as_ref().map_or("", |d| d.value.as_str()),
+            list(policy.organizational_units.iter().map(|o| format!("{} ← {}", o.value, at(o.span))).collect()),
+            list(policy.accounts.iter().map(|a| format!("{} ← {}", a.value, at(a.span))).collect()),
+            list(policy.states.iter().map(|s| s.value.as_str().to_string()).collect()),
+            policy.minified.chars().count(),
+            policy.minified,
+        ));
+        assert!(!policy.text.is_empty());
+    }
     if loaded.warning_count() > 0 {
         out.push_str("warnings:\n");
         out.push_str(&loaded.render(Style::Plain));
