@@ -257,4 +257,46 @@ fn the_example_repository_is_valid() {
             loaded.render(Style::Plain)
         );
     }
+    let policies = &loaded.settings.as_ref().unwrap().service_control_policies;
+    assert_eq!(policies.len(), 5);
+    for policy in policies {
+        assert!(policy.full_name.starts_with("SpaDemo-"));
+        assert!(!policy.minified.is_empty() && policy.minified.len() < 5_120);
+    }
+}
+
+/// The example policies that deny what spa does escape the lock-out warning only through
+/// their exemption of spa's roles: without it, the check fires.
+#[test]
+fn the_example_policies_exempt_spa_and_need_to() {
+    use spa_schema::diag::{Span, intern};
+    use spa_schema::policy::{Context, check_document};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../example-config-repo/policies");
+    let settings = intern("settings.yaml");
+    let context = Context {
+        name: "Example",
+        written: Span::point(settings, 1, 1),
+        named: Span::point(settings, 1, 1),
+        member_role: "AWSControlTowerExecution",
+    };
+    for name in ["restrict-regions.json", "deny-work-during-purge.json"] {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        let mut diagnostics = Vec::new();
+        check_document(intern(name), &text, &context, &mut diagnostics);
+        assert!(diagnostics.is_empty(), "{name}: {diagnostics:?}");
+        let mut document: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for statement in document["Statement"].as_array_mut().unwrap() {
+            statement["Condition"]
+                .as_object_mut()
+                .unwrap()
+                .remove("ArnNotLike")
+                .expect("an exemption");
+        }
+        let text = serde_json::to_string_pretty(&document).unwrap();
+        check_document(intern(name), &text, &context, &mut diagnostics);
+        assert!(
+            diagnostics.iter().any(|d| d.code == "policy-lockout"),
+            "{name} without its exemption: {diagnostics:?}"
+        );
+    }
 }
