@@ -180,6 +180,30 @@ pub fn https_url(value: &str) -> Check {
     Ok(())
 }
 
+/// Where exchange rates are read: an https URL, or plain http to this machine
+/// (`http://127.0.0.1…`, `http://localhost…`), where tests run a local server.
+pub fn exchange_rates_url(value: &str) -> Check {
+    const HINT: &str =
+        "the URL must start with https:// (plain http only to 127.0.0.1 or localhost)";
+    let Some(rest) = value.strip_prefix("http://") else {
+        let https = value.starts_with("https://");
+        return https_url(value)
+            .map_err(|problem| if https { problem } else { problem.hint(HINT) });
+    };
+    let local = ["127.0.0.1", "localhost"].iter().any(|host| {
+        rest.strip_prefix(host)
+            .is_some_and(|after| after.is_empty() || after.starts_with([':', '/', '?', '#']))
+    });
+    if local && !value.contains(char::is_whitespace) {
+        Ok(())
+    } else {
+        Err(Problem::new(format!("`{value}` is not an https URL")).hint(HINT))
+    }
+}
+
+/// The AWS partitions an ARN may name.
+const PARTITIONS: &[&str] = &["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b"];
+
 /// `arn:partition:service:region:account:resource`.
 pub fn arn(value: &str) -> Check {
     let parts: Vec<&str> = value.splitn(6, ':').collect();
@@ -190,10 +214,7 @@ pub fn arn(value: &str) -> Check {
     if parts.len() != 6 || parts[0] != "arn" || parts[5].is_empty() {
         return Err(bad());
     }
-    if !matches!(
-        parts[1],
-        "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b"
-    ) {
+    if !PARTITIONS.contains(&parts[1]) {
         return Err(
             Problem::new(format!("`{}` is not an AWS partition", parts[1]))
                 .hint("use aws, aws-cn or aws-us-gov"),
@@ -224,6 +245,80 @@ pub fn role_arn(value: &str) -> Check {
             .hint("write arn:aws:iam::123456789012:role/RoleName"));
     }
     role_name(parts[5].rsplit('/').next().unwrap_or(""))
+}
+
+/// An IAM managed policy ARN: `arn:<partition>:iam::aws:policy/<path/name>` (managed by
+/// AWS) or `arn:<partition>:iam::<12 digits>:policy/<path/name>` (managed by a customer).
+pub fn managed_policy_arn(value: &str) -> Check {
+    let bad = || {
+        Problem::new(format!("`{value}` is not an IAM managed policy ARN")).hint(
+            "write arn:aws:iam::aws:policy/AdministratorAccess or arn:aws:iam::123456789012:policy/PolicyName",
+        )
+    };
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" || parts[2] != "iam" || !parts[3].is_empty() {
+        return Err(bad());
+    }
+    if !PARTITIONS.contains(&parts[1]) {
+        return Err(
+            Problem::new(format!("`{}` is not an AWS partition", parts[1]))
+                .hint("use aws, aws-cn or aws-us-gov"),
+        );
+    }
+    if parts[4] != "aws" && account_id(parts[4]).is_err() {
+        return Err(Problem::new(format!(
+            "the account `{}` in `{value}` is neither `aws` nor 12 digits",
+            parts[4]
+        ))
+        .hint("AWS managed policies have `aws` there, customer managed policies the account id"));
+    }
+    let Some(path) = parts[5].strip_prefix("policy/") else {
+        return Err(bad());
+    };
+    let segments: Vec<&str> = path.split('/').collect();
+    let name = segments.last().copied().unwrap_or_default();
+    let valid_segment = |segment: &str| {
+        !segment.is_empty()
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+    };
+    if !segments.iter().all(|s| valid_segment(s)) || name.len() > 128 || path.len() > 512 + 128 {
+        return Err(
+            Problem::new(format!("`{path}` is not a valid IAM policy path and name"))
+                .hint("policy names are 1 to 128 letters, digits and + = , . @ _ -; a path adds folders, e.g. policy/service-role/Name"),
+        );
+    }
+    Ok(())
+}
+
+/// The `name` of a service control policy in settings: 1–100 of letters, digits, `_` and `-`
+/// (spa names the policy `<environment_identifier>-<name>` in AWS).
+pub fn policy_name(value: &str) -> Check {
+    if (1..=100).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        Ok(())
+    } else {
+        Err(
+            Problem::new(format!("`{value}` is not a valid policy name"))
+                .hint("1 to 100 letters, digits, _ and -, e.g. DenyLeavingTheOrganization"),
+        )
+    }
+}
+
+/// The description of a service control policy: at most 512 characters (AWS's limit).
+pub fn policy_description(value: &str) -> Check {
+    let length = value.chars().count();
+    if length <= 512 {
+        Ok(())
+    } else {
+        Err(Problem::new(format!(
+            "the description has {length} characters; AWS accepts at most 512"
+        )))
+    }
 }
 
 /// IAM role names: 1–64 of letters, digits and `+=,.@_-`.
@@ -474,6 +569,35 @@ mod tests {
         assert!(environment_identifier("SpaProd").is_ok());
         assert!(environment_identifier("SpaAws").is_ok());
         assert!(environment_identifier("Sp").is_ok());
+        assert!(managed_policy_arn("arn:aws:iam::aws:policy/AdministratorAccess").is_ok());
+        assert!(
+            managed_policy_arn("arn:aws:iam::aws:policy/service-role/AWSCodeBuildAdminAccess")
+                .is_ok()
+        );
+        assert!(managed_policy_arn("arn:aws-cn:iam::123456789012:policy/Spa/Purge").is_ok());
+        assert!(managed_policy_arn("arn:aws:iam::aws:role/AdministratorAccess").is_err());
+        assert!(managed_policy_arn("arn:aws:iam::12345:policy/X").is_err());
+        assert!(managed_policy_arn("arn:aws:iam::aws:policy/").is_err());
+        assert!(managed_policy_arn("arn:aws:iam::aws:policy//X").is_err());
+        assert!(managed_policy_arn("arn:aws:iam:eu-west-1:aws:policy/X").is_err());
+        assert!(managed_policy_arn("arn:aws:s3:::policy/X").is_err());
+        assert!(
+            exchange_rates_url("https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml")
+                .is_ok()
+        );
+        assert!(exchange_rates_url("http://127.0.0.1:8080/rates.xml").is_ok());
+        assert!(exchange_rates_url("http://localhost/rates.xml").is_ok());
+        assert!(exchange_rates_url("http://localhost").is_ok());
+        assert!(exchange_rates_url("http://localhost.example.com/rates.xml").is_err());
+        assert!(exchange_rates_url("http://127.0.0.10/rates.xml").is_err());
+        assert!(exchange_rates_url("http://www.ecb.europa.eu/rates.xml").is_err());
+        assert!(exchange_rates_url("ftp://localhost/rates.xml").is_err());
+        assert!(policy_name("Deny_Leaving-1").is_ok());
+        assert!(policy_name("").is_err());
+        assert!(policy_name("Deny Leaving").is_err());
+        assert!(policy_name(&"x".repeat(101)).is_err());
+        assert!(policy_description(&"é".repeat(512)).is_ok());
+        assert!(policy_description(&"é".repeat(513)).is_err());
     }
 
     #[test]
@@ -506,7 +630,8 @@ mod tests {
                 account_id, organizational_unit_id, tag_key, tag_value, variable_name, email,
                 email_with_name, https_url, arn, role_arn, role_name, region,
                 environment_identifier, currency, ssm_name_part, table_name, key_prefix,
-                maximum_age, purge_mode, positive_number, percentage,
+                maximum_age, purge_mode, positive_number, percentage, managed_policy_arn,
+                exchange_rates_url, policy_name, policy_description,
             ];
             for check in checks {
                 let _ = check(&value);

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::check::{self, Check};
 use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::model::*;
+use crate::schedule::Schedule;
 use crate::yaml::{Node, Style, Value, plain_kind};
 
 pub const TOP_KEYS: &[&str] = &[
@@ -18,12 +19,14 @@ pub const TOP_KEYS: &[&str] = &[
     "accounts",
     "features",
     "reporting",
+    "service_control_policies",
 ];
 pub const AUTOMATION_KEYS: &[&str] = &[
     "account_id",
     "region",
     "cockpit_markdown_text",
     "maintenance_window_expression",
+    "parameter_tier",
     "role_arn_to_manage_accounts",
     "role_name_to_manage_codebuild",
     "tags",
@@ -38,6 +41,8 @@ pub const METERING_KEYS: &[&str] = &[
     "transactions_ttl_in_seconds",
 ];
 pub const WORKER_KEYS: &[&str] = &[
+    "build_service_role_policy_arn",
+    "build_timeout_in_minutes",
     "preparation_buildspec_template_file",
     "purge_buildspec_template_file",
 ];
@@ -51,6 +56,7 @@ pub const ITEM_KEYS: &[&str] = &[
 ];
 pub const FEATURE_KEYS: &[&str] = &["feature", "variables"];
 pub const FEATURES_KEYS: &[&str] = &[
+    "with_account_parameters",
     "with_arm_architecture",
     "with_cost_email_recipients",
     "with_cost_extra_currencies",
@@ -61,14 +67,31 @@ pub const FEATURES_KEYS: &[&str] = &[
     "with_microsoft_webhook_on_alerts",
     "with_origin_email_recipient",
     "with_response_plan_arn",
+    "with_slack_webhook_on_alerts",
     "with_tag_prefix",
 ];
 pub const REPORTING_KEYS: &[&str] = &[
     "activities_prefix",
+    "activities_schedule_expression",
+    "activities_month_to_date_schedule_expression",
     "costs_prefix",
+    "costs_daily_schedule_expression",
+    "costs_early_schedule_expression",
+    "costs_exchange_rates_url",
+    "costs_final_schedule_expression",
     "costs_markdown_template",
     "exceptions_prefix",
     "inventories_prefix",
+    "inventories_schedule_expression",
+];
+
+pub const SERVICE_CONTROL_POLICY_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "file",
+    "organizational_units",
+    "accounts",
+    "states",
 ];
 
 /// Every mapping spa reads and the keys it knows there (a test compares it with the JSON Schema).
@@ -81,12 +104,142 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
     ("feature", FEATURE_KEYS),
     ("features", FEATURES_KEYS),
     ("reporting", REPORTING_KEYS),
+    ("service_control_policy", SERVICE_CONTROL_POLICY_KEYS),
 ];
+
+const NO_REPORTS: &str = "spa makes no reports yet";
+const NO_ALERTS: &str = "spa sends no alerts yet";
+const NO_DATASTORE: &str =
+    "spa keeps no datastore: the life cycle lives in the tags of the accounts";
+const NOT_IMPLEMENTED_REPORTS: &str = "not implemented yet: spa makes no reports";
+
+/// Keys that spa accepts, and checks, but does not use yet: `(dotted path, why)`. Each one a
+/// settings file sets gets a `warning[ignored-key]`. When a feature lands, removing its keys
+/// from this table is the only change needed here (docs/settings.md lists the table too).
+pub const IGNORED_KEYS: &[(&str, &str)] = &[
+    (
+        "automation.cockpit_markdown_text",
+        "spa has no cockpit (dashboard) to show it on",
+    ),
+    (
+        "automation.parameter_tier",
+        "not implemented yet: a parameter is standard up to 4 KB and advanced above",
+    ),
+    (
+        "automation.tags",
+        "spa creates no resources in the automation account; the stacks of deploy/ tag theirs",
+    ),
+    (
+        "automation.verbosity",
+        "the controller writes JSON lines filtered by RUST_LOG",
+    ),
+    ("metering.activities_datastore", NO_DATASTORE),
+    ("metering.activities_ttl_in_seconds", NO_DATASTORE),
+    ("metering.shadows_datastore", NO_DATASTORE),
+    ("metering.shadows_ttl_in_seconds", NO_DATASTORE),
+    ("metering.transactions_datastore", NO_DATASTORE),
+    ("metering.transactions_ttl_in_seconds", NO_DATASTORE),
+    (
+        "worker.build_service_role_policy_arn",
+        "not implemented yet: the CodeBuild service role gets no policy from spa",
+    ),
+    (
+        "worker.build_timeout_in_minutes",
+        "not implemented yet: preparation builds time out after 30 minutes, purge builds after 4 hours",
+    ),
+    (
+        "features.with_account_parameters",
+        "not implemented yet: `/<env>/Accounts/<id>` is published for every listed account",
+    ),
+    (
+        "features.with_arm_architecture",
+        "spa's CodeBuild projects run on x86 for now",
+    ),
+    ("features.with_cost_email_recipients", NO_REPORTS),
+    ("features.with_cost_extra_currencies", NO_REPORTS),
+    ("features.with_email_subscriptions_on_alerts", NO_ALERTS),
+    ("features.with_microsoft_webhook_on_alerts", NO_ALERTS),
+    (
+        "features.with_origin_email_recipient",
+        "spa sends no e-mail yet",
+    ),
+    (
+        "features.with_response_plan_arn",
+        "spa starts no Incident Manager response plan yet",
+    ),
+    (
+        "features.with_slack_webhook_on_alerts",
+        "not implemented yet: spa sends no alerts",
+    ),
+    ("reporting.activities_prefix", NO_REPORTS),
+    (
+        "reporting.activities_schedule_expression",
+        NOT_IMPLEMENTED_REPORTS,
+    ),
+    (
+        "reporting.activities_month_to_date_schedule_expression",
+        NOT_IMPLEMENTED_REPORTS,
+    ),
+    ("reporting.costs_prefix", NO_REPORTS),
+    (
+        "reporting.costs_daily_schedule_expression",
+        NOT_IMPLEMENTED_REPORTS,
+    ),
+    (
+        "reporting.costs_early_schedule_expression",
+        NOT_IMPLEMENTED_REPORTS,
+    ),
+    (
+        "reporting.costs_exchange_rates_url",
+        NOT_IMPLEMENTED_REPORTS,
+    ),
+    (
+        "reporting.costs_final_schedule_expression",
+        NOT_IMPLEMENTED_REPORTS,
+    ),
+    ("reporting.costs_markdown_template", NO_REPORTS),
+    ("reporting.exceptions_prefix", NO_REPORTS),
+    ("reporting.inventories_prefix", NO_REPORTS),
+    (
+        "reporting.inventories_schedule_expression",
+        NOT_IMPLEMENTED_REPORTS,
+    ),
+];
+
+/// Why spa ignores the key at `path` (`section.key`), if it does.
+pub fn ignored_key(path: &str) -> Option<&'static str> {
+    IGNORED_KEYS
+        .iter()
+        .find(|(key, _)| *key == path)
+        .map(|(_, why)| *why)
+}
 
 pub const DEFAULT_ENVIRONMENT: &str = "SpaBeta";
 pub const DEFAULT_CODEBUILD_ROLE: &str = "AWSControlTowerExecution";
 pub const DEFAULT_TAG_PREFIX: &str = "account-";
 pub const DEFAULT_COST_TAG: &str = "cost-center";
+/// CodeBuild's longest timeout: a purge of a large account takes hours.
+pub const DEFAULT_BUILD_TIMEOUT_IN_MINUTES: u32 = 480;
+/// CodeBuild accepts timeouts from 5 to 480 minutes.
+pub const BUILD_TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 5..=480;
+/// A purge must be able to delete anything.
+pub const DEFAULT_BUILD_SERVICE_ROLE_POLICY_ARN: &str =
+    "arn:aws:iam::aws:policy/AdministratorAccess";
+/// The European Central Bank's daily reference rates (XML).
+pub const DEFAULT_EXCHANGE_RATES_URL: &str =
+    "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml";
+/// Default schedules of `reporting`, in UTC: `(key, expression)`.
+pub const DEFAULT_REPORTING_SCHEDULES: &[(&str, &str)] = &[
+    ("inventories_schedule_expression", "cron(23 3 ? * SAT *)"),
+    ("activities_schedule_expression", "cron(42 3 1 * ? *)"),
+    (
+        "activities_month_to_date_schedule_expression",
+        "cron(42 3 ? * SAT *)",
+    ),
+    ("costs_daily_schedule_expression", "cron(42 0 * * ? *)"),
+    ("costs_early_schedule_expression", "cron(0 4 6 * ? *)"),
+    ("costs_final_schedule_expression", "cron(0 4 14 * ? *)"),
+];
 
 pub(crate) struct Decoder<'d> {
     pub diagnostics: &'d mut Vec<Diagnostic>,
@@ -507,40 +660,340 @@ impl Decoder<'_> {
             Level::OrganizationalUnit { .. } => self
                 .check(&node.span, check::organizational_unit_id(&value.value))
                 .then_some(value),
-            _ => {
-                if is_plain(node) && check::account_id(&value.value).is_ok() {
+            _ => self.account_id(node, value),
+        }
+    }
+
+    /// An account id written at `node` (read as `value`): quoted, 12 digits.
+    fn account_id(&mut self, node: &Node, value: Located<String>) -> Option<Located<String>> {
+        if is_plain(node) && check::account_id(&value.value).is_ok() {
+            self.push(
+                Diagnostic::error(
+                    "unquoted-account-id",
+                    node.span,
+                    format!(
+                        "YAML reads {} as a number, not as an account id",
+                        value.value
+                    ),
+                )
+                .with_hint(format!(
+                    "quote it: '{}' (a number loses leading zeros)",
+                    value.value
+                )),
+            );
+            return None;
+        }
+        if is_plain(node) && value.value.bytes().all(|b| b.is_ascii_digit()) {
+            self.push(
+                Diagnostic::error(
+                    "unquoted-account-id",
+                    node.span,
+                    format!(
+                        "YAML reads {} as a number, and it is not 12 digits",
+                        value.value
+                    ),
+                )
+                .with_hint("account ids are 12 digits in quotes, e.g. '012345678901'"),
+            );
+            return None;
+        }
+        self.check(&node.span, check::account_id(&value.value))
+            .then_some(value)
+    }
+
+    /// `service_control_policies`: each item checked here, its file and targets by `load`.
+    fn service_control_policies(
+        &mut self,
+        node: Option<&Node>,
+        environment: &str,
+    ) -> Vec<ServiceControlPolicy> {
+        let Some(node) = node else {
+            return Vec::new();
+        };
+        let mut policies = Vec::new();
+        let mut seen: HashMap<String, Span> = HashMap::new();
+        for item in self.list(node, "service_control_policies") {
+            let context = "a service control policy";
+            let Some(fields) = self.fields(item, context, SERVICE_CONTROL_POLICY_KEYS) else {
+                continue;
+            };
+            let name = match fields.get("name") {
+                Some(n) => self.checked(n, "name", check::policy_name),
+                None => {
                     self.push(
                         Diagnostic::error(
-                            "unquoted-account-id",
-                            node.span,
-                            format!(
-                                "YAML reads {} as a number, not as an account id",
-                                value.value
-                            ),
+                            "missing-key",
+                            item.span,
+                            "this service control policy has no `name`",
                         )
-                        .with_hint(format!(
-                            "quote it: '{}' (a number loses leading zeros)",
-                            value.value
-                        )),
+                        .with_hint("add `name: DenyLeavingTheOrganization` (1 to 100 letters, digits, _ and -)"),
                     );
-                    return None;
+                    None
                 }
-                if is_plain(node) && value.value.bytes().all(|b| b.is_ascii_digit()) {
+            };
+            let file = match fields.get("file") {
+                Some(n) => self.file_ref(n, "file"),
+                None => {
                     self.push(
                         Diagnostic::error(
-                            "unquoted-account-id",
-                            node.span,
-                            format!(
-                                "YAML reads {} as a number, and it is not 12 digits",
-                                value.value
-                            ),
+                            "missing-key",
+                            item.span,
+                            "this service control policy has no `file`",
                         )
-                        .with_hint("account ids are 12 digits in quotes, e.g. '012345678901'"),
+                        .with_hint("add `file: policies/<name>.json`, a JSON policy document in this repository"),
                     );
-                    return None;
+                    None
                 }
-                self.check(&node.span, check::account_id(&value.value))
-                    .then_some(value)
+            };
+            let description = fields
+                .get("description")
+                .and_then(|n| self.checked(n, "description", check::policy_description));
+            let label = fields
+                .get("name")
+                .and_then(Node::text)
+                .unwrap_or_default()
+                .to_string();
+            let organizational_units = fields
+                .get("organizational_units")
+                .map(|n| {
+                    self.targets(n, &label, "organizational_units", |d, node, value| {
+                        d.check(&node.span, check::organizational_unit_id(&value.value))
+                            .then_some(value)
+                    })
+                })
+                .unwrap_or_default();
+            let accounts = fields
+                .get("accounts")
+                .map(|n| {
+                    self.targets(n, &label, "accounts", |d, node, value| {
+                        d.account_id(node, value)
+                    })
+                })
+                .unwrap_or_default();
+            let states = fields
+                .get("states")
+                .map(|n| self.states(n))
+                .unwrap_or_default();
+            let has_targets = ["organizational_units", "accounts"].iter().any(|key| {
+                fields
+                    .get(key)
+                    .is_some_and(|n| !matches!(&n.value, Value::Seq(items) if items.is_empty()))
+            });
+            if !has_targets {
+                self.push(
+                    Diagnostic::error(
+                        "missing-key",
+                        item.span,
+                        if label.is_empty() {
+                            "this service control policy has no target".to_string()
+                        } else {
+                            format!("service control policy `{label}` has no target")
+                        },
+                    )
+                    .with_hint("add `organizational_units: [ou-…]` or `accounts: ['123456789012']`, or both"),
+                );
+            }
+            let (Some(name), Some(file)) = (name, file) else {
+                continue;
+            };
+            let span = name.span.unwrap_or(item.span);
+            if let Some(first) = seen.get(&name.value) {
+                self.push(
+                    Diagnostic::error(
+                        "duplicate-identifier",
+                        span,
+                        format!(
+                            "`{}` is the name of two service control policies",
+                            name.value
+                        ),
+                    )
+                    .with_label(*first, "first named here")
+                    .with_hint("give each policy its own name, or merge the two"),
+                );
+                continue;
+            }
+            seen.insert(name.value.clone(), span);
+            let full_name = format!("{environment}-{}", name.value);
+            if full_name.chars().count() > 128 {
+                self.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        span,
+                        format!(
+                            "the policy would be named `{full_name}`, {} characters; AWS accepts at most 128",
+                            full_name.chars().count()
+                        ),
+                    )
+                    .with_hint("spa names each policy <environment_identifier>-<name>: shorten the name"),
+                );
+                continue;
+            }
+            policies.push(ServiceControlPolicy {
+                name,
+                full_name,
+                description,
+                file,
+                text: String::new(),
+                minified: String::new(),
+                organizational_units,
+                accounts,
+                states,
+                span: item.span,
+            });
+        }
+        policies
+    }
+
+    /// A list of targets of the policy `policy`, each checked by `check`, none twice.
+    fn targets(
+        &mut self,
+        node: &Node,
+        policy: &str,
+        context: &str,
+        check: fn(&mut Self, &Node, Located<String>) -> Option<Located<String>>,
+    ) -> Vec<Located<String>> {
+        let mut targets: Vec<Located<String>> = Vec::new();
+        for item in self.list(node, context) {
+            let Some(value) = self.string(item, context) else {
+                continue;
+            };
+            let Some(value) = check(self, item, value) else {
+                continue;
+            };
+            if let Some(first) = targets.iter().find(|t| t.value == value.value) {
+                let first = first.span.unwrap_or(item.span);
+                self.push(
+                    Diagnostic::error(
+                        "duplicate-identifier",
+                        item.span,
+                        if policy.is_empty() {
+                            format!("`{}` is listed twice in this policy", value.value)
+                        } else {
+                            format!("`{}` is listed twice in policy `{policy}`", value.value)
+                        },
+                    )
+                    .with_label(first, "first listed here")
+                    .with_hint("remove one of them"),
+                );
+                continue;
+            }
+            targets.push(value);
+        }
+        targets
+    }
+
+    /// `states` of a service control policy: life-cycle states, none twice.
+    fn states(&mut self, node: &Node) -> Vec<Located<AccountState>> {
+        let mut states: Vec<Located<AccountState>> = Vec::new();
+        let names = AccountState::ALL.map(AccountState::as_str);
+        for item in self.list(node, "states") {
+            let text = item.text().unwrap_or_default();
+            let Some(state) = AccountState::ALL
+                .into_iter()
+                .find(|s| s.as_str() == text && item.text().is_some())
+            else {
+                let hint = match did_you_mean(text, &names) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => format!("the states are {}", names.join(", ")),
+                };
+                self.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        item.span,
+                        format!(
+                            "{} is not a state of the account life cycle",
+                            describe(item)
+                        ),
+                    )
+                    .with_hint(hint),
+                );
+                continue;
+            };
+            if let Some(first) = states.iter().find(|s| s.value == state) {
+                let first = first.span.unwrap_or(item.span);
+                self.push(
+                    Diagnostic::error(
+                        "duplicate-identifier",
+                        item.span,
+                        format!("state `{text}` is listed twice"),
+                    )
+                    .with_label(first, "first listed here")
+                    .with_hint("remove one of them"),
+                );
+                continue;
+            }
+            states.push(Located::at(state, &item.span));
+        }
+        states
+    }
+
+    /// An EventBridge schedule expression, parsed; an error points inside the expression
+    /// when it was written on one line.
+    fn schedule(&mut self, node: &Node, context: &str) -> Option<LocatedSchedule> {
+        let value = self.string(node, context)?;
+        match Schedule::parse(&value.value) {
+            Ok(schedule) => Some(LocatedSchedule {
+                expression: value,
+                schedule,
+            }),
+            Err(error) => {
+                let span = if node.span.end_line == node.span.line {
+                    // The error counts bytes of the expression; spans count characters.
+                    let text = &value.value;
+                    let offset = text.get(..error.offset).map_or(0, |s| s.chars().count());
+                    let len = text
+                        .get(error.offset..error.offset.saturating_add(error.len))
+                        .map_or(1, |s| s.chars().count());
+                    let quote = usize::from(!is_plain(node));
+                    node.span.slice(offset + quote, len)
+                } else {
+                    node.span
+                };
+                let mut d = Diagnostic::error("invalid-schedule", span, error.message);
+                d.hint = error.hint;
+                self.push(d);
+                None
+            }
+        }
+    }
+
+    /// `worker.build_timeout_in_minutes`: a whole number within CodeBuild's range.
+    fn build_timeout(&mut self, node: &Node) -> Option<Located<u32>> {
+        let text = node.text().filter(|_| is_plain(node)).unwrap_or_default();
+        let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            self.push(
+                Diagnostic::error(
+                    "wrong-type",
+                    node.span,
+                    format!(
+                        "build_timeout_in_minutes: expected a whole number of minutes, found {}",
+                        describe(node)
+                    ),
+                )
+                .with_hint("write a number of minutes from 5 to 480 without quotes, e.g. 480"),
+            );
+            return None;
+        }
+        let minutes = text
+            .parse::<i64>()
+            .ok()
+            .and_then(|m| u32::try_from(m).ok())
+            .filter(|m| BUILD_TIMEOUT_RANGE.contains(m));
+        match minutes {
+            Some(minutes) => Some(Located::at(minutes, &node.span)),
+            None => {
+                self.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        node.span,
+                        format!(
+                            "build_timeout_in_minutes: {text} minutes is outside CodeBuild's range of 5 to 480"
+                        ),
+                    )
+                    .with_hint("CodeBuild stops a build after 5 minutes at the least and 480 minutes (8 hours) at the most"),
+                );
+                None
             }
         }
     }
@@ -627,6 +1080,11 @@ impl Decoder<'_> {
         );
         let features = self.features(top.get("features"));
         let reporting = self.reporting(top.get("reporting"));
+        let environment = environment_identifier
+            .as_ref()
+            .map_or(DEFAULT_ENVIRONMENT, |e| e.value.as_str());
+        let service_control_policies =
+            self.service_control_policies(top.get("service_control_policies"), environment);
         Some(Settings {
             settings_file: settings_file.to_string(),
             environment_identifier: Self::or_default(environment_identifier, DEFAULT_ENVIRONMENT),
@@ -639,17 +1097,37 @@ impl Decoder<'_> {
             csv_rows: Vec::new(),
             features,
             reporting,
+            service_control_policies,
             preparation_buildspec: None,
             purge_buildspec: None,
             documents: BTreeMap::new(),
         })
     }
 
+    /// The keys of a top-level section; a warning at each key spa does not use yet.
     fn section<'a>(&mut self, node: Option<&'a Node>, context: &str, known: &[&str]) -> Fields<'a> {
-        node.and_then(|n| self.fields(n, context, known))
+        let fields = node
+            .and_then(|n| self.fields(n, context, known))
             .unwrap_or(Fields {
                 entries: Vec::new(),
-            })
+            });
+        for (name, key, value) in &fields.entries {
+            if value.is_null() {
+                continue;
+            }
+            let path = format!("{context}.{name}");
+            if let Some(why) = ignored_key(&path) {
+                self.push(
+                    Diagnostic::warning(
+                        "ignored-key",
+                        key.span,
+                        format!("spa does not use `{path}` yet: {why}"),
+                    )
+                    .with_hint("the value is checked but changes nothing; see \"Keys spa accepts but does not use yet\" in docs/settings.md"),
+                );
+            }
+        }
+        fields
     }
 
     fn automation(&mut self, node: Option<&Node>) -> Automation {
@@ -680,24 +1158,29 @@ impl Decoder<'_> {
             };
             Some(Located::at(value, &n.span))
         });
-        let maintenance_window_expression = f.get("maintenance_window_expression").and_then(|n| {
-            let value = self.string(n, "maintenance_window_expression")?;
-            match crate::schedule::Schedule::parse(&value.value) {
-                Ok(_) => Some(value),
-                Err(error) => {
-                    // Point inside the expression when it was written on one line.
-                    let quote = usize::from(!is_plain(n));
-                    let span = if n.span.end_line == n.span.line {
-                        n.span.slice(error.offset + quote, error.len)
-                    } else {
-                        n.span
-                    };
-                    let mut d = Diagnostic::error("invalid-schedule", span, error.message);
-                    d.hint = error.hint;
-                    self.push(d);
-                    None
-                }
+        let maintenance_window_expression = f
+            .get("maintenance_window_expression")
+            .and_then(|n| self.schedule(n, "maintenance_window_expression"))
+            .map(|schedule| schedule.expression);
+        let parameter_tier = f.get("parameter_tier").and_then(|n| {
+            let text = n.text().unwrap_or_default();
+            if let Some(tier) = ParameterTier::ALL.into_iter().find(|t| t.as_str() == text) {
+                return Some(Located::at(tier, &n.span));
             }
+            let names = ParameterTier::ALL.map(ParameterTier::as_str);
+            let hint = match did_you_mean(text, &names) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("use one of {}", names.join(", ")),
+            };
+            self.push(
+                Diagnostic::error(
+                    "invalid-value",
+                    n.span,
+                    format!("parameter_tier: {} is not a tier strategy", describe(n)),
+                )
+                .with_hint(hint),
+            );
+            None
         });
         Automation {
             account_id: f.get("account_id").and_then(|n| {
@@ -721,6 +1204,8 @@ impl Decoder<'_> {
                 .get("cockpit_markdown_text")
                 .and_then(|n| self.string(n, "cockpit_markdown_text")),
             maintenance_window_expression,
+            parameter_tier: parameter_tier
+                .unwrap_or_else(|| Located::default_value(ParameterTier::Standard)),
             role_arn_to_manage_accounts: f
                 .get("role_arn_to_manage_accounts")
                 .and_then(|n| self.checked(n, "role_arn_to_manage_accounts", check::role_arn)),
@@ -767,6 +1252,20 @@ impl Decoder<'_> {
     fn worker(&mut self, node: Option<&Node>) -> Worker {
         let f = self.section(node, "worker", WORKER_KEYS);
         Worker {
+            build_timeout_in_minutes: f
+                .get("build_timeout_in_minutes")
+                .and_then(|n| self.build_timeout(n))
+                .unwrap_or_else(|| Located::default_value(DEFAULT_BUILD_TIMEOUT_IN_MINUTES)),
+            build_service_role_policy_arn: Self::or_default(
+                f.get("build_service_role_policy_arn").and_then(|n| {
+                    self.checked(
+                        n,
+                        "build_service_role_policy_arn",
+                        check::managed_policy_arn,
+                    )
+                }),
+                DEFAULT_BUILD_SERVICE_ROLE_POLICY_ARN,
+            ),
             preparation_buildspec_template_file: f
                 .get("preparation_buildspec_template_file")
                 .and_then(|n| self.file_ref(n, "preparation_buildspec_template_file")),
@@ -826,6 +1325,10 @@ impl Decoder<'_> {
             ok.then_some(value)
         });
         Features {
+            with_account_parameters: f
+                .get("with_account_parameters")
+                .and_then(|n| self.boolean(n, "with_account_parameters"))
+                .unwrap_or_else(|| Located::default_value(true)),
             with_arm_architecture: f
                 .get("with_arm_architecture")
                 .and_then(|n| self.boolean(n, "with_arm_architecture"))
@@ -858,6 +1361,9 @@ impl Decoder<'_> {
             with_response_plan_arn: f
                 .get("with_response_plan_arn")
                 .and_then(|n| self.checked(n, "with_response_plan_arn", check::arn)),
+            with_slack_webhook_on_alerts: f
+                .get("with_slack_webhook_on_alerts")
+                .and_then(|n| self.checked(n, "with_slack_webhook_on_alerts", check::https_url)),
             with_tag_prefix: Self::or_default(with_tag_prefix, DEFAULT_TAG_PREFIX),
         }
     }
@@ -875,15 +1381,52 @@ impl Decoder<'_> {
         let costs_prefix = prefix("costs_prefix", "SpaReports/Costs");
         let exceptions_prefix = prefix("exceptions_prefix", "SpaReports/Exceptions");
         let inventories_prefix = prefix("inventories_prefix", "SpaReports/Inventories");
+        let mut schedule = |key: &str| {
+            f.get(key)
+                .and_then(|n| self.schedule(n, key))
+                .unwrap_or_else(|| default_schedule(key))
+        };
+        let activities_schedule_expression = schedule("activities_schedule_expression");
+        let activities_month_to_date_schedule_expression =
+            schedule("activities_month_to_date_schedule_expression");
+        let costs_daily_schedule_expression = schedule("costs_daily_schedule_expression");
+        let costs_early_schedule_expression = schedule("costs_early_schedule_expression");
+        let costs_final_schedule_expression = schedule("costs_final_schedule_expression");
+        let inventories_schedule_expression = schedule("inventories_schedule_expression");
         Reporting {
             activities_prefix,
+            activities_schedule_expression,
+            activities_month_to_date_schedule_expression,
             costs_prefix,
+            costs_daily_schedule_expression,
+            costs_early_schedule_expression,
+            costs_exchange_rates_url: Self::or_default(
+                f.get("costs_exchange_rates_url").and_then(|n| {
+                    self.checked(n, "costs_exchange_rates_url", check::exchange_rates_url)
+                }),
+                DEFAULT_EXCHANGE_RATES_URL,
+            ),
+            costs_final_schedule_expression,
             costs_markdown_template: f
                 .get("costs_markdown_template")
                 .and_then(|n| self.string(n, "costs_markdown_template")),
             exceptions_prefix,
             inventories_prefix,
+            inventories_schedule_expression,
         }
+    }
+}
+
+/// The built-in default of a schedule of `reporting`.
+fn default_schedule(key: &str) -> LocatedSchedule {
+    let expression = DEFAULT_REPORTING_SCHEDULES
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or("", |(_, e)| *e);
+    LocatedSchedule {
+        expression: Located::default_value(expression.to_string()),
+        // The defaults are constants, parsed by a unit test.
+        schedule: Schedule::parse(expression).expect("default schedules are valid"),
     }
 }
 
@@ -892,5 +1435,35 @@ fn describe(node: &Node) -> String {
     match node.text() {
         Some(text) if !node.is_null() => format!("`{text}`"),
         _ => node.kind().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_ignored_key_is_a_key_of_a_section_and_listed_once() {
+        let mut seen = std::collections::HashSet::new();
+        for (path, why) in IGNORED_KEYS {
+            assert!(seen.insert(*path), "{path} is listed twice");
+            assert!(!why.is_empty(), "{path} says not why");
+            let (section, key) = path.split_once('.').expect("section.key");
+            let keys = SECTIONS
+                .iter()
+                .find(|(name, _)| *name == section)
+                .map(|(_, keys)| *keys)
+                .unwrap_or_else(|| panic!("{path}: no section {section}"));
+            assert!(keys.contains(&key), "{path}: no key {key} in {section}");
+        }
+    }
+
+    #[test]
+    fn default_schedules_are_valid_and_each_names_a_reporting_key() {
+        for (key, expression) in DEFAULT_REPORTING_SCHEDULES {
+            assert!(REPORTING_KEYS.contains(key), "{key}");
+            assert!(Schedule::parse(expression).is_ok(), "{expression}");
+            assert_eq!(default_schedule(key).expression.value, *expression);
+        }
     }
 }

@@ -542,7 +542,8 @@ fn plural(count: usize, what: &str) -> String {
 }
 
 /// `39950` as `39,950`.
-fn thousands(count: usize) -> String {
+/// `1234567` as `1,234,567`.
+pub(crate) fn thousands(count: usize) -> String {
     let digits = count.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (index, digit) in digits.chars().enumerate() {

@@ -44,6 +44,8 @@ struct SettingsFile {
     features: Option<Features>,
     /// Where reports are stored.
     reporting: Option<Reporting>,
+    /// Service control policies that spa creates (named `<environment_identifier>-<name>`) and attaches to organizational units and accounts it manages.
+    service_control_policies: Option<Vec<ServiceControlPolicy>>,
 }
 
 #[derive(JsonSchema)]
@@ -59,6 +61,8 @@ struct Automation {
     /// When released accounts expire: an EventBridge `cron(...)` or `rate(...)` expression, in UTC.
     #[schemars(regex(pattern = SCHEDULE))]
     maintenance_window_expression: Option<String>,
+    /// SSM Parameter Store tiers: `standard` (default; every parameter standard, at most 10,000 per account and region), `intelligent-tiering` (AWS uses the advanced tier where needed) or `advanced` (every parameter advanced, $0.05 a month each).
+    parameter_tier: Option<ParameterTier>,
     /// IAM role ARN in the management account, assumed to list and tag accounts.
     #[schemars(regex(pattern = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$"))]
     role_arn_to_manage_accounts: Option<String>,
@@ -68,6 +72,16 @@ struct Automation {
     tags: Option<Tags>,
     /// Amount of logging. Default: INFO.
     verbosity: Option<Verbosity>,
+}
+
+#[derive(JsonSchema)]
+enum ParameterTier {
+    #[serde(rename = "standard")]
+    Standard,
+    #[serde(rename = "intelligent-tiering")]
+    IntelligentTiering,
+    #[serde(rename = "advanced")]
+    Advanced,
 }
 
 #[derive(JsonSchema)]
@@ -107,6 +121,12 @@ struct Metering {
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct Worker {
+    /// Timeout of both CodeBuild projects, 5 to 480 minutes. Default: 480.
+    #[schemars(range(min = 5, max = 480))]
+    build_timeout_in_minutes: Option<u32>,
+    /// IAM managed policy attached to the CodeBuild service role in each member account. Default: arn:aws:iam::aws:policy/AdministratorAccess.
+    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/.+$"))]
+    build_service_role_policy_arn: Option<String>,
     /// Path of the preparation buildspec, relative to settings.yaml.
     preparation_buildspec_template_file: Option<String>,
     /// Path of the purge buildspec, relative to settings.yaml.
@@ -208,6 +228,8 @@ struct AccountItem {
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct Features {
+    /// Publish `/<env>/Accounts/<id>` for every listed account. Default: true.
+    with_account_parameters: Option<bool>,
     /// Run on ARM (Graviton). Default: false.
     with_arm_architecture: Option<bool>,
     /// Recipients of monthly cost reports.
@@ -230,6 +252,9 @@ struct Features {
     /// ARN of an Incident Manager response plan.
     #[schemars(regex(pattern = r"^arn:"))]
     with_response_plan_arn: Option<String>,
+    /// Slack incoming webhook (https).
+    #[schemars(regex(pattern = r"^https://"))]
+    with_slack_webhook_on_alerts: Option<String>,
     /// Prefix of the tags spa writes (`<prefix>state`, `<prefix>holder`). Default: account-.
     with_tag_prefix: Option<String>,
 }
@@ -239,15 +264,75 @@ struct Features {
 struct Reporting {
     /// Default: SpaReports/Activities.
     activities_prefix: Option<String>,
+    /// When the activities of the past month are reported (UTC). Default: `cron(42 3 1 * ? *)`.
+    #[schemars(regex(pattern = SCHEDULE))]
+    activities_schedule_expression: Option<String>,
+    /// When the activities of the month so far are reported (UTC). Default: `cron(42 3 ? * SAT *)`.
+    #[schemars(regex(pattern = SCHEDULE))]
+    activities_month_to_date_schedule_expression: Option<String>,
     /// Default: SpaReports/Costs.
     costs_prefix: Option<String>,
+    /// When the daily cost metric is computed (UTC). Default: `cron(42 0 * * ? *)`.
+    #[schemars(regex(pattern = SCHEDULE))]
+    costs_daily_schedule_expression: Option<String>,
+    /// When the early monthly cost report is made (UTC). Default: `cron(0 4 6 * ? *)`.
+    #[schemars(regex(pattern = SCHEDULE))]
+    costs_early_schedule_expression: Option<String>,
+    /// Source of the exchange rates of `with_cost_extra_currencies`: https (http only to 127.0.0.1 or localhost). Default: the European Central Bank's daily reference rates.
+    #[schemars(regex(pattern = r"^(https://|http://(127\.0\.0\.1|localhost)([:/?#]|$))"))]
+    costs_exchange_rates_url: Option<String>,
+    /// When the final monthly cost report is made and e-mailed (UTC). Default: `cron(0 4 14 * ? *)`.
+    #[schemars(regex(pattern = SCHEDULE))]
+    costs_final_schedule_expression: Option<String>,
     /// Markdown of cost report e-mails; `{month}` is replaced.
     costs_markdown_template: Option<String>,
     /// Default: SpaReports/Exceptions.
     exceptions_prefix: Option<String>,
     /// Default: SpaReports/Inventories.
     inventories_prefix: Option<String>,
+    /// When the weekly inventory is made (UTC). Default: `cron(23 3 ? * SAT *)`.
+    #[schemars(regex(pattern = SCHEDULE))]
+    inventories_schedule_expression: Option<String>,
 }
+
+#[derive(JsonSchema)]
+enum AccountState {
+    #[serde(rename = "vanilla")]
+    Vanilla,
+    #[serde(rename = "assigned")]
+    Assigned,
+    #[serde(rename = "released")]
+    Released,
+    #[serde(rename = "expired")]
+    Expired,
+}
+
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct ServiceControlPolicy {
+    /// Unique; spa names the policy `<environment_identifier>-<name>`.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,100}$"))]
+    name: String,
+    /// Shown in AWS Organizations.
+    #[schemars(length(max = 512))]
+    description: Option<String>,
+    /// A JSON policy document in this repository, relative to settings.yaml; at most 5,120 characters once minified.
+    file: String,
+    /// OUs listed in `organizational_units`.
+    organizational_units: Option<Vec<OrganizationalUnitId>>,
+    /// Accounts listed in `accounts` or a CSV file (quoted).
+    accounts: Option<Vec<AccountId>>,
+    /// Without states, the policy is attached to the OUs and accounts; with states, to each managed account of them while its life-cycle state is one of these.
+    states: Option<Vec<AccountState>>,
+}
+
+#[derive(JsonSchema)]
+#[schemars(transparent)]
+struct OrganizationalUnitId(#[schemars(regex(pattern = OU_ID))] String);
+
+#[derive(JsonSchema)]
+#[schemars(transparent)]
+struct AccountId(#[schemars(regex(pattern = ACCOUNT_ID))] String);
 
 /// The JSON Schema (draft-07, which YAML language servers support best), pretty-printed.
 pub fn json_schema() -> String {

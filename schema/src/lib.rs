@@ -13,12 +13,16 @@ pub mod files;
 pub mod json_schema;
 pub mod load;
 pub mod model;
+pub mod policy;
 pub mod resolve;
 pub mod schedule;
 pub mod yaml;
 
+pub use decode::IGNORED_KEYS;
 pub use diag::{Diagnostic, Severity, Sources, Span};
 pub use files::{FileError, FileProvider, MAX_FILE_SIZE, MemoryFiles};
 pub use load::{Loaded, load};
-pub use model::{Feature, Item, Level, Located, Scalar, ScalarKind, Settings};
+pub use model::{
+    AccountState, Feature, Item, Level, Located, Scalar, ScalarKind, ServiceControlPolicy, Settings,
+};
 pub use resolve::{Effective, Origin, Resolver, Sourced};

@@ -1,6 +1,7 @@
 //! Loading a settings repository: `settings.yaml`, then the CSV files, buildspecs and
 //! documents it names, all through a [`FileProvider`]. Never stops at the first problem.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::check;
@@ -222,9 +223,54 @@ fn load_inner(
             settings.documents.insert(label, p);
         }
     }
+    read_policies(files, &mut settings, sources, diagnostics);
+    crate::policy::check_targets(&settings, diagnostics);
     check_reserved_tags(&settings, diagnostics);
     check_published_sizes(&settings, diagnostics);
     Some(settings)
+}
+
+/// Reads and checks the document of each service control policy. A file named by two
+/// policies is checked once.
+fn read_policies(
+    files: &dyn FileProvider,
+    settings: &mut Settings,
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let member_role = settings
+        .automation
+        .role_name_to_manage_codebuild
+        .value
+        .clone();
+    let mut read: HashMap<String, Option<(Arc<str>, String)>> = HashMap::new();
+    for policy in &mut settings.service_control_policies {
+        let path = policy.file.path.clone();
+        let document = read.entry(path).or_insert_with_key(|path| {
+            let text = read_text(
+                files,
+                path,
+                policy.file.written.span.as_ref(),
+                "policy",
+                sources,
+                diagnostics,
+            )?;
+            let context = crate::policy::Context {
+                name: &policy.name.value,
+                written: policy.file.written.span.unwrap_or(policy.span),
+                named: policy.name.span.unwrap_or(policy.span),
+                member_role: &member_role,
+            };
+            let file = diag::intern(path);
+            let minified = crate::policy::check_document(file, &text, &context, diagnostics)
+                .unwrap_or_default();
+            Some((text, minified))
+        });
+        if let Some((text, minified)) = document {
+            policy.text = text.to_string();
+            policy.minified = minified.clone();
+        }
+    }
 }
 
 /// A buildspec or document: read, checked for size (it goes to SSM), and buildspecs for YAML.

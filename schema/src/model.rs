@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::diag::Span;
+use crate::schedule::Schedule;
 
 /// A value and where it was written; `span` is `None` for a built-in default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -228,12 +229,52 @@ pub enum Verbosity {
     Critical,
 }
 
+/// How spa places its parameters in the tiers of SSM Parameter Store
+/// (`automation.parameter_tier`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParameterTier {
+    /// Every parameter in the standard tier (4 KB, 10,000 per account and region).
+    Standard,
+    /// The standard tier, and the advanced one where a parameter or the count needs it.
+    IntelligentTiering,
+    /// Every parameter in the advanced tier (8 KB, paid per parameter and month).
+    Advanced,
+}
+
+impl ParameterTier {
+    pub const ALL: [ParameterTier; 3] = [
+        ParameterTier::Standard,
+        ParameterTier::IntelligentTiering,
+        ParameterTier::Advanced,
+    ];
+
+    /// As written in settings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParameterTier::Standard => "standard",
+            ParameterTier::IntelligentTiering => "intelligent-tiering",
+            ParameterTier::Advanced => "advanced",
+        }
+    }
+}
+
+/// A schedule expression as written (or the built-in default), and the schedule it means:
+/// parsed once, when settings are read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LocatedSchedule {
+    pub expression: Located<String>,
+    #[serde(skip)]
+    pub schedule: Schedule,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Automation {
     pub account_id: Option<Located<String>>,
     pub region: Option<Located<String>>,
     pub cockpit_markdown_text: Option<Located<String>>,
     pub maintenance_window_expression: Option<Located<String>>,
+    pub parameter_tier: Located<ParameterTier>,
     pub role_arn_to_manage_accounts: Option<Located<String>>,
     pub role_name_to_manage_codebuild: Located<String>,
     pub tags: Map<Located<String>>,
@@ -259,12 +300,18 @@ pub struct FileRef {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Worker {
+    /// Timeout of both CodeBuild projects, 5 to 480 minutes.
+    pub build_timeout_in_minutes: Located<u32>,
+    /// The managed policy attached to the CodeBuild service role in each member account.
+    pub build_service_role_policy_arn: Located<String>,
     pub preparation_buildspec_template_file: Option<FileRef>,
     pub purge_buildspec_template_file: Option<FileRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Features {
+    /// Whether `/<env>/Accounts/<id>` is published for every listed account.
+    pub with_account_parameters: Located<bool>,
     pub with_arm_architecture: Located<bool>,
     pub with_cost_email_recipients: Vec<Located<String>>,
     pub with_cost_extra_currencies: Vec<Located<String>>,
@@ -275,16 +322,106 @@ pub struct Features {
     pub with_microsoft_webhook_on_alerts: Option<Located<String>>,
     pub with_origin_email_recipient: Option<Located<String>>,
     pub with_response_plan_arn: Option<Located<String>>,
+    pub with_slack_webhook_on_alerts: Option<Located<String>>,
     pub with_tag_prefix: Located<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reporting {
     pub activities_prefix: Located<String>,
+    /// Activities of the past month.
+    pub activities_schedule_expression: LocatedSchedule,
+    /// Activities of the month so far.
+    pub activities_month_to_date_schedule_expression: LocatedSchedule,
     pub costs_prefix: Located<String>,
+    /// The daily cost metric.
+    pub costs_daily_schedule_expression: LocatedSchedule,
+    /// The early monthly cost report.
+    pub costs_early_schedule_expression: LocatedSchedule,
+    /// Where the rates of `features.with_cost_extra_currencies` come from.
+    pub costs_exchange_rates_url: Located<String>,
+    /// The final monthly cost report, with the e-mail.
+    pub costs_final_schedule_expression: LocatedSchedule,
     pub costs_markdown_template: Option<Located<String>>,
     pub exceptions_prefix: Located<String>,
     pub inventories_prefix: Located<String>,
+    /// The weekly inventory.
+    pub inventories_schedule_expression: LocatedSchedule,
+}
+
+/// A state of the account life cycle (the `<prefix>state` tag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountState {
+    Vanilla,
+    Assigned,
+    Released,
+    Expired,
+}
+
+impl AccountState {
+    pub const ALL: [AccountState; 4] = [
+        AccountState::Vanilla,
+        AccountState::Assigned,
+        AccountState::Released,
+        AccountState::Expired,
+    ];
+
+    /// As written in settings and in the state tag.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountState::Vanilla => "vanilla",
+            AccountState::Assigned => "assigned",
+            AccountState::Released => "released",
+            AccountState::Expired => "expired",
+        }
+    }
+}
+
+/// A service control policy that spa creates (named `<environment_identifier>-<name>`,
+/// tagged) and attaches.
+///
+/// Without `states`, it is attached to each target: the OUs and the accounts. With `states`,
+/// it is attached to each managed account of the targets (every direct child account of the
+/// OUs, and the accounts) while the account's life-cycle state is one of `states`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceControlPolicy {
+    /// As written: 1 to 100 of `[A-Za-z0-9_-]`, unique in settings.
+    pub name: Located<String>,
+    /// The name of the policy in AWS Organizations: `<environment_identifier>-<name>`.
+    pub full_name: String,
+    pub description: Option<Located<String>>,
+    /// The JSON policy document in the repository.
+    pub file: FileRef,
+    /// The document as committed. Empty when the file could not be read (the settings then
+    /// have errors).
+    pub text: String,
+    /// The document minified and canonical (`serde_json`'s serialisation, keys in their
+    /// order): what spa sends, and what its size is checked on. Empty when the file could not
+    /// be read or is not JSON (the settings then have errors).
+    pub minified: String,
+    /// OU ids, each listed in `organizational_units`.
+    pub organizational_units: Vec<Located<String>>,
+    /// Account ids, each listed in `accounts` or a CSV file.
+    pub accounts: Vec<Located<String>>,
+    /// Empty: attached to the targets for good. Otherwise: attached to the accounts of the
+    /// targets while they are in one of these states.
+    pub states: Vec<Located<AccountState>>,
+    /// The item in `service_control_policies`.
+    pub span: Span,
+}
+
+impl ServiceControlPolicy {
+    /// Whether the policy follows the life cycle (it has `states`).
+    pub fn is_per_state(&self) -> bool {
+        !self.states.is_empty()
+    }
+
+    /// Whether an account of the targets gets the policy while in `state`: always for a
+    /// policy without `states`.
+    pub fn applies_in(&self, state: AccountState) -> bool {
+        self.states.is_empty() || self.states.iter().any(|s| s.value == state)
+    }
 }
 
 /// The text of a file published to SSM (buildspec or document).
@@ -310,6 +447,8 @@ pub struct Settings {
     pub csv_rows: Vec<Item>,
     pub features: Features,
     pub reporting: Reporting,
+    /// `service_control_policies`, in the order of settings.
+    pub service_control_policies: Vec<ServiceControlPolicy>,
     pub preparation_buildspec: Option<Published>,
     pub purge_buildspec: Option<Published>,
     pub documents: BTreeMap<String, Published>,

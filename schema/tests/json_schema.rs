@@ -53,6 +53,7 @@ fn schema_and_decoder_know_the_same_keys() {
             "feature" => Some("Feature"),
             "features" => Some("Features"),
             "reporting" => Some("Reporting"),
+            "service_control_policy" => Some("ServiceControlPolicy"),
             other => panic!("unmapped section {other}"),
         };
         let expected: BTreeSet<String> = keys.iter().map(|k| k.to_string()).collect();
@@ -109,6 +110,22 @@ fn schema_rejects_what_editors_should_flag() {
         (
             serde_json::json!({"defaults": {"account_tags": {"a!": "x"}}}),
             "tag key characters",
+        ),
+        (
+            serde_json::json!({"service_control_policies": [{"name": "Deny", "file": "deny.json", "states": ["expird"]}]}),
+            "a state that does not exist",
+        ),
+        (
+            serde_json::json!({"service_control_policies": [{"name": "Deny policy", "file": "deny.json"}]}),
+            "a policy name with a space",
+        ),
+        (
+            serde_json::json!({"worker": {"build_timeout_in_minutes": 481}}),
+            "a timeout beyond CodeBuild's range",
+        ),
+        (
+            serde_json::json!({"automation": {"parameter_tier": "intelligent"}}),
+            "a tier strategy that does not exist",
         ),
         (
             serde_json::json!({"environment_identifier": "ssmProd"}),
