@@ -3,7 +3,8 @@
 //! account's window for its next firing after the time the account was released, so this
 //! evaluates `Schedule::next_after` once per account, each from its own reference time,
 //! for a few windows: the usual weekly one and some that make the evaluator work harder
-//! (last weekday, n-th weekday, leap days, a year list that ends).
+//! (last weekday, n-th weekday, leap days, a year list that ends, and one that never fires:
+//! the worst case, which walks every February to 2199).
 //!
 //! `cargo bench -p spa-schema --bench schedule` (`-- --runs N` for another number of runs).
 
@@ -17,13 +18,14 @@ const ACCOUNTS: i64 = 10_000;
 /// 2026-01-01T00:00:00Z.
 const START: i64 = 1_767_225_600;
 
-const WINDOWS: [&str; 6] = [
+const WINDOWS: [&str; 7] = [
     "cron(0 18 ? * SAT *)",
     "cron(30 9 ? * MON-FRI *)",
     "cron(0 10 LW * ? *)",
     "cron(0 9 ? * MON#1 *)",
     "cron(0 0 29 2 ? *)",
     "cron(0 0 1 1 ? 2026-2030)",
+    "cron(0 0 30 2 ? *)",
 ];
 
 fn argument(args: &[String], name: &str) -> Option<usize> {
