@@ -3,14 +3,15 @@
 //! YAML can act on, and compute the next firing time.
 //!
 //! Pure: no clock, no I/O. The caller passes the reference time. Everything is UTC, because
-//! EventBridge evaluates rule schedules in UTC.
+//! EventBridge evaluates rule schedules in UTC. This file parses; `next` evaluates.
 
 use std::fmt;
+
+mod next;
 
 /// The first and last years EventBridge accepts in the year field.
 const MIN_YEAR: u32 = 1970;
 const MAX_YEAR: u32 = 2199;
-const MINUTES_PER_DAY: i64 = 24 * 60;
 /// Day-of-week numbers as EventBridge writes them.
 const SUNDAY: u32 = 1;
 const SATURDAY: u32 = 7;
@@ -173,66 +174,6 @@ impl Schedule {
     }
 }
 
-impl Cron {
-    /// The first firing time strictly after `after` (seconds since the Unix epoch, UTC).
-    pub fn next_after(&self, after: i64) -> Option<i64> {
-        // Cron fires at second 0 of a minute, so the first candidate is the next minute boundary.
-        let first_minute = after.div_euclid(60) + 1;
-        let end_minute = days_from_civil(i64::from(MAX_YEAR) + 1, 1, 1) * MINUTES_PER_DAY;
-        if first_minute >= end_minute {
-            return None;
-        }
-        // Nothing fires before 1970: EventBridge years start there.
-        let first_minute = first_minute.max(0);
-        let start_day = first_minute.div_euclid(MINUTES_PER_DAY);
-        let start_time = first_minute.rem_euclid(MINUTES_PER_DAY) as u32;
-        let (start_year, start_month, start_date) = civil_from_days(start_day);
-        // Walk month by month, and inside a month only over the days that match: at most
-        // 230 years * 12 months of cheap work, whatever the expression.
-        for year in start_year..=i64::from(MAX_YEAR) {
-            if !self.years.contains((year - i64::from(MIN_YEAR)) as u32) {
-                continue;
-            }
-            let first_month = if year == start_year { start_month } else { 1 };
-            for month in first_month..=12 {
-                if !self.months.contains(month) {
-                    continue;
-                }
-                let first = days_from_civil(year, month, 1);
-                let mut days = self
-                    .days
-                    .in_month(days_in_month(year, month), weekday(first));
-                if year == start_year && month == start_month {
-                    days &= !0u64 << start_date;
-                }
-                while days != 0 {
-                    let day = first + i64::from(days.trailing_zeros()) - 1;
-                    days &= days - 1;
-                    let from = if day == start_day { start_time } else { 0 };
-                    if let Some(time) = self.time_from(from) {
-                        return Some((day * MINUTES_PER_DAY + i64::from(time)) * 60);
-                    }
-                }
-            }
-        }
-        None
-    }
-
-    /// The first firing minute of a day at or after minute-of-day `from`.
-    fn time_from(&self, from: u32) -> Option<u32> {
-        let (hour, minute) = (from / 60, from % 60);
-        let first_hour = self.hours.next_from(hour)?;
-        if first_hour == hour {
-            if let Some(minute) = self.minutes.next_from(minute) {
-                return Some(hour * 60 + minute);
-            }
-            let next_hour = self.hours.next_from(hour + 1)?;
-            return Some(next_hour * 60 + self.minutes.next_from(0)?);
-        }
-        Some(first_hour * 60 + self.minutes.next_from(0)?)
-    }
-}
-
 /// A set of small numbers (below 256).
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
 struct Bits([u64; 4]);
@@ -302,94 +243,6 @@ enum WeekDays {
     Last(u32),
     /// `n#k`: the k-th such weekday of the month.
     Nth { weekday: u32, nth: u32 },
-}
-
-impl Days {
-    /// The matching days of a month of `length` days starting on `first_weekday`, as a mask with
-    /// bit d set for day d.
-    fn in_month(self, length: u32, first_weekday: u32) -> u64 {
-        let weekday_of = |day: u32| (first_weekday + day - 2) % 7 + 1;
-        let bit = |day: u32| 1u64 << day;
-        match self {
-            Days::OfMonth(MonthDays::Set(set)) => set.0[0] & (bit(length + 1) - 2),
-            Days::OfMonth(MonthDays::Last) => bit(length),
-            Days::OfMonth(MonthDays::LastWeekday) => bit(match weekday_of(length) {
-                SATURDAY => length - 1,
-                SUNDAY => length - 2,
-                _ => length,
-            }),
-            Days::OfMonth(MonthDays::NearestWeekday(day)) if day > length => 0,
-            // Never crosses into another month: 1W on a Saturday is Monday the 3rd, and the last
-            // day on a Sunday falls back to Friday.
-            Days::OfMonth(MonthDays::NearestWeekday(day)) => bit(match weekday_of(day) {
-                SATURDAY if day == 1 => 3,
-                SATURDAY => day - 1,
-                SUNDAY if day == length => day - 2,
-                SUNDAY => day + 1,
-                _ => day,
-            }),
-            Days::OfWeek(WeekDays::Set(set)) => (1..=length)
-                .filter(|&day| set.contains(weekday_of(day)))
-                .fold(0, |mask, day| mask | bit(day)),
-            Days::OfWeek(WeekDays::Last(weekday)) => {
-                bit(length - (weekday_of(length) + 7 - weekday) % 7)
-            }
-            Days::OfWeek(WeekDays::Nth { weekday, nth }) => {
-                let day = 1 + (weekday + 7 - first_weekday) % 7 + 7 * (nth - 1);
-                if day <= length { bit(day) } else { 0 }
-            }
-        }
-    }
-}
-
-// Civil calendar arithmetic (proleptic Gregorian), after Howard Hinnant's `days_from_civil`
-// and `civil_from_days`: days are counted from 1970-01-01.
-
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month = i64::from(month);
-    let day_of_year =
-        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn is_leap_year(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if is_leap_year(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// EventBridge day-of-week number (1 = Sunday) of a day counted from 1970-01-01, a Thursday.
-fn weekday(days: i64) -> u32 {
-    (days + 4).rem_euclid(7) as u32 + 1
 }
 
 // Parsing.
@@ -1104,11 +957,6 @@ impl Field<'_> {
 mod tests {
     use super::*;
 
-    /// Seconds since the epoch; `days_from_civil` itself is checked against `date -u` below.
-    fn utc(year: i64, month: u32, day: u32, hour: i64, minute: i64) -> i64 {
-        (days_from_civil(year, month, day) * MINUTES_PER_DAY + hour * 60 + minute) * 60
-    }
-
     fn parse_error(expression: &str) -> ScheduleError {
         match Schedule::parse(expression) {
             Ok(schedule) => panic!("`{expression}` parsed as {schedule:?}"),
@@ -1125,26 +973,6 @@ mod tests {
                 && expression.is_char_boundary(end));
         let ok = fits && problem.len >= 1 && !problem.message.is_empty();
         assert!(ok, "{expression:?}: {problem:?}");
-    }
-
-    #[test]
-    fn civil_dates_match_date_command() {
-        // From `date -u -d DATE +%s`.
-        #[rustfmt::skip]
-        let known = [
-            (1970, 1, 1, 0), (2024, 2, 29, 1_709_164_800), (2026, 11, 22, 1_795_305_600),
-            (2028, 2, 29, 1_835_395_200), (2100, 3, 1, 4_107_542_400), (2104, 2, 29, 4_233_686_400),
-        ];
-        for (year, month, day, seconds) in known {
-            assert_eq!(days_from_civil(year, month, day) * 86_400, seconds);
-        }
-        for days in -800_000..800_000 {
-            let (year, month, day) = civil_from_days(days);
-            assert!(day >= 1 && day <= days_in_month(year, month));
-            assert_eq!(days_from_civil(year, month, day), days);
-        }
-        assert_eq!(weekday(days_from_civil(2026, 11, 22)), SUNDAY);
-        assert_eq!(weekday(days_from_civil(2026, 11, 28)), SATURDAY);
     }
 
     #[rustfmt::skip]
@@ -1321,108 +1149,6 @@ mod tests {
                 *underlined,
                 "{expression}"
             );
-        }
-    }
-
-    #[test]
-    #[rustfmt::skip]
-    fn next_after_hand_computed() {
-        let never = None;
-        let cases = [
-            // 2026-11-22T10:00:00Z, a Sunday, to 2026-11-28T18:00:00Z (`date -u`).
-            ("cron(0 18 ? * SAT *)", 1_795_341_600, Some(1_795_888_800)),
-            ("rate(7 days)", 1_795_341_600, Some(1_795_341_600 + 604_800)),
-            ("rate(1 minute)", i64::MAX, never),
-            ("cron(0 12 L * ? *)", utc(2024, 2, 10, 0, 0), Some(utc(2024, 2, 29, 12, 0))),
-            ("cron(0 12 L * ? *)", utc(2023, 2, 28, 12, 0), Some(utc(2023, 3, 31, 12, 0))),
-            ("cron(0 12 L * ? *)", utc(2026, 4, 30, 11, 59) + 30, Some(utc(2026, 4, 30, 12, 0))),
-            ("cron(0 9 ? * MON#1 *)", utc(2026, 1, 1, 0, 0), Some(utc(2026, 1, 5, 9, 0))),
-            ("cron(0 9 ? * MON#1 *)", utc(2026, 1, 5, 9, 0), Some(utc(2026, 2, 2, 9, 0))),
-            // January 2026 has five Fridays, then not again until May.
-            ("cron(0 8 ? * FRI#5 *)", utc(2026, 1, 1, 0, 0), Some(utc(2026, 1, 30, 8, 0))),
-            ("cron(0 8 ? * FRI#5 *)", utc(2026, 1, 30, 8, 0), Some(utc(2026, 5, 29, 8, 0))),
-            ("cron(0 0 29 2 ? *)", utc(2024, 3, 1, 0, 0), Some(utc(2028, 2, 29, 0, 0))),
-            // 2100 is not a leap year.
-            ("cron(0 0 29 2 ? *)", utc(2096, 3, 1, 0, 0), Some(utc(2104, 2, 29, 0, 0))),
-            // 2026-08-15 is a Saturday: Friday the 14th. 2026-03-15 is a Sunday: Monday the 16th.
-            ("cron(0 10 15W * ? *)", utc(2026, 8, 1, 0, 0), Some(utc(2026, 8, 14, 10, 0))),
-            ("cron(0 10 15W * ? *)", utc(2026, 8, 14, 10, 0), Some(utc(2026, 9, 15, 10, 0))),
-            ("cron(0 10 15W * ? *)", utc(2026, 3, 1, 0, 0), Some(utc(2026, 3, 16, 10, 0))),
-            // 2025-11-01 is a Saturday: Monday the 3rd, not Friday in October.
-            ("cron(0 10 1W * ? *)", utc(2025, 10, 31, 12, 0), Some(utc(2025, 11, 3, 10, 0))),
-            // 2025-11-30, the last day, is a Sunday: Friday the 28th, not Monday in December.
-            ("cron(0 10 30W * ? *)", utc(2025, 11, 4, 0, 0), Some(utc(2025, 11, 28, 10, 0))),
-            // April has no 31st; 2026-05-31 is a Sunday.
-            ("cron(0 10 31W * ? *)", utc(2026, 4, 1, 0, 0), Some(utc(2026, 5, 29, 10, 0))),
-            ("cron(0 0 31 * ? *)", utc(2026, 4, 1, 0, 0), Some(utc(2026, 5, 31, 0, 0))),
-            // 2026-01-31 and 2026-10-31 are Saturdays.
-            ("cron(0 10 LW * ? *)", utc(2026, 1, 1, 0, 0), Some(utc(2026, 1, 30, 10, 0))),
-            ("cron(0 10 LW * ? *)", utc(2026, 10, 1, 0, 0), Some(utc(2026, 10, 30, 10, 0))),
-            ("cron(0 17 ? * 6L *)", utc(2026, 11, 1, 0, 0), Some(utc(2026, 11, 27, 17, 0))),
-            ("cron(0 0 ? * L *)", utc(2026, 11, 22, 0, 0), Some(utc(2026, 11, 28, 0, 0))),
-            ("cron(30 9 ? * MON-FRI *)", utc(2026, 11, 27, 10, 0), Some(utc(2026, 11, 30, 9, 30))),
-            ("cron(0/15 * * * ? *)", utc(2026, 6, 1, 12, 7) + 30, Some(utc(2026, 6, 1, 12, 15))),
-            ("cron(0/15 * * * ? *)", utc(2026, 6, 1, 23, 45), Some(utc(2026, 6, 2, 0, 0))),
-            ("cron(* * * * ? *)", utc(2026, 6, 1, 12, 7) + 59, Some(utc(2026, 6, 1, 12, 8))),
-            ("cron(* * * * ? *)", utc(2026, 6, 1, 12, 7), Some(utc(2026, 6, 1, 12, 8))),
-            ("cron(5 0,12 * * ? *)", utc(2026, 6, 1, 0, 6), Some(utc(2026, 6, 1, 12, 5))),
-            ("cron(59 23 31 12 ? *)", utc(2026, 12, 31, 23, 59), Some(utc(2027, 12, 31, 23, 59))),
-            // 2027-01-03 is the first Sunday of 2027, 2029-01-07 that of 2029.
-            ("cron(0 9 ? * 1 2027/2)", utc(2026, 1, 1, 0, 0), Some(utc(2027, 1, 3, 9, 0))),
-            ("cron(0 9 ? * 1 2027/2)", utc(2027, 12, 26, 9, 0), Some(utc(2029, 1, 7, 9, 0))),
-            ("cron(0 0 1 1 ? 2020)", utc(2019, 6, 1, 0, 0), Some(utc(2020, 1, 1, 0, 0))),
-            ("cron(0 0 1 1 ? 2020)", utc(2026, 6, 1, 0, 0), never),
-            ("cron(0 0 1 1 ? *)", -1_000, Some(0)),
-            ("cron(* * * * ? *)", i64::MIN, Some(0)),
-            ("cron(0 0 * * ? *)", utc(2199, 12, 30, 0, 0), Some(utc(2199, 12, 31, 0, 0))),
-            ("cron(0 0 * * ? *)", utc(2199, 12, 31, 0, 0), never),
-            ("cron(* * * * ? *)", i64::MAX, never),
-            ("cron(0 0 30 2 ? *)", 0, never),
-        ];
-        for (expression, after, next) in cases {
-            let schedule = Schedule::parse(expression).expect(expression);
-            assert_eq!(schedule.next_after(after), next, "{expression} after {after}");
-        }
-    }
-
-    /// Whether a cron fires at a whole minute, checked the slow way for comparison.
-    fn fires_at(cron: &Cron, minute: i64) -> bool {
-        let time = minute.rem_euclid(MINUTES_PER_DAY) as u32;
-        let (year, month, date) = civil_from_days(minute.div_euclid(MINUTES_PER_DAY));
-        let days = cron.days.in_month(
-            days_in_month(year, month),
-            weekday(days_from_civil(year, month, 1)),
-        );
-        cron.years.contains((year - 1970) as u32)
-            && cron.months.contains(month)
-            && days >> date & 1 == 1
-            && cron.hours.contains(time / 60)
-            && cron.minutes.contains(time % 60)
-    }
-
-    #[test]
-    fn next_after_agrees_with_minute_by_minute_search() {
-        #[rustfmt::skip]
-        let expressions = [
-            "cron(0/7 */5 * * ? *)", "cron(10,20 3 1-10/3 * ? *)", "cron(0 0 L FEB,MAR ? *)",
-            "cron(59 23 LW * ? *)", "cron(0 6 1W * ? *)", "cron(30 12 ? * MON,THU *)",
-            "cron(0 0 ? * SUN#2 *)", "cron(45 7 ? * 2L *)", "cron(0 0 ? * 4#5 *)",
-        ];
-        for expression in expressions {
-            let Ok(Schedule::Cron(cron)) = Schedule::parse(expression) else {
-                panic!("{expression}");
-            };
-            for start in [utc(2027, 12, 20, 23, 59) + 1, utc(2028, 2, 1, 0, 0) - 1, 0] {
-                let mut minute = start.div_euclid(60) + 1;
-                while !fires_at(&cron, minute) {
-                    minute += 1;
-                }
-                assert_eq!(
-                    cron.next_after(start),
-                    Some(minute * 60),
-                    "{expression} after {start}"
-                );
-            }
         }
     }
 

@@ -2,39 +2,53 @@
 //! modules that import each other can be neither understood nor changed apart.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// The modules each module of `src/` names as `crate::module` (unit tests excepted).
-fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
+/// The files of `src/` that make each module: `a.rs`, and `a/*.rs` for its submodules.
+fn modules() -> BTreeMap<String, Vec<PathBuf>> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut graph = BTreeMap::new();
+    let mut modules: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
     for entry in std::fs::read_dir(src).unwrap() {
         let path = entry.unwrap().path();
         let module = path.file_stem().unwrap().to_string_lossy().into_owned();
-        if module == "lib" {
-            continue;
+        let files = modules.entry(module).or_default();
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            files.push(path);
         }
-        let text = std::fs::read_to_string(&path).unwrap();
-        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+    }
+    modules.remove("lib");
+    modules
+}
+
+/// The modules each module of `src/` names as `crate::module` (unit tests excepted).
+fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
+    let mut graph = BTreeMap::new();
+    for (module, files) in modules() {
         let mut names = BTreeSet::new();
-        for (at, _) in code.match_indices("crate::") {
-            let rest = &code[at + "crate::".len()..];
-            // `crate::a::b` and `crate::{a, b::c}`.
-            let listed = match rest.strip_prefix('{') {
-                Some(group) => group.split('}').next().unwrap_or_default(),
-                None => rest,
-            };
-            for item in listed.split(',') {
-                let name: String = item
-                    .trim_start()
-                    .chars()
-                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-                    .collect();
-                if !name.is_empty() && name != module {
-                    names.insert(name);
-                }
-                if !rest.starts_with('{') {
-                    break;
+        for path in files {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (at, _) in code.match_indices("crate::") {
+                let rest = &code[at + "crate::".len()..];
+                // `crate::a::b` and `crate::{a, b::c}`.
+                let listed = match rest.strip_prefix('{') {
+                    Some(group) => group.split('}').next().unwrap_or_default(),
+                    None => rest,
+                };
+                for item in listed.split(',') {
+                    let name: String = item
+                        .trim_start()
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                        .collect();
+                    if !name.is_empty() && name != module {
+                        names.insert(name);
+                    }
+                    if !rest.starts_with('{') {
+                        break;
+                    }
                 }
             }
         }

@@ -97,10 +97,8 @@ fn a_listed_organizational_unit_that_does_not_exist_is_reported() {
     let settings = std::fs::read_to_string(repo.path().join("settings.yaml")).unwrap();
     repo.write(
         "settings.yaml",
-        settings.replace(
-            "  - identifier: ou-1rb4-mkgvehvu",
-            "  - identifier: ou-1rb4-doesnotexist",
-        ),
+        // Everywhere: the OU's item and the preventive controls that target it.
+        settings.replace("ou-1rb4-mkgvehvu", "ou-1rb4-doesnotexist"),
     );
     repo.commit("a typo in an OU id");
     let run = emulator.spa(repo.path(), &["status"]);

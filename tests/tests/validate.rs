@@ -153,7 +153,14 @@ fn the_example_repository_is_valid() {
     let repo = GitRepo::example();
     let run = spa(repo.path(), &["validate"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(run.stderr, "");
+    // No problem at all, only keys spa does not use yet (each said so once).
+    let problems: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error") || l.starts_with("warning"))
+        .filter(|l| !l.starts_with("warning[ignored-key]"))
+        .collect();
+    assert!(problems.is_empty(), "{}", run.stderr);
 }
 
 #[test]
