@@ -222,13 +222,7 @@ async fn accounts_go_round_the_cycle_with_builds_inside_them_and_events_through_
         Some("vanilla")
     );
     // spa's own events came back through the rule and the queue, and woke their accounts.
-    assert!(
-        engine
-            .counters
-            .wakes
-            .load(std::sync::atomic::Ordering::Relaxed)
-            > 0
-    );
+    assert!(engine.counters.wakes.get() > 0);
     let seen = drain(&aws, &observer).await;
     let of = |account: &str| {
         seen.iter()
@@ -257,10 +251,7 @@ async fn accounts_go_round_the_cycle_with_builds_inside_them_and_events_through_
     )
     .await;
     assert_eq!(
-        engine
-            .counters
-            .builds_started
-            .load(std::sync::atomic::Ordering::Relaxed),
+        engine.counters.builds_started.get(),
         6,
         "a purge and a preparation in each account"
     );

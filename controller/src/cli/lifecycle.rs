@@ -704,13 +704,12 @@ fn drive(args: &RunArgs, expire_now: bool) -> Result<Output, Failure> {
         .block_on(async { crate::observe::observe(context.engine.aws(), &context.settings).await })
         .counts_by_state(&context.settings.state_tag());
     let counters = &context.engine.counters;
-    use std::sync::atomic::Ordering::Relaxed;
     let mut stdout = format!(
         "{} transition(s), {} build(s) started, {} account(s) parked, {} event(s) emitted.\nNow: {}\n",
-        counters.transitions.load(Relaxed),
-        counters.builds_started.load(Relaxed),
-        counters.parked.load(Relaxed),
-        counters.events.load(Relaxed),
+        counters.transitions.get(),
+        counters.builds_started.get(),
+        counters.parked.get(),
+        counters.events.get(),
         states
             .iter()
             .map(|(s, n)| format!("{n} {s}"))

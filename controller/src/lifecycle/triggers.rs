@@ -133,10 +133,7 @@ pub async fn consume(engine: Arc<Engine>, aws: Aws, queue_url: String, wait_seco
             match classify(&engine, &message.body) {
                 Wake::Account(account) => {
                     tracing::debug!(account, "event: account queued");
-                    engine
-                        .counters
-                        .wakes
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    engine.counters.wakes.inc();
                     engine.invalidate(&account);
                     engine.queue.push(&account, Duration::ZERO, false);
                 }

@@ -143,16 +143,20 @@ async fn ready(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     let status = shared.status();
+    let queued = status.lifecycle.as_ref().map(|l| l.queued);
     let text = shared
         .metrics
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .render(&shared.calls, &status);
-    let mut text = text;
-    if let Some(lifecycle) = &status.lifecycle {
-        lifecycle.render(&mut text);
-    }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+        .render(status.suspension.is_some(), status.leader, queued);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 async fn status(State(shared): State<Arc<Shared>>) -> Response {

@@ -19,6 +19,7 @@ use crate::source::{Source, SourceOptions};
 
 pub mod http;
 mod lease;
+pub mod metrics;
 mod reconcile;
 mod shared;
 pub mod state;
@@ -198,7 +199,7 @@ pub async fn run(options: ControllerOptions) -> Result<(), String> {
             .metrics
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .observe_reconcile(outcome.as_str(), seconds);
+            .observe_reconcile(outcome, seconds);
         let observation = controller
             .observation
             .as_ref()

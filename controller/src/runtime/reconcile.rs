@@ -192,6 +192,11 @@ impl Controller {
                 queue = options.queue_url.as_deref().unwrap_or("none"),
                 "life cycle started"
             );
+            self.shared
+                .metrics
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .register_lifecycle(&engine.counters);
             *self.shared.engine.lock().unwrap_or_else(|p| p.into_inner()) = Some(engine.clone());
             self.lifecycle = Some(Lifecycle { engine, tasks });
         }
@@ -359,16 +364,10 @@ impl Controller {
                 full_plan.clone()
             };
             {
-                let mut metrics = self.shared.metrics.lock().unwrap_or_else(|p| p.into_inner());
-                metrics.plan_changes = [
-                    ("add", full_plan.summary.add),
-                    ("change", full_plan.summary.change),
-                    ("remove", full_plan.summary.remove),
-                    ("destructive", full_plan.summary.destructive),
-                ]
-                .into();
+                let metrics = self.shared.metrics.lock().unwrap_or_else(|p| p.into_inner());
+                metrics.set_plan(&full_plan.summary);
                 if full && self.shared.status().applied_commit == good_commit {
-                    metrics.drift_items = full_plan.summary.add + full_plan.summary.change + full_plan.summary.remove;
+                    metrics.set_drift(full_plan.summary.add + full_plan.summary.change + full_plan.summary.remove);
                 }
             }
             // An incomplete observation plans only what it read: apply that part.
@@ -419,9 +418,9 @@ impl Controller {
                 s.last_good_commit = good_commit.clone();
             });
             if converged {
-                let mut metrics = self.shared.metrics.lock().unwrap_or_else(|p| p.into_inner());
-                if report.is_some() || metrics.applied_commit_timestamp.is_none() {
-                    metrics.applied_commit_timestamp = Some(now().as_second());
+                let metrics = self.shared.metrics.lock().unwrap_or_else(|p| p.into_inner());
+                if report.is_some() || metrics.applied_at().is_none() {
+                    metrics.set_applied_at(now().as_second());
                 }
             }
             match (report, failed) {

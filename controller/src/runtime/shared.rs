@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
-use super::state::{Metrics, StatusDoc, Suspension, now, rfc3339};
+use super::metrics::Metrics;
+use super::state::{StatusDoc, Suspension, now, rfc3339};
 use crate::aws::CallCounter;
 
 /// What operators and triggers ask for; coalesced.
@@ -47,10 +48,11 @@ pub struct Shared {
 
 impl Shared {
     pub(super) fn new(admin_token: Option<String>) -> Arc<Shared> {
+        let calls = Arc::new(CallCounter::default());
         Arc::new(Shared {
             status: Mutex::new(StatusDoc::default()),
-            metrics: Mutex::new(Metrics::default()),
-            calls: Arc::new(CallCounter::default()),
+            metrics: Mutex::new(Metrics::new(calls.clone())),
+            calls,
             pending: Mutex::new(Pending::default()),
             wake: Notify::new(),
             admin_token,

@@ -15,10 +15,10 @@
 //! - `<prefix>parked`: why the account was parked; nothing moves until an operator clears it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use prometheus_client::metrics::counter::Counter;
 use serde::Serialize;
 use spa_schema::Settings;
 
@@ -136,18 +136,19 @@ pub enum Next {
     Retry(Duration),
 }
 
-/// Counters for /metrics and reports.
+/// What the life cycle did, counted for /status and /metrics (Prometheus counters: the
+/// controller registers them in its one registry).
 #[derive(Debug, Default)]
 pub struct Counters {
-    pub reconciles: AtomicU64,
-    pub transitions: AtomicU64,
-    pub builds_started: AtomicU64,
-    pub parked: AtomicU64,
-    pub failures: AtomicU64,
-    pub events: AtomicU64,
+    pub reconciles: Counter,
+    pub transitions: Counter,
+    pub builds_started: Counter,
+    pub parked: Counter,
+    pub failures: Counter,
+    pub events: Counter,
     /// Queue messages that woke an account.
-    pub wakes: AtomicU64,
-    pub echoes: AtomicU64,
+    pub wakes: Counter,
+    pub echoes: Counter,
 }
 
 /// Tags written to an account and when (milliseconds).
@@ -360,7 +361,7 @@ impl Engine {
             self.untag(account, &[config.parked_tag()]).await?;
         }
         lock(&self.memory).remove(account);
-        self.counters.transitions.fetch_add(1, Ordering::Relaxed);
+        self.counters.transitions.inc();
         self.report(Step::Transition {
             account: account.to_string(),
             from,
@@ -374,7 +375,7 @@ impl Engine {
     /// [`machine::MAX_ATTEMPTS`] in a row (throttling aside) the account is parked with the
     /// reason and an exception. Other accounts never wait on it.
     pub async fn reconcile(&self, account: &str, use_known_tags: bool) -> Next {
-        self.counters.reconciles.fetch_add(1, Ordering::Relaxed);
+        self.counters.reconciles.inc();
         let Some(known) = self.known(account) else {
             return Next::Idle;
         };
@@ -399,7 +400,7 @@ impl Engine {
     }
 
     async fn on_error(&self, account: &str, error: StepError) -> Next {
-        self.counters.failures.fetch_add(1, Ordering::Relaxed);
+        self.counters.failures.inc();
         self.invalidate(account);
         let failures = {
             let mut memory = lock(&self.memory);

@@ -3,7 +3,6 @@
 //! Transitions that need no build between them are chained and written in one call.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use spa_schema::{Feature, Resolver};
@@ -281,7 +280,7 @@ impl Engine {
         let build = self
             .start_build(member, config, effective, email, job, since, attempts)
             .await?;
-        self.counters.builds_started.fetch_add(1, Ordering::Relaxed);
+        self.counters.builds_started.inc();
         lock(&self.memory)
             .entry(account.clone())
             .or_default()
@@ -312,7 +311,7 @@ impl Engine {
         }
         self.remember_tags(account, Some(writes.tags.clone()));
         for (from, to) in writes.transitions.drain(..) {
-            self.counters.transitions.fetch_add(1, Ordering::Relaxed);
+            self.counters.transitions.inc();
             self.report(Step::Transition {
                 account: account.to_string(),
                 from,
@@ -333,9 +332,7 @@ impl Engine {
         self.aws
             .put_events(&self.options.event_bus, entries)
             .await?;
-        self.counters
-            .events
-            .fetch_add(entries.len() as u64, Ordering::Relaxed);
+        self.counters.events.inc_by(entries.len() as u64);
         Ok(())
     }
 }

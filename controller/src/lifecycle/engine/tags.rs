@@ -2,7 +2,6 @@
 //! call), and the echoes of its own writes recognised when they come back as events.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 
 use super::{Engine, Step, lock};
 use crate::aws::{AwsError, Tag};
@@ -42,7 +41,7 @@ impl Engine {
         let recent = self.now_ms() - at < ECHO_WINDOW_MS;
         let echo = recent && !tags.is_empty() && tags.iter().all(|(k, v)| ours.get(k) == Some(v));
         if echo {
-            self.counters.echoes.fetch_add(1, Ordering::Relaxed);
+            self.counters.echoes.inc();
         }
         echo
     }
@@ -119,7 +118,7 @@ impl Engine {
         let config = self.config();
         let tags = BTreeMap::from([(config.parked_tag(), tag_value(reason))]);
         self.write_tags(account, &tags).await?;
-        self.counters.parked.fetch_add(1, Ordering::Relaxed);
+        self.counters.parked.inc();
         self.report(Step::Parked {
             account: account.to_string(),
             reason: reason.to_string(),
