@@ -3,8 +3,8 @@
 
 use clap::Args;
 
-use super::controller::{EndpointArgs, expect_ok, request};
-use super::{Failure, Output};
+use super::ops::admin::{expect_ok, request};
+use super::{EndpointArgs, Failure, Output};
 
 /// Ask the controller to observe everything again and reconcile now.
 #[derive(Debug, Args)]

@@ -2,9 +2,9 @@ use std::fmt::Write as _;
 
 use clap::Args;
 use spa_schema::Loaded;
-use spa_schema::diag::Style;
 
-use super::{Failure, Format, Output, SourceArgs, Status, revision_json, stderr_style};
+use super::ops::settings::{load, open};
+use super::{Failure, Format, Output, SourceArgs, Status, Term, revision_json};
 use crate::source::Source;
 
 /// Check a settings repository and report every problem at once, each at file:line:column.
@@ -21,58 +21,6 @@ pub struct ValidateArgs {
     pub format: Format,
 }
 
-/// Loads the settings of `source`; shared by every command that needs them.
-pub fn load(source: &Source, settings: &str) -> Loaded {
-    spa_schema::load(source, settings)
-}
-
-/// Loads valid settings, or fails with every diagnostic (exit 3) and `consequence` (what
-/// the command did not do).
-pub fn load_valid(
-    source: &Source,
-    settings: &str,
-    consequence: &str,
-) -> Result<spa_schema::Settings, Failure> {
-    let loaded = load(source, settings);
-    match loaded.valid() {
-        Some(settings) => Ok(settings.clone()),
-        None => Err(Failure::Invalid(Output {
-            stderr: format!(
-                "{}error: the settings at {} are invalid; {consequence} (spa validate)\n",
-                loaded.render(stderr_style()),
-                source.revision()
-            ),
-            ..Output::default()
-        })),
-    }
-}
-
-/// Connects to AWS as the settings say and observes what they manage; fails when even the
-/// organization cannot be read.
-pub fn connect_and_observe(
-    runtime: &tokio::runtime::Runtime,
-    aws: &super::AwsArgs,
-    settings: &spa_schema::Settings,
-) -> Result<(crate::aws::Aws, crate::observe::Observation), Failure> {
-    let options = aws.options(Some(settings));
-    let (client, observation) = runtime.block_on(async {
-        let client = crate::aws::sdk::connect(&options, aws.limiters()).await;
-        let observation = crate::observe::observe(&client, settings).await;
-        (client, observation)
-    });
-    if observation.root_id.is_none() && !observation.complete {
-        let first = observation
-            .errors
-            .first()
-            .map(|e| e.message.clone())
-            .unwrap_or_default();
-        return Err(Failure::Runtime(anyhow::anyhow!(
-            "cannot read the organization: {first}"
-        )));
-    }
-    Ok((client, observation))
-}
-
 fn summary(loaded: &Loaded) -> serde_json::Value {
     match &loaded.settings {
         Some(settings) => serde_json::json!({
@@ -87,8 +35,8 @@ fn summary(loaded: &Loaded) -> serde_json::Value {
     }
 }
 
-pub fn run(args: &ValidateArgs) -> Result<Output, Failure> {
-    let source = args.source.open()?;
+pub fn run(args: &ValidateArgs, term: &Term) -> Result<Output, Failure> {
+    let source = open(&args.source)?;
     let loaded = load(&source, &args.source.settings);
     let status = if loaded.error_count() > 0 {
         Status::Invalid
@@ -112,7 +60,11 @@ pub fn run(args: &ValidateArgs) -> Result<Output, Failure> {
                 status,
             }
         }
-        Format::Text => text(&loaded, &source, stderr_style(), status),
+        Format::Text => Output {
+            stdout: summary_line(&loaded, &source, status),
+            stderr: loaded.render(term.diagnostics_style()),
+            status,
+        },
     };
     match status {
         Status::Success => Ok(output),
@@ -120,7 +72,7 @@ pub fn run(args: &ValidateArgs) -> Result<Output, Failure> {
     }
 }
 
-fn text(loaded: &Loaded, source: &Source, style: Style, status: Status) -> Output {
+fn summary_line(loaded: &Loaded, source: &Source, status: Status) -> String {
     let mut stdout = String::new();
     let revision = source.revision();
     match (&loaded.settings, status) {
@@ -149,9 +101,5 @@ fn text(loaded: &Loaded, source: &Source, style: Style, status: Status) -> Outpu
             );
         }
     }
-    Output {
-        stdout,
-        stderr: loaded.render(style),
-        status,
-    }
+    stdout
 }
