@@ -38,8 +38,8 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub allow_destructive: bool,
 
-    /// Writes in flight at once (the rate limiters pace them).
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    /// Writes in flight at once, 1 to 256 (the rate limiters pace them).
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = super::args::concurrency())]
     pub concurrency: usize,
 }
 

@@ -1,12 +1,25 @@
-//! Flags shared by several commands.
+//! Flags shared by several commands, and the checks of every number and duration given on
+//! the command line: a value out of range is a usage error (exit 2) naming the flag and
+//! the range, before anything is read or called.
 
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
+use clap::builder::RangedU64ValueParser;
 
 use crate::aws::{Family, Limiters, Quota};
 use crate::source::SourceOptions;
+
+/// Calls per second a `--rate-limit` may set: below, a command would seem to hang; above,
+/// no AWS quota comes near.
+pub const RATES: RangeInclusive<f64> = 0.01..=10_000.0;
+/// Bucket sizes a `--rate-limit` may set.
+pub const BURSTS: RangeInclusive<f64> = 1.0..=10_000.0;
+/// Work in flight at once (`--concurrency`).
+pub const CONCURRENCY: RangeInclusive<u64> = 1..=256;
 
 /// Where the settings come from: shared by every command that reads them.
 #[derive(Debug, Clone, Args)]
@@ -63,9 +76,9 @@ pub struct AwsArgs {
     #[arg(long, value_name = "NAME", env = "AWS_PROFILE")]
     pub profile: Option<String>,
 
-    /// Override a client-side rate limit: FAMILY=RATE/BURST (calls per second, bucket size),
-    /// e.g. org-list-tags=5/8 to leave more of the organization's quota to others.
-    /// Repeatable. Families and defaults: docs/aws.md.
+    /// Override a client-side rate limit: FAMILY=RATE/BURST (calls per second from 0.01 to
+    /// 10000, bucket size from 1 to 10000), e.g. org-list-tags=5/8 to leave more of the
+    /// organization's quota to others. Repeatable. Families and defaults: docs/aws.md.
     #[arg(long = "rate-limit", value_name = "FAMILY=RATE/BURST", value_parser = rate_limit)]
     pub rate_limits: Vec<(Family, Quota)>,
 }
@@ -136,14 +149,107 @@ fn rate_limit(text: &str) -> Result<(Family, Quota), String> {
             format!("unknown family `{family}`; known: {}", known.join(", "))
         })?;
     let (rate, burst) = quota.split_once('/').unwrap_or((quota, quota));
-    let rate: f64 = rate
-        .parse()
-        .map_err(|_| format!("`{rate}` is not a rate"))?;
-    let burst: f64 = burst
-        .parse()
-        .map_err(|_| format!("`{burst}` is not a burst size"))?;
-    if rate <= 0.0 || burst < 1.0 {
-        return Err("the rate must be positive and the burst at least 1".to_string());
-    }
+    let rate = number_in(rate, "the rate (calls per second)", RATES)?;
+    let burst = number_in(burst, "the burst (bucket size)", BURSTS)?;
     Ok((family, Quota::new(rate, burst)))
+}
+
+/// A finite number within `range`; NaN, infinities and tiny or huge values are refused
+/// here rather than making a command wait for days.
+fn number_in(text: &str, what: &str, range: RangeInclusive<f64>) -> Result<f64, String> {
+    let expected = format!(
+        "{what} must be a number from {} to {}",
+        range.start(),
+        range.end()
+    );
+    match text.trim().parse::<f64>() {
+        Ok(value) if value.is_finite() && range.contains(&value) => Ok(value),
+        Ok(_) => Err(format!("`{text}` is out of range: {expected}")),
+        Err(_) => Err(format!("`{text}` is not a number: {expected}")),
+    }
+}
+
+/// `--concurrency N`: 1 to 256.
+pub fn concurrency() -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::new().range(CONCURRENCY)
+}
+
+/// A duration ([`crate::time::parse_duration`]) of at least `min`: how often something is
+/// polled, where a millisecond would make a busy loop against Git or AWS.
+fn duration_at_least(text: &str, min: Duration, label: &str) -> Result<Duration, String> {
+    let duration = crate::time::parse_duration(text)?;
+    if duration < min {
+        return Err(format!(
+            "`{text}` is too short: {label} is at least {min:?}"
+        ));
+    }
+    Ok(duration)
+}
+
+/// An interval between polls or sweeps: at least a second.
+pub fn interval(text: &str) -> Result<Duration, String> {
+    duration_at_least(text, Duration::from_secs(1), "an interval")
+}
+
+/// A lease's duration: renewed every third of it, so at least 3 seconds.
+pub fn lease_duration(text: &str) -> Result<Duration, String> {
+    duration_at_least(text, Duration::from_secs(3), "a lease")
+}
+
+/// `--until`: a time or a duration from now, checked here so that a typo is a usage error
+/// rather than an answer from the controller.
+pub fn until(text: &str) -> Result<String, String> {
+    crate::time::parse_time(text, crate::time::now())?;
+    Ok(text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limits_are_finite_and_in_range() {
+        let (family, quota) = rate_limit("org-list-tags=5/8").unwrap();
+        assert_eq!(family, Family::OrgListTags);
+        assert_eq!((quota.rate, quota.burst), (5.0, 8.0));
+        let (_, quota) = rate_limit("org-list-tags=2.5").unwrap();
+        assert_eq!((quota.rate, quota.burst), (2.5, 2.5));
+        for bad in [
+            "org-list-tags=NaN",
+            "org-list-tags=nan/5",
+            "org-list-tags=inf",
+            "org-list-tags=1e-300/5",
+            "org-list-tags=-1/5",
+            "org-list-tags=0/5",
+            "org-list-tags=5/0.5",
+            "org-list-tags=5/1e9",
+            "org-list-tags=20000/5",
+        ] {
+            let error = rate_limit(bad).unwrap_err();
+            assert!(
+                error.contains("from 0.01 to 10000") || error.contains("from 1 to 10000"),
+                "{bad}: {error}"
+            );
+        }
+        assert!(
+            rate_limit("no-such-family=5")
+                .unwrap_err()
+                .contains("known:")
+        );
+        assert!(
+            rate_limit("org-list-tags")
+                .unwrap_err()
+                .contains("FAMILY=RATE/BURST")
+        );
+    }
+
+    #[test]
+    fn polling_intervals_are_at_least_a_second() {
+        assert_eq!(interval("5s"), Ok(Duration::from_secs(5)));
+        assert!(interval("500ms").unwrap_err().contains("at least 1s"));
+        assert!(interval("99999999h").unwrap_err().contains("too long"));
+        assert!(lease_duration("2s").unwrap_err().contains("at least 3s"));
+        assert!(until("tomorrow").is_err());
+        assert_eq!(until("2h").as_deref(), Ok("2h"));
+    }
 }

@@ -37,17 +37,17 @@ pub struct RunArgs {
     #[arg(long, default_value = "settings.yaml", value_name = "FILE")]
     pub settings: String,
 
-    /// How often to fetch the repository.
-    #[arg(long, default_value = "60s", value_parser = crate::time::parse_duration)]
+    /// How often to fetch the repository (at least 1s).
+    #[arg(long, default_value = "60s", value_parser = super::args::interval, value_name = "DURATION")]
     pub interval: Duration,
 
     /// How often to observe everything again (drift repair); in between, only what
-    /// changed, what spa wrote and what events point at is read again.
-    #[arg(long, default_value = "1h", value_parser = crate::time::parse_duration)]
+    /// changed, what spa wrote and what events point at is read again (at least 1s).
+    #[arg(long, default_value = "1h", value_parser = super::args::interval, value_name = "DURATION")]
     pub resync_interval: Duration,
 
     /// Address of the admin endpoints. Keep it on loopback unless a proxy guards it.
-    #[arg(long, default_value = "127.0.0.1:9400")]
+    #[arg(long, default_value = "127.0.0.1:9400", value_name = "ADDRESS:PORT")]
     pub listen: SocketAddr,
 
     /// Apply destructive changes too (accounts put on a purge path, parameter deletions).
@@ -59,8 +59,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "TABLE", env = "SPA_LEASE_TABLE")]
     pub lease_table: Option<String>,
 
-    /// How long a lease lasts without renewal (renewed every third of it).
-    #[arg(long, default_value = "30s", value_parser = crate::time::parse_duration)]
+    /// How long a lease lasts without renewal (renewed every third of it; at least 3s).
+    #[arg(long, default_value = "30s", value_parser = super::args::lease_duration, value_name = "DURATION")]
     pub lease_duration: Duration,
 
     /// Where remote repositories are mirrored.
@@ -81,12 +81,12 @@ pub struct RunArgs {
     #[arg(long, default_value = "default", value_name = "BUS")]
     pub event_bus: String,
 
-    /// How often every account not released is looked at, events or not.
-    #[arg(long, default_value = "15m", value_parser = crate::time::parse_duration)]
+    /// How often every account not released is looked at, events or not (at least 1s).
+    #[arg(long, default_value = "15m", value_parser = super::args::interval, value_name = "DURATION")]
     pub sweep_interval: Duration,
 
-    /// How often a running build is polled when no event says it ended.
-    #[arg(long, default_value = "30s", value_parser = crate::time::parse_duration)]
+    /// How often a running build is polled when no event says it ended (at least 1s).
+    #[arg(long, default_value = "30s", value_parser = super::args::interval, value_name = "DURATION")]
     pub build_poll: Duration,
 
     #[command(flatten)]

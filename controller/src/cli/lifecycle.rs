@@ -106,24 +106,24 @@ pub struct RunArgs {
     #[arg(long)]
     pub until_idle: bool,
 
-    /// How often running builds are polled when no event says they ended.
-    #[arg(long, default_value = "10s", value_parser = crate::time::parse_duration, value_name = "DURATION")]
+    /// How often running builds are polled when no event says they ended (at least 1s).
+    #[arg(long, default_value = "10s", value_parser = super::args::interval, value_name = "DURATION")]
     pub poll: Duration,
 
     /// Give up waiting after this long (with --until-idle).
     #[arg(long, default_value = "2h", value_parser = crate::time::parse_duration, value_name = "DURATION")]
     pub timeout: Duration,
 
-    /// Accounts worked on at once.
-    #[arg(long, default_value_t = 16, value_name = "N")]
+    /// Accounts worked on at once, 1 to 256.
+    #[arg(long, default_value_t = 16, value_name = "N", value_parser = super::args::concurrency())]
     pub concurrency: usize,
 
     /// Without --until-idle: the SQS queue the EventBridge rules feed (docs/lifecycle.md).
     #[arg(long, value_name = "URL", env = "SPA_QUEUE_URL")]
     pub queue_url: Option<String>,
 
-    /// Without --until-idle: how often every account not released is looked at.
-    #[arg(long, default_value = "15m", value_parser = crate::time::parse_duration, value_name = "DURATION")]
+    /// Without --until-idle: how often every account not released is looked at (at least 1s).
+    #[arg(long, default_value = "15m", value_parser = super::args::interval, value_name = "DURATION")]
     pub sweep_interval: Duration,
 
     /// Do it, without asking.

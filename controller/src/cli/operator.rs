@@ -25,7 +25,7 @@ pub struct SuspendArgs {
     pub reason: String,
 
     /// Resume by itself then: a UTC time (2026-11-22T18:00:00Z) or a duration (2h).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", value_parser = super::args::until)]
     pub until: Option<String>,
 
     /// Who suspends (default: $USER).
