@@ -38,6 +38,46 @@ pub fn spa_bin() -> PathBuf {
     .clone()
 }
 
+/// Snapshot settings for outputs of `spa`: what changes from run to run is replaced by a
+/// placeholder — temporary paths, commit ids, fingerprints, ports. Bind it for a test with
+/// `let _snapshots = spa_tests::snapshots().bind_to_scope();`.
+pub fn snapshots() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    let temp = std::env::temp_dir();
+    let temp = regex_escape(temp.to_string_lossy().trim_end_matches('/'));
+    for (pattern, replacement) in [
+        (format!(r"{temp}/[^\s`'\x22]*"), "[TMP]"),
+        (r"\b[0-9a-f]{40}\b".to_string(), "[COMMIT]"),
+        (r" @ [0-9a-f]{12}\b".to_string(), " @ [COMMIT]"),
+        (r"(ettings `?)[0-9a-f]{12}\b".to_string(), "${1}[COMMIT]"),
+        (
+            r"\(desired [0-9a-f]{12}\)".to_string(),
+            "(desired [FINGERPRINT])",
+        ),
+        (
+            r"observed [0-9a-f]{12}\b".to_string(),
+            "observed [FINGERPRINT]",
+        ),
+        (
+            r"observation [0-9a-f]{12}\b".to_string(),
+            "observation [FINGERPRINT]",
+        ),
+        (r"127\.0\.0\.1:\d+".to_string(), "127.0.0.1:[PORT]"),
+    ] {
+        settings.add_filter(&pattern, replacement);
+    }
+    settings
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
+            special.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
+
 /// The result of one run of `spa`.
 #[derive(Debug)]
 pub struct Run {
