@@ -93,6 +93,8 @@ fn durations_are_bounded() {
 
 #[test]
 fn other_numbers_and_times_are_checked_too() {
+    let line = refused(&["validate", "--max-diagnostics=-1"]);
+    assert!(line.contains("'--max-diagnostics <N>'"), "{line}");
     let line = refused(&[
         "controller",
         "run",

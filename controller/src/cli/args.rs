@@ -174,6 +174,11 @@ pub fn concurrency() -> RangedU64ValueParser<usize> {
     RangedU64ValueParser::new().range(CONCURRENCY)
 }
 
+/// `--max-diagnostics N`: 0 (all) to a million.
+pub fn diagnostics_limit() -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::new().range(0..=1_000_000)
+}
+
 /// A duration ([`crate::time::parse_duration`]) of at least `min`: how often something is
 /// polled, where a millisecond would make a busy loop against Git or AWS.
 fn duration_at_least(text: &str, min: Duration, label: &str) -> Result<Duration, String> {

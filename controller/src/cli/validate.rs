@@ -19,6 +19,10 @@ pub struct ValidateArgs {
     /// Output format: text (diagnostics on stderr, a summary on stdout) or json (a report on stdout).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+
+    /// Show the first N diagnostics in full and count the others per code (0: show all).
+    #[arg(long, default_value_t = spa_schema::diag::DEFAULT_LIMIT, value_name = "N", value_parser = super::args::diagnostics_limit())]
+    pub max_diagnostics: usize,
 }
 
 fn summary(loaded: &Loaded) -> serde_json::Value {
@@ -43,6 +47,10 @@ pub fn run(args: &ValidateArgs, term: &Term) -> Result<Output, Failure> {
     } else {
         Status::Success
     };
+    let limit = match args.max_diagnostics {
+        0 => usize::MAX,
+        n => n,
+    };
     let output = match args.format {
         Format::Json => {
             let report = serde_json::json!({
@@ -51,7 +59,7 @@ pub fn run(args: &ValidateArgs, term: &Term) -> Result<Output, Failure> {
                 "settings_file": args.source.settings,
                 "errors": loaded.error_count(),
                 "warnings": loaded.warning_count(),
-                "diagnostics": loaded.diagnostics,
+                "diagnostics_summary": loaded.summary(limit),
                 "summary": summary(&loaded),
             });
             Output {
@@ -62,7 +70,7 @@ pub fn run(args: &ValidateArgs, term: &Term) -> Result<Output, Failure> {
         }
         Format::Text => Output {
             stdout: summary_line(&loaded, &source, status),
-            stderr: loaded.render(term.diagnostics_style()),
+            stderr: loaded.render_limited(term.diagnostics_style(), limit),
             status,
         },
     };
