@@ -89,6 +89,11 @@ fn durations_are_bounded() {
         line.contains("'--timeout <DURATION>'") && line.contains("not a duration"),
         "{line}"
     );
+    let line = refused(&["controller", "health", "--timeout", "400d"]);
+    assert!(
+        line.contains("'--timeout <DURATION>'") && line.contains("too long"),
+        "{line}"
+    );
 }
 
 #[test]

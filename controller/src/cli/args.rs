@@ -129,7 +129,7 @@ pub struct EndpointArgs {
         long = "controller",
         value_name = "URL",
         env = "SPA_CONTROLLER_URL",
-        default_value = "http://127.0.0.1:9400"
+        default_value = "http://127.0.0.1:8080"
     )]
     pub url: String,
 }

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use super::ops::admin::request;
+use super::ops::admin::Admin;
 use super::{AwsArgs, EndpointArgs, Failure, Format, Output};
 use crate::runtime::ControllerOptions;
 use crate::source::SourceOptions;
@@ -13,6 +13,7 @@ use crate::source::SourceOptions;
 pub enum ControllerCommand {
     Run(Box<RunArgs>),
     Status(StatusArgs),
+    Health(HealthArgs),
 }
 
 /// Keep the fleet converged on the latest commit of a branch: poll (fetch) the repository,
@@ -21,7 +22,8 @@ pub enum ControllerCommand {
 ///
 /// An invalid commit is never applied: the last good one stays in force and /status shows
 /// the error with the commit id. Destructive changes are withheld unless
-/// --allow-destructive. Logs are JSON lines on stderr (RUST_LOG filters them).
+/// --allow-destructive. Logs are JSON lines on stderr (RUST_LOG filters them;
+/// --log-format text for people).
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The settings repository: a URL (https with SPA_GIT_TOKEN, ssh via the agent,
@@ -47,7 +49,7 @@ pub struct RunArgs {
     pub resync_interval: Duration,
 
     /// Address of the admin endpoints. Keep it on loopback unless a proxy guards it.
-    #[arg(long, default_value = "127.0.0.1:9400", value_name = "ADDRESS:PORT")]
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDRESS:PORT")]
     pub listen: SocketAddr,
 
     /// Apply destructive changes too (accounts put on a purge path, parameter deletions).
@@ -154,14 +156,49 @@ pub struct StatusArgs {
     pub format: Format,
 }
 
+/// Exit 0 when the controller's admin endpoint answers /healthz with 200, 1 otherwise
+/// (the container's health check). Prints nothing when healthy.
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+
+    /// Give up after this long.
+    #[arg(long, default_value = "3s", value_parser = crate::time::parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
+}
+
+pub fn health(args: &HealthArgs) -> Result<Output, Failure> {
+    let admin = Admin::with_timeout(&args.endpoint.url, args.timeout)?;
+    // One line for the health check's log, without the hints meant for people.
+    let answer = admin.get("/healthz").map_err(|failure| match failure {
+        Failure::Runtime(error) => {
+            let message = error.to_string();
+            let first = message.lines().next().unwrap_or_default();
+            Failure::Runtime(anyhow::anyhow!("unhealthy: {first}"))
+        }
+        other => other,
+    })?;
+    if answer.status == 200 {
+        return Ok(Output::default());
+    }
+    Err(Failure::Runtime(anyhow::anyhow!(
+        "unhealthy: {} answered /healthz with {}",
+        admin.url(),
+        answer.status
+    )))
+}
+
 pub fn status(args: &StatusArgs) -> Result<Output, Failure> {
-    let (code, body) = request(&args.endpoint.url, "GET", "/status", None)?;
-    if code != 200 {
+    let answer = Admin::new(&args.endpoint.url)?.get("/status")?;
+    if answer.status != 200 {
         return Err(Failure::Runtime(anyhow::anyhow!(
-            "the controller answered {code}: {body}"
+            "the controller answered {}: {}",
+            answer.status,
+            answer.message()
         )));
     }
-    let status: crate::runtime::state::StatusDoc = serde_json::from_str(&body)
+    let status: crate::runtime::state::StatusDoc = serde_json::from_str(&answer.body)
         .map_err(|e| Failure::Runtime(anyhow::anyhow!("unexpected /status document: {e}")))?;
     let stdout = match args.format {
         Format::Json => format!("{:#}\n", serde_json::to_value(&status).unwrap_or_default()),
@@ -229,15 +266,13 @@ pub fn status(args: &StatusArgs) -> Result<Output, Failure> {
             out
         }
     };
-    Ok(Output {
-        stdout,
-        ..Output::default()
-    })
+    Ok(Output::data(stdout))
 }
 
 pub fn run(command: &ControllerCommand) -> Result<Output, Failure> {
     match command {
         ControllerCommand::Run(args) => run_controller(args),
         ControllerCommand::Status(args) => status(args),
+        ControllerCommand::Health(args) => health(args),
     }
 }
