@@ -1,24 +1,105 @@
-//! The `spa` binary: the only place that prints errors and chooses exit codes.
+//! The `spa` binary: the only place that writes to the terminal and chooses exit codes.
+//! Commands get a [`Terminal`] (the [`Printer`] here) for what shows while they run, and
+//! return the rest as an `Output` or a `Failure`.
 
-use std::io::Write;
+use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use anstream::{AutoStream, ColorChoice};
+use anstyle::{AnsiColor, Style};
 use clap::Parser;
-use spa_controller::cli::{self, Cli, Failure, Output, exit};
+use spa_controller::cli::terminal::no_color_env;
+use spa_controller::cli::{self, Cli, ColorWhen, Failure, LogFormat, Output, Terminal, exit};
+use spa_schema::diag;
 
 // Validation of a large fleet allocates hundreds of thousands of small values; mimalloc
 // makes that about 15% faster than the system allocator (docs/benchmarks.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn print(output: &Output) {
-    // A closed pipe (`spa schema | head`) is not an error worth a panic.
-    let _ = std::io::stderr().write_all(output.stderr.as_bytes());
-    let _ = std::io::stdout().write_all(output.stdout.as_bytes());
+/// stdout and stderr, each coloured or not as `--color` says; styles written by commands
+/// are stripped where colour is off.
+struct Printer {
+    stdout: ColorChoice,
+    stderr: ColorChoice,
+    stdin_is_terminal: bool,
+    stdout_is_terminal: bool,
+    stderr_is_terminal: bool,
 }
 
-/// Human-readable warnings for commands; JSON lines at info level for the controller.
-fn init_logging(controller: bool) {
+impl Printer {
+    fn new(when: ColorWhen) -> Printer {
+        let no_color = no_color_env();
+        let stdout_is_terminal = std::io::stdout().is_terminal();
+        let stderr_is_terminal = std::io::stderr().is_terminal();
+        let choice = |terminal| {
+            if when.colors(terminal, no_color) {
+                ColorChoice::Always
+            } else {
+                ColorChoice::Never
+            }
+        };
+        Printer {
+            stdout: choice(stdout_is_terminal),
+            stderr: choice(stderr_is_terminal),
+            stdin_is_terminal: std::io::stdin().is_terminal(),
+            stdout_is_terminal,
+            stderr_is_terminal,
+        }
+    }
+
+    /// `error: message`, the label in red where colour is on.
+    fn error(&self, message: &str) {
+        const LABEL: Style = AnsiColor::Red.on_default().bold();
+        self.err(&format!("{LABEL}error{LABEL:#}: {message}\n"));
+    }
+}
+
+// A closed pipe (`spa schema | head`) is not an error worth a panic: write errors are
+// dropped.
+impl Terminal for Printer {
+    fn out(&self, text: &str) {
+        let mut stream = AutoStream::new(std::io::stdout().lock(), self.stdout);
+        let _ = stream.write_all(text.as_bytes());
+        let _ = stream.flush();
+    }
+
+    fn err(&self, text: &str) {
+        let mut stream = AutoStream::new(std::io::stderr().lock(), self.stderr);
+        let _ = stream.write_all(text.as_bytes());
+        let _ = stream.flush();
+    }
+
+    fn confirm(&self, question: &str) -> bool {
+        if !(self.stdin_is_terminal && self.stderr_is_terminal) {
+            return false;
+        }
+        self.err(&format!("{question} Only `yes` is accepted: "));
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        answer.trim() == "yes"
+    }
+
+    fn stdout_is_terminal(&self) -> bool {
+        self.stdout_is_terminal
+    }
+
+    fn stderr_is_terminal(&self) -> bool {
+        self.stderr_is_terminal
+    }
+
+    fn diagnostics_style(&self) -> diag::Style {
+        if self.stderr == ColorChoice::Always {
+            diag::Style::Color
+        } else {
+            diag::Style::Plain
+        }
+    }
+}
+
+fn init_logging(format: LogFormat, controller: bool, ansi: bool) {
+    // Commands log warnings only: their output is what people read.
     let default = if controller { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
@@ -26,15 +107,19 @@ fn init_logging(controller: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false);
-    if controller {
-        builder
+    match format {
+        LogFormat::Json => builder
             .json()
             .with_current_span(true)
             .with_span_list(false)
-            .init();
-    } else {
-        builder.init();
+            .init(),
+        LogFormat::Text => builder.with_ansi(ansi).init(),
     }
+}
+
+fn print(printer: &Printer, output: &Output) {
+    printer.err(&output.stderr);
+    printer.out(&output.stdout);
 }
 
 fn main() -> ExitCode {
@@ -49,43 +134,43 @@ fn main() -> ExitCode {
             });
         }
     };
-    let controller = matches!(
-        cli.command,
-        cli::Command::Controller(cli::controller::ControllerCommand::Run(_))
-    );
-    init_logging(controller);
-    match cli::run(cli) {
+    let printer = Arc::new(Printer::new(cli.color));
+    let ansi = printer.stderr == ColorChoice::Always;
+    init_logging(cli.log_format(), cli.is_controller(), ansi);
+    let term: cli::Term = printer.clone();
+    let code = match cli::run(cli, &term) {
         Ok(output) => {
-            print(&output);
-            ExitCode::from(exit::SUCCESS)
+            print(&printer, &output);
+            exit::SUCCESS
         }
         Err(Failure::Invalid(output)) => {
-            print(&output);
-            ExitCode::from(exit::INVALID_SETTINGS)
+            print(&printer, &output);
+            exit::INVALID_SETTINGS
         }
         Err(Failure::Partial(output)) => {
-            print(&output);
-            ExitCode::from(exit::FAILURE)
+            print(&printer, &output);
+            exit::FAILURE
         }
         Err(Failure::Changes(output)) => {
-            print(&output);
-            ExitCode::from(exit::CHANGES_PENDING)
+            print(&printer, &output);
+            exit::CHANGES_PENDING
         }
         Err(Failure::Refused(message)) => {
-            let _ = writeln!(std::io::stderr(), "error: {message}");
-            ExitCode::from(exit::FAILURE)
+            printer.error(&message);
+            exit::FAILURE
         }
         Err(Failure::Usage(message)) => {
-            let _ = writeln!(std::io::stderr(), "error: {message}");
-            ExitCode::from(exit::USAGE)
+            printer.error(&message);
+            exit::USAGE
         }
         Err(Failure::Runtime(error)) => {
-            let mut message = format!("error: {error}\n");
+            let mut message = error.to_string();
             for cause in error.chain().skip(1) {
-                message.push_str(&format!("  caused by: {cause}\n"));
+                message.push_str(&format!("\n  caused by: {cause}"));
             }
-            let _ = std::io::stderr().write_all(message.as_bytes());
-            ExitCode::from(exit::FAILURE)
+            printer.error(&message);
+            exit::FAILURE
         }
-    }
+    };
+    ExitCode::from(code)
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use anstyle::{AnsiColor, Style};
 use similar::TextDiff;
 
 use crate::desired::ValueKind;
@@ -12,17 +13,17 @@ use crate::plan::{AccountChange, Action, ParameterChange, Plan, TagAction};
 /// GitHub refuses comments longer than this.
 pub const GITHUB_COMMENT_LIMIT: usize = 65_535;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Color {
-    Never,
-    Always,
-}
+// The styles of the text rendering. It is always styled: the printer strips the styles
+// where colour is off (`--color`, NO_COLOR, not a terminal), so the words are the same.
+const ADDED: Style = AnsiColor::Green.on_default();
+const CHANGED: Style = AnsiColor::Yellow.on_default();
+const REMOVED: Style = AnsiColor::Red.on_default();
+const HUNK: Style = AnsiColor::Cyan.on_default();
+const DANGER: Style = AnsiColor::Red.on_default().bold();
+const WARNING: Style = AnsiColor::Yellow.on_default().bold();
 
-fn paint(color: Color, code: &str, text: &str) -> String {
-    match color {
-        Color::Never => text.to_string(),
-        Color::Always => format!("\x1b[{code}m{text}\x1b[0m"),
-    }
+fn paint(style: Style, text: &str) -> String {
+    format!("{style}{text}{style:#}")
 }
 
 fn short(id: &str) -> &str {
@@ -103,49 +104,41 @@ fn unit_label(plan: &Plan, unit: Option<&str>) -> String {
     }
 }
 
-/// For terminals: `+ ~ -` lines, color only when asked.
-pub fn text(plan: &Plan, color: Color) -> String {
+/// For terminals: `+ ~ -` lines, styled with ANSI escapes (print it through an anstream
+/// stream, or strip them with `anstream::adapter::strip_str`).
+pub fn text(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "spa plan for {} — {}", plan.environment, header(plan));
     if !plan.destructive.is_empty() {
         let _ = writeln!(
             out,
             "\n{}",
-            paint(
-                color,
-                "1;31",
-                "Destructive changes (need --allow-destructive):"
-            )
+            paint(DANGER, "Destructive changes (need --allow-destructive):")
         );
         for item in &plan.destructive {
-            let _ = writeln!(out, "  {} {}", paint(color, "1;31", "!"), item.reason);
+            let _ = writeln!(out, "  {} {}", paint(DANGER, "!"), item.reason);
         }
     }
     if !plan.parameters.is_empty() {
         let _ = writeln!(out, "\nParameters:");
         for change in &plan.parameters {
-            let (symbol, code) = match change.action {
-                Action::Create => ("+", "32"),
-                Action::Update => ("~", "33"),
-                Action::Delete => ("-", "31"),
+            let (symbol, style) = match change.action {
+                Action::Create => ("+", ADDED),
+                Action::Update => ("~", CHANGED),
+                Action::Delete => ("-", REMOVED),
             };
             let tier = if change.tier_change {
                 " (standard → advanced)".to_string()
             } else {
                 format!(" ({})", tier_name(change))
             };
-            let _ = writeln!(
-                out,
-                "  {} {}{tier}",
-                paint(color, code, symbol),
-                change.name
-            );
+            let _ = writeln!(out, "  {} {}{tier}", paint(style, symbol), change.name);
             if change.action == Action::Update {
                 for line in value_diff(change).lines().skip(2) {
                     let painted = match line.chars().next() {
-                        Some('+') => paint(color, "32", line),
-                        Some('-') => paint(color, "31", line),
-                        Some('@') => paint(color, "36", line),
+                        Some('+') => paint(ADDED, line),
+                        Some('-') => paint(REMOVED, line),
+                        Some('@') => paint(HUNK, line),
                         _ => line.to_string(),
                     };
                     let _ = writeln!(out, "      {painted}");
@@ -164,7 +157,7 @@ pub fn text(plan: &Plan, color: Color) -> String {
             let _ = writeln!(
                 out,
                 "  {} {} {} — {}",
-                paint(color, "33", "~"),
+                paint(CHANGED, "~"),
                 account.account,
                 account.name,
                 unit_label(plan, account.organizational_unit.as_deref())
@@ -172,13 +165,11 @@ pub fn text(plan: &Plan, color: Color) -> String {
             for tag in &account.tags {
                 let line = match tag.action {
                     TagAction::Add => paint(
-                        color,
-                        "32",
+                        ADDED,
                         &format!("+ {} = {}", tag.key, tag.after.as_deref().unwrap_or("")),
                     ),
                     TagAction::Change => paint(
-                        color,
-                        "33",
+                        CHANGED,
                         &format!(
                             "~ {} = {} → {}",
                             tag.key,
@@ -187,8 +178,7 @@ pub fn text(plan: &Plan, color: Color) -> String {
                         ),
                     ),
                     TagAction::Remove => paint(
-                        color,
-                        "31",
+                        REMOVED,
                         &format!(
                             "- {} (was {})",
                             tag.key,
@@ -204,7 +194,7 @@ pub fn text(plan: &Plan, color: Color) -> String {
         let _ = writeln!(
             out,
             "\n{}",
-            paint(color, "1;33", "Not planned (observation incomplete):")
+            paint(WARNING, "Not planned (observation incomplete):")
         );
         for item in &plan.skipped {
             let _ = writeln!(out, "  {item}");

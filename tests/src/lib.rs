@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+pub mod http;
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -38,6 +40,46 @@ pub fn spa_bin() -> PathBuf {
     .clone()
 }
 
+/// Snapshot settings for outputs of `spa`: what changes from run to run is replaced by a
+/// placeholder — temporary paths, commit ids, fingerprints, ports. Bind it for a test with
+/// `let _snapshots = spa_tests::snapshots().bind_to_scope();`.
+pub fn snapshots() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    let temp = std::env::temp_dir();
+    let temp = regex_escape(temp.to_string_lossy().trim_end_matches('/'));
+    for (pattern, replacement) in [
+        (format!(r"{temp}/[^\s`'\x22]*"), "[TMP]"),
+        (r"\b[0-9a-f]{40}\b".to_string(), "[COMMIT]"),
+        (r" @ [0-9a-f]{12}\b".to_string(), " @ [COMMIT]"),
+        (r"(ettings `?)[0-9a-f]{12}\b".to_string(), "${1}[COMMIT]"),
+        (
+            r"\(desired [0-9a-f]{12}\)".to_string(),
+            "(desired [FINGERPRINT])",
+        ),
+        (
+            r"observed [0-9a-f]{12}\b".to_string(),
+            "observed [FINGERPRINT]",
+        ),
+        (
+            r"observation [0-9a-f]{12}\b".to_string(),
+            "observation [FINGERPRINT]",
+        ),
+        (r"127\.0\.0\.1:\d+".to_string(), "127.0.0.1:[PORT]"),
+    ] {
+        settings.add_filter(&pattern, replacement);
+    }
+    settings
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
+            special.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
+
 /// The result of one run of `spa`.
 #[derive(Debug)]
 pub struct Run {
@@ -65,12 +107,20 @@ impl From<Output> for Run {
 
 /// Runs `spa` with `args` in `dir`, without color and with a private cache directory.
 pub fn spa(dir: &Path, args: &[&str]) -> Run {
+    spa_env(dir, args, &[])
+}
+
+/// As [`spa`], with `env` added to the environment.
+pub fn spa_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     Command::new(spa_bin())
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env("SPA_CACHE_DIR", dir.join(".spa-cache"))
         .env_remove("RUST_LOG")
+        .env_remove("SPA_CONTROLLER_URL")
+        .env_remove("SPA_ADMIN_TOKEN")
+        .envs(env.iter().copied())
         .output()
         .expect("spa runs")
         .into()
@@ -173,20 +223,6 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// A minimal HTTP request to the emulator's control API.
-fn http(port: u16, method: &str, path: &str) -> std::io::Result<String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    Ok(response)
-}
-
 impl Emulator {
     pub fn start() -> Emulator {
         let server = workspace().join(".venv/bin/moto_server");
@@ -208,7 +244,8 @@ impl Emulator {
                 endpoint: format!("http://127.0.0.1:{port}"),
             };
             for _ in 0..200 {
-                if http(port, "GET", "/moto-api/").is_ok_and(|r| r.starts_with("HTTP/1.1 200")) {
+                let control = format!("{}/moto-api/", emulator.endpoint);
+                if http::request("GET", &control, None, None).is_ok_and(|(code, _)| code == 200) {
                     emulator.reset();
                     return emulator;
                 }
@@ -223,7 +260,9 @@ impl Emulator {
 
     /// Wipes every resource.
     pub fn reset(&self) {
-        http(self.port, "POST", "/moto-api/reset").expect("emulator reset");
+        let url = format!("{}/moto-api/reset", self.endpoint);
+        let (code, body) = http::request("POST", &url, None, None).expect("emulator reset");
+        assert_eq!(code, 200, "emulator reset: {body}");
     }
 
     /// The environment that points spa (and any AWS SDK) at this emulator.
@@ -302,6 +341,13 @@ impl Emulator {
 }
 
 impl ControllerProcess {
+    /// The admin endpoint's URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A request to the admin endpoint: the status and the body, `(0, "")` when nothing
+    /// answers (the process is not listening yet, or any more).
     pub fn request(
         &self,
         method: &str,
@@ -309,32 +355,8 @@ impl ControllerProcess {
         token: Option<&str>,
         body: Option<&str>,
     ) -> (u16, String) {
-        use std::io::{Read, Write};
-        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
-            return (0, String::new());
-        };
-        let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
-        let body = body.unwrap_or("");
-        let auth = token
-            .map(|t| format!("Authorization: Bearer {t}\r\n"))
-            .unwrap_or_default();
-        let _ = write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        let mut response = String::new();
-        let _ = stream.read_to_string(&mut response);
-        let code = response
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let content = response
-            .split_once("\r\n\r\n")
-            .map(|(_, c)| c.to_string())
-            .unwrap_or_default();
-        (code, content)
+        let url = format!("{}{path}", self.url());
+        http::request(method, &url, token, body).unwrap_or((0, String::new()))
     }
 
     pub fn status(&self) -> Option<serde_json::Value> {

@@ -24,7 +24,11 @@ fn check_lists_anomalies_and_commands_change_nothing_without_yes() {
     let run = emulator.spa(repo.path(), &["dev", "seed", "--org", "organization.yaml"]);
     assert_eq!(run.code, 0, "{run:?}");
 
+    let _snapshots = spa_tests::snapshots().bind_to_scope();
     // Before any apply: accounts without state or tags from settings.
+    let run = emulator.spa(repo.path(), &["lifecycle", "check"]);
+    assert_eq!(run.code, 4, "anomalies: exit 4 {run:?}");
+    insta::assert_snapshot!("check_before_any_apply", run.stdout);
     let run = emulator.spa(repo.path(), &["lifecycle", "check", "--format", "json"]);
     assert_eq!(run.code, 4, "anomalies: exit 4 {run:?}");
     let report = run.json();
@@ -54,13 +58,8 @@ fn check_lists_anomalies_and_commands_change_nothing_without_yes() {
     // Without --yes (and no terminal): shown, refused, nothing changed.
     let run = emulator.spa(repo.path(), &["lifecycle", "release-all"]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stdout.contains(&format!("  {DANA}  dana-eng")),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains("→ released"), "{}", run.stdout);
-    assert!(run.stderr.contains("nothing was changed"), "{run:?}");
+    insta::assert_snapshot!("release_all_preview", run.stdout);
+    insta::assert_snapshot!("release_all_refused", run.stderr);
     assert_eq!(state_of(&emulator, &repo, DANA), serde_json::Value::Null);
 
     // An account outside the settings is refused.

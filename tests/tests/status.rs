@@ -39,18 +39,10 @@ fn status_of_the_seeded_example_organization() {
     assert_eq!(report["calls"]["ListRoots"]["ok"], 1);
     assert!(report["calls"].get("ListParents").is_none());
 
+    let _snapshots = spa_tests::snapshots().bind_to_scope();
     let run = emulator.spa(repo.path(), &["status"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(
-        run.stdout
-            .contains("22 managed accounts in 4 organizational units"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout
-            .contains("Engineering Sandboxes (ou-1rb4-yu9tf5hp)")
-    );
+    insta::assert_snapshot!("seeded_example", run.stdout);
 
     // explain finds the parent OU in the live organization.
     let run = emulator.spa(repo.path(), &["explain", "785090654109"]);
@@ -71,9 +63,12 @@ fn status_says_when_aws_cannot_be_reached() {
     let endpoint = emulator.endpoint.clone();
     drop(emulator); // nothing listens there any more
     let run = spa_tests::spa(repo.path(), &["status", "--endpoint-url", &endpoint]);
+    // The reason comes from the AWS SDK (and which read fails first varies): only what spa
+    // adds is checked.
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
-        run.stderr.contains("cannot read the organization"),
+        run.stderr
+            .starts_with("error: cannot read the organization: "),
         "{}",
         run.stderr
     );

@@ -38,14 +38,11 @@ fn each_ref_gets_its_own_answer() {
     assert_eq!(run.code, 0);
     assert_eq!(run.json()["revision"]["commit"], good);
 
+    let _snapshots = spa_tests::snapshots().bind_to_scope();
     let run = spa(repo.path(), &["validate"]);
     assert_eq!(run.code, 3, "{run:?}");
-    assert!(
-        run.stderr
-            .contains("error[unknown-key]: unknown key `acount_tags` in defaults")
-    );
-    assert!(run.stderr.contains("--> settings.yaml:3:3"));
-    assert!(run.stderr.contains("did you mean `account_tags`?"));
+    insta::assert_snapshot!("broken_text_stdout", run.stdout);
+    insta::assert_snapshot!("broken_text_stderr", run.stderr);
 
     let run = spa(
         repo.path(),
@@ -53,11 +50,46 @@ fn each_ref_gets_its_own_answer() {
     );
     assert_eq!(run.code, 3);
     let report = run.json();
-    assert_eq!(report["valid"], false);
     assert_eq!(report["revision"]["commit"], bad);
-    assert_eq!(report["diagnostics"][0]["code"], "unknown-key");
-    assert_eq!(report["diagnostics"][0]["line"], 3);
-    assert_eq!(report["diagnostics"][0]["column"], 3);
+    insta::assert_json_snapshot!("broken_json", report);
+}
+
+#[test]
+fn max_diagnostics_bounds_text_and_json() {
+    let _snapshots = spa_tests::snapshots().bind_to_scope();
+    let repo = GitRepo::new();
+    // Five accounts with an impossible id, and a typo: six errors of two codes.
+    let mut settings =
+        String::from("environment_identifier: SpaTest\ndefaults:\n  acount_tags: {}\naccounts:\n");
+    for id in ["1", "22", "333", "4444", "55555"] {
+        settings.push_str(&format!("  - identifier: '{id}'\n"));
+    }
+    repo.write("settings.yaml", settings);
+    repo.commit("many mistakes");
+
+    let run = spa(repo.path(), &["validate", "--max-diagnostics", "2"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    insta::assert_snapshot!("max_2_text_stderr", run.stderr);
+
+    let run = spa(repo.path(), &["validate", "--max-diagnostics", "0"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert_eq!(
+        run.stderr.matches("error[").count(),
+        6,
+        "0 shows all: {}",
+        run.stderr
+    );
+
+    let run = spa(
+        repo.path(),
+        &["validate", "--max-diagnostics", "2", "--format", "json"],
+    );
+    assert_eq!(run.code, 3, "{run:?}");
+    let summary = &run.json()["diagnostics_summary"];
+    assert_eq!(summary["errors"], 6);
+    assert_eq!(summary["diagnostics"].as_array().unwrap().len(), 2);
+    assert_eq!(summary["omitted"], 4);
+    insta::assert_json_snapshot!("max_2_json_counts", summary["counts"]);
 }
 
 #[test]
@@ -194,22 +226,8 @@ features:
         &["explain", "123456789012", "--parent", "ou-ab12-cdef3456"],
     );
     assert_eq!(run.code, 0, "{run:?}");
-    let line = |needle: &str| {
-        run.stdout
-            .lines()
-            .find(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("no `{needle}` in {}", run.stdout))
-            .to_string()
-    };
-    assert!(
-        line("preparation.feature")
-            .contains("settings.yaml:8:16 (organizational unit ou-ab12-cdef3456)")
-    );
-    assert!(line("BUDGET_AMOUNT").contains("1000"));
-    assert!(line("BUDGET_AMOUNT").contains("finops.csv:2:19"));
-    assert!(line("cost-center").contains("finops.csv:2:14"));
-    assert!(line("team").contains("settings.yaml:12:13 (account item 123456789012)"));
-    assert!(line("purge.feature").contains("built-in default"));
+    let _snapshots = spa_tests::snapshots().bind_to_scope();
+    insta::assert_snapshot!("explain_account_with_parent", run.stdout);
 
     let run = spa(
         repo.path(),
@@ -232,7 +250,7 @@ features:
 
     let run = spa(repo.path(), &["explain", "12345"]);
     assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("not an AWS account id"));
+    insta::assert_snapshot!("explain_not_an_id", run.stderr);
 }
 
 #[test]

@@ -1,10 +1,10 @@
-use std::io::{Read, Write as _};
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use super::{AwsArgs, Failure, Format, Output};
+use super::ops::admin::Admin;
+use super::{AwsArgs, EndpointArgs, Failure, Format, Output};
 use crate::runtime::ControllerOptions;
 use crate::source::SourceOptions;
 
@@ -13,6 +13,7 @@ use crate::source::SourceOptions;
 pub enum ControllerCommand {
     Run(Box<RunArgs>),
     Status(StatusArgs),
+    Health(HealthArgs),
 }
 
 /// Keep the fleet converged on the latest commit of a branch: poll (fetch) the repository,
@@ -21,7 +22,8 @@ pub enum ControllerCommand {
 ///
 /// An invalid commit is never applied: the last good one stays in force and /status shows
 /// the error with the commit id. Destructive changes are withheld unless
-/// --allow-destructive. Logs are JSON lines on stderr (RUST_LOG filters them).
+/// --allow-destructive. Logs are JSON lines on stderr (RUST_LOG filters them;
+/// --log-format text for people).
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The settings repository: a URL (https with SPA_GIT_TOKEN, ssh via the agent,
@@ -37,17 +39,17 @@ pub struct RunArgs {
     #[arg(long, default_value = "settings.yaml", value_name = "FILE")]
     pub settings: String,
 
-    /// How often to fetch the repository.
-    #[arg(long, default_value = "60s", value_parser = crate::time::parse_duration)]
+    /// How often to fetch the repository (at least 1s).
+    #[arg(long, default_value = "60s", value_parser = super::args::interval, value_name = "DURATION")]
     pub interval: Duration,
 
     /// How often to observe everything again (drift repair); in between, only what
-    /// changed, what spa wrote and what events point at is read again.
-    #[arg(long, default_value = "1h", value_parser = crate::time::parse_duration)]
+    /// changed, what spa wrote and what events point at is read again (at least 1s).
+    #[arg(long, default_value = "1h", value_parser = super::args::interval, value_name = "DURATION")]
     pub resync_interval: Duration,
 
     /// Address of the admin endpoints. Keep it on loopback unless a proxy guards it.
-    #[arg(long, default_value = "127.0.0.1:9400")]
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDRESS:PORT")]
     pub listen: SocketAddr,
 
     /// Apply destructive changes too (accounts put on a purge path, parameter deletions).
@@ -59,8 +61,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "TABLE", env = "SPA_LEASE_TABLE")]
     pub lease_table: Option<String>,
 
-    /// How long a lease lasts without renewal (renewed every third of it).
-    #[arg(long, default_value = "30s", value_parser = crate::time::parse_duration)]
+    /// How long a lease lasts without renewal (renewed every third of it; at least 3s).
+    #[arg(long, default_value = "30s", value_parser = super::args::lease_duration, value_name = "DURATION")]
     pub lease_duration: Duration,
 
     /// Where remote repositories are mirrored.
@@ -81,12 +83,12 @@ pub struct RunArgs {
     #[arg(long, default_value = "default", value_name = "BUS")]
     pub event_bus: String,
 
-    /// How often every account not released is looked at, events or not.
-    #[arg(long, default_value = "15m", value_parser = crate::time::parse_duration)]
+    /// How often every account not released is looked at, events or not (at least 1s).
+    #[arg(long, default_value = "15m", value_parser = super::args::interval, value_name = "DURATION")]
     pub sweep_interval: Duration,
 
-    /// How often a running build is polled when no event says it ended.
-    #[arg(long, default_value = "30s", value_parser = crate::time::parse_duration)]
+    /// How often a running build is polled when no event says it ended (at least 1s).
+    #[arg(long, default_value = "30s", value_parser = super::args::interval, value_name = "DURATION")]
     pub build_poll: Duration,
 
     #[command(flatten)]
@@ -154,96 +156,49 @@ pub struct StatusArgs {
     pub format: Format,
 }
 
-#[derive(Debug, Clone, Args)]
-pub struct EndpointArgs {
-    /// The controller's admin endpoint.
-    #[arg(
-        long = "controller",
-        value_name = "URL",
-        env = "SPA_CONTROLLER_URL",
-        default_value = "http://127.0.0.1:9400"
-    )]
-    pub url: String,
+/// Exit 0 when the controller's admin endpoint answers /healthz with 200, 1 otherwise
+/// (the container's health check). Prints nothing when healthy.
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+
+    /// Give up after this long.
+    #[arg(long, default_value = "3s", value_parser = crate::time::parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
 }
 
-/// A plain HTTP/1.1 request to the admin endpoint (loopback; no TLS needed there).
-pub fn request(
-    url: &str,
-    method: &str,
-    path: &str,
-    body: Option<&serde_json::Value>,
-) -> Result<(u16, String), Failure> {
-    let address = url
-        .strip_prefix("http://")
-        .ok_or_else(|| {
-            Failure::Usage(format!(
-                "the controller URL must be http://HOST:PORT, not `{url}`"
-            ))
-        })?
-        .trim_end_matches('/');
-    let fail = |e: std::io::Error| {
-        Failure::Runtime(anyhow::anyhow!(
-            "cannot reach the controller at {url}: {e} (is `spa controller run` running? --controller URL)"
-        ))
-    };
-    let mut stream = std::net::TcpStream::connect(address).map_err(fail)?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .map_err(fail)?;
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let token = std::env::var("SPA_ADMIN_TOKEN").unwrap_or_default();
-    let authorization = if token.is_empty() {
-        String::new()
-    } else {
-        format!("Authorization: Bearer {token}\r\n")
-    };
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{authorization}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .map_err(fail)?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).map_err(fail)?;
-    let status: u16 = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| Failure::Runtime(anyhow::anyhow!("not an HTTP answer from {url}")))?;
-    let (_, content) = response.split_once("\r\n\r\n").unwrap_or(("", ""));
-    Ok((status, content.to_string()))
-}
-
-/// The answer of a mutating endpoint: success, or a clear error.
-pub fn expect_ok(status: u16, body: String, what: &str) -> Result<Output, Failure> {
-    if (200..300).contains(&status) {
-        return Ok(Output {
-            stdout: format!("{what}\n"),
-            ..Output::default()
-        });
+pub fn health(args: &HealthArgs) -> Result<Output, Failure> {
+    let admin = Admin::with_timeout(&args.endpoint.url, args.timeout)?;
+    // One line for the health check's log, without the hints meant for people.
+    let answer = admin.get("/healthz").map_err(|failure| match failure {
+        Failure::Runtime(error) => {
+            let message = error.to_string();
+            let first = message.lines().next().unwrap_or_default();
+            Failure::Runtime(anyhow::anyhow!("unhealthy: {first}"))
+        }
+        other => other,
+    })?;
+    if answer.status == 200 {
+        return Ok(Output::default());
     }
-    let message = serde_json::from_str::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
-        .unwrap_or(body);
-    let hint = if status == 401 || status == 403 {
-        " (set SPA_ADMIN_TOKEN to the controller's token)"
-    } else {
-        ""
-    };
-    Err(Failure::Refused(format!(
-        "the controller answered {status}: {message}{hint}"
+    Err(Failure::Runtime(anyhow::anyhow!(
+        "unhealthy: {} answered /healthz with {}",
+        admin.url(),
+        answer.status
     )))
 }
 
 pub fn status(args: &StatusArgs) -> Result<Output, Failure> {
-    let (code, body) = request(&args.endpoint.url, "GET", "/status", None)?;
-    if code != 200 {
+    let answer = Admin::new(&args.endpoint.url)?.get("/status")?;
+    if answer.status != 200 {
         return Err(Failure::Runtime(anyhow::anyhow!(
-            "the controller answered {code}: {body}"
+            "the controller answered {}: {}",
+            answer.status,
+            answer.message()
         )));
     }
-    let status: crate::runtime::state::StatusDoc = serde_json::from_str(&body)
+    let status: crate::runtime::state::StatusDoc = serde_json::from_str(&answer.body)
         .map_err(|e| Failure::Runtime(anyhow::anyhow!("unexpected /status document: {e}")))?;
     let stdout = match args.format {
         Format::Json => format!("{:#}\n", serde_json::to_value(&status).unwrap_or_default()),
@@ -311,15 +266,13 @@ pub fn status(args: &StatusArgs) -> Result<Output, Failure> {
             out
         }
     };
-    Ok(Output {
-        stdout,
-        ..Output::default()
-    })
+    Ok(Output::data(stdout))
 }
 
 pub fn run(command: &ControllerCommand) -> Result<Output, Failure> {
     match command {
         ControllerCommand::Run(args) => run_controller(args),
         ControllerCommand::Status(args) => status(args),
+        ControllerCommand::Health(args) => health(args),
     }
 }

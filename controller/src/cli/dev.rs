@@ -1,6 +1,7 @@
 use clap::{Args, Subcommand};
 
-use super::{AwsArgs, Failure, Output, runtime};
+use super::ops::connect::{connect, runtime};
+use super::{AwsArgs, Failure, Output};
 
 /// Development helpers for the local emulator.
 #[derive(Debug, Subcommand)]
@@ -48,10 +49,10 @@ pub fn run(command: &DevCommand) -> Result<Output, Failure> {
             let runtime = runtime()?;
             runtime
                 .block_on(async {
-                    let aws =
-                        crate::aws::sdk::connect(&args.aws.options(None), args.aws.limiters())
-                            .await;
-                    aws.create_lease_table(&args.name).await
+                    connect(&args.aws, None)
+                        .await
+                        .create_lease_table(&args.name)
+                        .await
                 })
                 .map_err(|e| Failure::Runtime(anyhow::Error::new(e)))?;
             Ok(Output {

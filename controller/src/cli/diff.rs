@@ -2,9 +2,11 @@ use std::collections::BTreeMap;
 
 use clap::Args;
 
-use super::plan::{PlanFormat, color};
-use super::validate::load;
-use super::{Failure, Output, SourceArgs, stderr_style};
+use spa_schema::diag::Style;
+
+use super::ops::settings::{load_valid, open};
+use super::plan::PlanFormat;
+use super::{Failure, Output, SourceArgs, Term};
 use crate::observe::{Observation, ObservedParameter};
 use crate::render;
 use crate::source::Source;
@@ -36,23 +38,19 @@ pub struct DiffArgs {
 fn settings_at(
     args: &DiffArgs,
     reference: &str,
+    style: Style,
 ) -> Result<(Source, spa_schema::Settings), Failure> {
     let mut source_args = args.source.clone();
     source_args.reference = Some(reference.to_string());
     source_args.worktree = false;
-    let source = source_args.open()?;
-    let loaded = load(&source, &args.source.settings);
-    match loaded.valid().cloned() {
-        Some(settings) => Ok((source, settings)),
-        None => Err(Failure::Invalid(Output {
-            stderr: format!(
-                "{}error: the settings at {} are invalid\n",
-                loaded.render(stderr_style()),
-                source.revision()
-            ),
-            ..Output::default()
-        })),
-    }
+    let source = open(&source_args)?;
+    let settings = load_valid(
+        &source,
+        &args.source.settings,
+        "nothing was compared",
+        style,
+    )?;
+    Ok((source, settings))
 }
 
 /// An observation made of nothing but parameters, for planning one commit against another.
@@ -98,9 +96,10 @@ fn empty(environment: &str) -> Observation {
     }
 }
 
-pub fn run(args: &DiffArgs) -> Result<Output, Failure> {
-    let (base_source, base) = settings_at(args, &args.base)?;
-    let (head_source, head) = settings_at(args, &args.head)?;
+pub fn run(args: &DiffArgs, term: &Term) -> Result<Output, Failure> {
+    let style = term.diagnostics_style();
+    let (base_source, base) = settings_at(args, &args.base, style)?;
+    let (head_source, head) = settings_at(args, &args.head, style)?;
     let base_desired = crate::desired::desired(
         &base,
         &empty(&base.environment_identifier.value),
@@ -121,7 +120,7 @@ pub fn run(args: &DiffArgs) -> Result<Output, Failure> {
         head_source.revision()
     );
     let stdout = match args.format {
-        PlanFormat::Text => format!("{title}{}", render::text(&plan, color())),
+        PlanFormat::Text => format!("{title}{}", render::text(&plan)),
         PlanFormat::Markdown => render::markdown(
             &plan,
             render::GITHUB_COMMENT_LIMIT,
@@ -130,8 +129,5 @@ pub fn run(args: &DiffArgs) -> Result<Output, Failure> {
         .replacen("### spa plan for", "### spa diff for", 1),
         PlanFormat::Json => render::json(&plan),
     };
-    Ok(Output {
-        stdout,
-        ..Output::default()
-    })
+    Ok(Output::data(stdout))
 }

@@ -4,8 +4,9 @@ use clap::Args;
 use spa_schema::explain::explain_text;
 use spa_schema::{Effective, Resolver, check};
 
-use super::validate::load_valid;
-use super::{AwsArgs, Failure, Format, Output, SourceArgs, Status, revision_json, runtime};
+use super::ops::connect::{connect, runtime};
+use super::ops::settings::open_valid;
+use super::{AwsArgs, Failure, Format, Output, SourceArgs, Status, Term, revision_json};
 
 /// Show the effective settings of an account or organizational unit, each value with the
 /// file, line and column it came from.
@@ -42,7 +43,7 @@ fn usage(message: String) -> Failure {
     Failure::Usage(message)
 }
 
-pub fn run(args: &ExplainArgs) -> Result<Output, Failure> {
+pub fn run(args: &ExplainArgs, term: &Term) -> Result<Output, Failure> {
     let id = args.identifier.trim();
     let is_ou = id.starts_with("ou-");
     if is_ou {
@@ -64,8 +65,12 @@ pub fn run(args: &ExplainArgs) -> Result<Output, Failure> {
         check::organizational_unit_id(parent)
             .map_err(|p| usage(format!("--parent: {}", p.message)))?;
     }
-    let source = args.source.open()?;
-    let settings = &load_valid(&source, &args.source.settings, "fix them first")?;
+    let (source, settings) = open_valid(
+        &args.source,
+        "nothing was explained",
+        term.diagnostics_style(),
+    )?;
+    let settings = &settings;
     let resolver = Resolver::new(settings);
     let mut notes = Vec::new();
     let mut parent = args.parent.clone();
@@ -141,10 +146,9 @@ fn live_parent(
     settings: &spa_schema::Settings,
     id: &str,
 ) -> Result<Option<String>, String> {
-    let options = args.aws.options(Some(settings));
     let runtime = runtime().map_err(|_| "no async runtime".to_string())?;
     runtime.block_on(async {
-        let aws = crate::aws::sdk::connect(&options, args.aws.limiters()).await;
+        let aws = connect(&args.aws, Some(settings)).await;
         let parents = aws.parents(id).await.map_err(|e| e.to_string())?;
         Ok(parents
             .into_iter()

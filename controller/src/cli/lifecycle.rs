@@ -3,19 +3,15 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Write as _};
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use futures::StreamExt;
-use spa_schema::{Resolver, Settings};
 
-use super::apply::confirm;
-use super::validate::{connect_and_observe, load_valid};
-use super::{AwsArgs, Failure, Format, Output, SourceArgs, runtime};
-use crate::aws::Aws;
-use crate::lifecycle::engine::{Engine, EngineOptions, Known, Step, accounts_from};
+use super::ops::confirm::ask;
+use super::ops::lifecycle::{Context, Drive, Scope, builds, context, drive, force_states};
+use super::{AwsArgs, Failure, Format, Output, SourceArgs, Term};
+use crate::lifecycle::check::{anomalies, hours};
+use crate::lifecycle::engine::EngineOptions;
 use crate::lifecycle::machine::State;
 
 #[derive(Debug, Subcommand)]
@@ -110,39 +106,29 @@ pub struct RunArgs {
     #[arg(long)]
     pub until_idle: bool,
 
-    /// How often running builds are polled when no event says they ended.
-    #[arg(long, default_value = "10s", value_parser = crate::time::parse_duration, value_name = "DURATION")]
+    /// How often running builds are polled when no event says they ended (at least 1s).
+    #[arg(long, default_value = "10s", value_parser = super::args::interval, value_name = "DURATION")]
     pub poll: Duration,
 
     /// Give up waiting after this long (with --until-idle).
     #[arg(long, default_value = "2h", value_parser = crate::time::parse_duration, value_name = "DURATION")]
     pub timeout: Duration,
 
-    /// Accounts worked on at once.
-    #[arg(long, default_value_t = 16, value_name = "N")]
+    /// Accounts worked on at once, 1 to 256.
+    #[arg(long, default_value_t = 16, value_name = "N", value_parser = super::args::concurrency())]
     pub concurrency: usize,
 
     /// Without --until-idle: the SQS queue the EventBridge rules feed (docs/lifecycle.md).
     #[arg(long, value_name = "URL", env = "SPA_QUEUE_URL")]
     pub queue_url: Option<String>,
 
-    /// Without --until-idle: how often every account not released is looked at.
-    #[arg(long, default_value = "15m", value_parser = crate::time::parse_duration, value_name = "DURATION")]
+    /// Without --until-idle: how often every account not released is looked at (at least 1s).
+    #[arg(long, default_value = "15m", value_parser = super::args::interval, value_name = "DURATION")]
     pub sweep_interval: Duration,
 
     /// Do it, without asking.
     #[arg(long)]
     pub yes: bool,
-}
-
-/// `26h 5m`, `12m`.
-fn hours(seconds: i64) -> String {
-    let minutes = seconds / 60;
-    if minutes >= 60 {
-        format!("{}h {}m", minutes / 60, minutes % 60)
-    } else {
-        format!("{minutes}m")
-    }
 }
 
 fn parse_state(text: &str) -> Result<State, String> {
@@ -151,346 +137,59 @@ fn parse_state(text: &str) -> Result<State, String> {
     })
 }
 
-pub fn run(command: &LifecycleCommand) -> Result<Output, Failure> {
+pub fn run(command: &LifecycleCommand, term: &Term) -> Result<Output, Failure> {
     match command {
-        LifecycleCommand::Check(args) => check(args),
-        LifecycleCommand::ReleaseAll(args) => bulk(args, State::Released),
-        LifecycleCommand::ResetAll(args) => bulk(args, State::Vanilla),
-        LifecycleCommand::ExpireNow(args) => drive(args, true),
-        LifecycleCommand::SetState(args) => set_state(args),
-        LifecycleCommand::Run(args) => drive(args, false),
-        LifecycleCommand::Builds(args) => builds(args),
+        LifecycleCommand::Check(args) => check(args, term),
+        LifecycleCommand::ReleaseAll(args) => bulk(args, State::Released, term),
+        LifecycleCommand::ResetAll(args) => bulk(args, State::Vanilla, term),
+        LifecycleCommand::ExpireNow(args) => run_engine(args, true, term),
+        LifecycleCommand::SetState(args) => set_state(args, term),
+        LifecycleCommand::Run(args) => run_engine(args, false, term),
+        LifecycleCommand::Builds(args) => show_builds(args, term),
     }
 }
 
-fn builds(args: &BuildsArgs) -> Result<Output, Failure> {
-    let source = args.common.source.open()?;
-    let settings = load_valid(&source, &args.common.source.settings, "nothing was read")?;
-    let runtime = runtime()?;
-    let role = settings
-        .automation
-        .role_name_to_manage_codebuild
-        .value
-        .clone();
-    let options = args.common.aws.options(Some(&settings));
-    let aws = runtime.block_on(crate::aws::sdk::connect(
-        &options,
-        args.common.aws.limiters(),
-    ));
-    // Only inside an account settings manage, even to read.
-    runtime.block_on(one_account(&aws, &settings, &args.account))?;
-    let account = args.account.clone();
-    let text = runtime.block_on(async move {
-        let client = aws.member(&account).await?;
-        let mut text = format!("CodeBuild in {account} (through the role {role}):\n");
-        for job in [
-            crate::lifecycle::machine::Job::Preparation,
-            crate::lifecycle::machine::Job::Purge,
-        ] {
-            match client.project_arn(job.project()).await? {
-                None => {
-                    let _ = writeln!(text, "  {:<32}  no project yet", job.project());
-                }
-                Some(arn) => {
-                    let _ = writeln!(text, "  {:<32}  {arn}", job.project());
-                    let ids = client.recent_builds(job.project()).await?;
-                    let mut infos = if ids.is_empty() {
-                        Vec::new()
-                    } else {
-                        client.builds(&ids[..ids.len().min(100)]).await?
-                    };
-                    infos.sort_by_key(|b| std::cmp::Reverse(b.started_ms));
-                    for build in infos.iter().take(5) {
-                        let _ = writeln!(
-                            text,
-                            "    {}  {:<11}  {}",
-                            crate::time::rfc3339(
-                                jiff::Timestamp::from_millisecond(build.started_ms)
-                                    .unwrap_or_default()
-                            ),
-                            format!("{:?}", build.status).to_lowercase(),
-                            build.id
-                        );
-                    }
-                }
-            }
-        }
-        Ok::<String, crate::aws::AwsError>(text)
-    });
-    let stdout = text.map_err(|e| {
-        Failure::Runtime(anyhow::anyhow!(
-            "cannot read CodeBuild in {}: {e}",
-            args.account
-        ))
-    })?;
-    Ok(Output {
-        stdout,
-        ..Output::default()
-    })
+fn all(common: &CommonArgs, options: EngineOptions, term: &Term) -> Result<Context, Failure> {
+    context(&common.source, &common.aws, options, Scope::All, term)
 }
 
-struct Context {
-    runtime: tokio::runtime::Runtime,
-    settings: Arc<Settings>,
-    /// The managed accounts read (all, or the one a command is about).
-    known: BTreeMap<String, Known>,
-    names: BTreeMap<String, String>,
-    engine: Arc<Engine>,
-}
-
-impl Context {
-    fn name_of(&self, account: &str) -> &str {
-        self.names.get(account).map_or("", String::as_str)
-    }
-}
-
-/// What a command reads: the whole organization, or one account (a few calls, whatever
-/// the size of the fleet).
-#[derive(Clone, Copy)]
-enum Scope<'a> {
-    All,
-    One(&'a str),
-}
-
-/// One account, if settings manage it: listed, or in a listed organizational unit.
-async fn one_account(
-    aws: &Aws,
-    settings: &Settings,
-    account: &str,
-) -> Result<(Known, String), Failure> {
-    let not_managed = |why: &str| {
-        Failure::Usage(format!(
-            "account {account} is not managed by these settings: {why}; spa changes only what settings own"
-        ))
-    };
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(not_managed("an account id is 12 digits"));
-    }
-    let parents = match aws.parents(account).await {
-        Ok(parents) => parents,
-        Err(error) if error.kind == crate::aws::ErrorKind::NotFound => {
-            return Err(not_managed("it is not in the organization"));
-        }
-        Err(error) => {
-            return Err(Failure::Runtime(anyhow::anyhow!(
-                "cannot read account {account}: {error}"
-            )));
-        }
-    };
-    let resolver = Resolver::new(settings);
-    let unit = parents
-        .first()
-        .map(|p| p.id.clone())
-        .filter(|p| resolver.is_listed_organizational_unit(p));
-    if unit.is_none() && !resolver.is_listed_account(account) {
-        return Err(not_managed(
-            "it is neither listed nor in a listed organizational unit",
-        ));
-    }
-    let read = async {
-        let info = aws.account(account).await?;
-        let tags = aws.tags(account).await?;
-        Ok::<_, crate::aws::AwsError>((info, tags))
-    };
-    let (info, tags) = read
-        .await
-        .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot read account {account}: {e}")))?;
-    let known = Known {
-        parent: unit,
-        email: info.email,
-        tags: Some(tags.into_iter().map(|t| (t.key, t.value)).collect()),
-    };
-    Ok((known, info.name))
-}
-
-fn progress(names: &BTreeMap<String, String>, step: &Step) {
-    let name = |account: &str| {
-        format!(
-            "{account} {:<20}",
-            names.get(account).map(String::as_str).unwrap_or_default()
-        )
-    };
-    let line = match step {
-        Step::Transition { account, from, to } => format!(
-            "{}  {} → {}",
-            name(account),
-            from.as_deref().unwrap_or("(none)"),
-            to.as_str()
-        ),
-        Step::BuildStarted {
-            account,
-            job,
-            build,
-            attempt,
-        } => format!(
-            "{}  {} build started (attempt {attempt}): {build}",
-            name(account),
-            job.label()
-        ),
-        Step::BuildEnded {
-            account,
-            job,
-            status,
-            ..
-        } => format!("{}  {} build {status}", name(account), job.label()),
-        Step::Parked { account, reason } => format!("{}  PARKED: {reason}", name(account)),
-        Step::Failed { account, error } => {
-            format!("{}  failed, will retry: {error}", name(account))
-        }
-    };
-    let _ = writeln!(std::io::stderr(), "{line}");
-}
-
-fn context(common: &CommonArgs, options: EngineOptions, scope: Scope) -> Result<Context, Failure> {
-    let source = common.source.open()?;
-    let settings = Arc::new(load_valid(
-        &source,
-        &common.source.settings,
-        "nothing was changed",
-    )?);
-    let runtime = runtime()?;
-    let (aws, known, names) = match scope {
-        Scope::All => {
-            let (aws, observation) = connect_and_observe(&runtime, &common.aws, &settings)?;
-            if !observation.complete {
-                let errors: Vec<String> = observation
-                    .errors
-                    .iter()
-                    .map(|e| format!("{}: {}", e.target, e.message))
-                    .collect();
-                return Err(Failure::Runtime(anyhow::anyhow!(
-                    "the organization could not be read completely; nothing was changed: {}",
-                    errors.join("; ")
-                )));
-            }
-            let names = observation
-                .accounts
-                .values()
-                .map(|a| (a.id.clone(), a.name.clone()))
-                .collect();
-            (aws, accounts_from(&observation), names)
-        }
-        Scope::One(account) => runtime.block_on(async {
-            let aws = crate::aws::sdk::connect(
-                &common.aws.options(Some(&settings)),
-                common.aws.limiters(),
-            )
-            .await;
-            let (known, name) = one_account(&aws, &settings, account).await?;
-            Ok::<_, Failure>((
-                aws,
-                BTreeMap::from([(account.to_string(), known)]),
-                BTreeMap::from([(account.to_string(), name)]),
-            ))
-        })?,
-    };
-    let engine = Engine::new(aws, crate::aws::system_clock(), options, settings.clone());
-    engine.set_accounts(known.clone());
-    let progress_names = names.clone();
-    Ok(Context {
-        runtime,
-        settings,
-        known,
-        names,
-        engine: Arc::new(engine.with_observer(move |step| progress(&progress_names, step))),
-    })
-}
-
-fn ask(yes: bool, question: &str, preview: &str) -> Result<(), Failure> {
-    let _ = std::io::stdout().write_all(preview.as_bytes());
-    let _ = std::io::stdout().flush();
-    if yes || confirm(question) {
-        return Ok(());
-    }
-    Err(Failure::Refused(
-        "not confirmed: pass --yes to go ahead; nothing was changed".to_string(),
-    ))
-}
-
-/// One anomaly of one account.
-#[derive(Debug, serde::Serialize)]
-struct Anomaly {
-    account: String,
-    name: String,
-    anomaly: String,
-}
-
-fn anomalies(context: &Context, now_ms: i64, stuck_after: Duration) -> Vec<Anomaly> {
-    let settings = &context.settings;
-    let [state_tag, holder_tag, since_tag, parked_tag] = settings.lifecycle_tags();
-    let resolver = Resolver::new(settings);
-    let mut found = Vec::new();
-    for (id, account) in &context.known {
-        let mut add = |anomaly: String| {
-            found.push(Anomaly {
-                account: id.clone(),
-                name: context.name_of(id).to_string(),
-                anomaly,
-            })
-        };
-        let Some(tags) = &account.tags else {
-            add("tags could not be read".to_string());
+fn show_builds(args: &BuildsArgs, term: &Term) -> Result<Output, Failure> {
+    let (role, projects) = builds(&args.common.source, &args.common.aws, &args.account, term)?;
+    let mut text = format!("CodeBuild in {} (through the role {role}):\n", args.account);
+    for project in projects {
+        let Some(arn) = &project.arn else {
+            let _ = writeln!(text, "  {:<32}  no project yet", project.name);
             continue;
         };
-        match tags.get(&state_tag) {
-            None => add(format!("no `{}` tag", state_tag)),
-            Some(state) if State::parse(state).is_none() => add(format!(
-                "`{}` is `{state}`, not vanilla, assigned, released or expired",
-                state_tag
-            )),
-            Some(state) => {
-                let since = tags.get(&since_tag).and_then(|s| s.parse::<i64>().ok());
-                if state != State::Released.as_str()
-                    && let Some(since) = since
-                    && now_ms - since > stuck_after.as_millis() as i64
-                {
-                    add(format!(
-                        "stuck in {state} for {}",
-                        hours((now_ms - since) / 1000)
-                    ));
-                }
-            }
-        }
-        if !tags.contains_key(&holder_tag) {
-            add(format!("no `{}` tag", holder_tag));
-        }
-        if let Some(reason) = tags.get(&parked_tag) {
-            add(format!(
-                "parked: {reason} (spa lifecycle set-state {id} STATE lifts it)"
-            ));
-        }
-        let effective = resolver.account(id, account.parent.as_deref());
-        for (key, value) in &effective.account_tags {
-            match tags.get(*key) {
-                None => add(format!("tag `{key}` missing (settings: `{}`)", value.value)),
-                Some(actual) if actual != value.value => add(format!(
-                    "tag `{key}` is `{actual}`, settings say `{}`",
-                    value.value
-                )),
-                Some(_) => {}
-            }
-        }
-        if let Some(unset) = &effective.unset_tags {
-            for key in unset.value.iter().filter(|k| tags.contains_key(*k)) {
-                add(format!("tag `{key}` should be removed (unset_tags)"));
-            }
+        let _ = writeln!(text, "  {:<32}  {arn}", project.name);
+        for build in &project.builds {
+            let started = jiff::Timestamp::from_millisecond(build.started_ms).unwrap_or_default();
+            let _ = writeln!(
+                text,
+                "    {}  {:<11}  {}",
+                crate::time::rfc3339(started),
+                format!("{:?}", build.status).to_lowercase(),
+                build.id
+            );
         }
     }
-    found
+    Ok(Output::data(text))
 }
 
-fn check(args: &CheckArgs) -> Result<Output, Failure> {
-    let context = context(&args.common, EngineOptions::default(), Scope::All)?;
-    let found = anomalies(&context, context.engine.now_ms(), args.stuck_after);
-    let known = &context.known;
+fn check(args: &CheckArgs, term: &Term) -> Result<Output, Failure> {
+    let context = all(&args.common, EngineOptions::default(), term)?;
+    let found = anomalies(
+        &context.settings,
+        &context.known,
+        &context.names,
+        context.engine.now_ms(),
+        args.stuck_after,
+    );
+    let accounts = context.known.len();
     let stdout = match args.format {
         Format::Json => format!(
-            "{}\n",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "accounts": known.len(),
-                "anomalies": found,
-            }))
-            .unwrap_or_default()
+            "{:#}\n",
+            serde_json::json!({ "accounts": accounts, "anomalies": found })
         ),
         Format::Text => {
             let mut text = String::new();
@@ -503,48 +202,27 @@ fn check(args: &CheckArgs) -> Result<Output, Failure> {
             }
             let _ = writeln!(
                 text,
-                "{} managed account(s), {} anomal{}.",
-                known.len(),
+                "{accounts} managed account(s), {} anomal{}.",
                 found.len(),
                 if found.len() == 1 { "y" } else { "ies" }
             );
             text
         }
     };
-    let output = Output {
-        stdout,
-        ..Output::default()
-    };
     if found.is_empty() {
-        Ok(output)
+        Ok(Output::data(stdout))
     } else {
-        Err(Failure::Changes(output))
+        Err(Failure::Changes(Output::data(stdout)))
     }
 }
 
-fn write_all(context: &Context, targets: Vec<String>, state: State) -> Output {
-    let engine = context.engine.clone();
-    let results: Vec<(String, Result<(), crate::aws::AwsError>)> =
-        context.runtime.block_on(async {
-            futures::stream::iter(targets)
-                .map(|account| {
-                    let engine = engine.clone();
-                    async move {
-                        let result = engine.force_state(&account, state).await;
-                        (account, result)
-                    }
-                })
-                .buffer_unordered(8)
-                .collect()
-                .await
-        });
-    let failed: Vec<String> = results
-        .iter()
-        .filter_map(|(account, r)| r.as_ref().err().map(|e| format!("{account}: {e}")))
-        .collect();
+/// Moves `targets` and says how it went.
+fn move_to(context: &Context, targets: Vec<String>, state: State) -> Result<Output, Failure> {
+    let total = targets.len();
+    let failed = force_states(context, targets, state);
     let mut stdout = format!(
         "{} account(s) moved to {}.\n",
-        results.len() - failed.len(),
+        total - failed.len(),
         state.as_str()
     );
     if state != State::Released {
@@ -552,15 +230,21 @@ fn write_all(context: &Context, targets: Vec<String>, state: State) -> Output {
             "The controller (or `spa lifecycle run --until-idle --yes`) takes them on from there.\n",
         );
     }
-    Output {
-        stdout,
-        stderr: failed.iter().map(|f| format!("error: {f}\n")).collect(),
-        ..Output::default()
+    if failed.is_empty() {
+        return Ok(Output::data(stdout));
     }
+    Err(Failure::Partial(Output {
+        stdout,
+        stderr: failed
+            .iter()
+            .map(|(account, error)| format!("error: {account}: {error}\n"))
+            .collect(),
+        ..Output::default()
+    }))
 }
 
-fn bulk(args: &BulkArgs, state: State) -> Result<Output, Failure> {
-    let context = context(&args.common, EngineOptions::default(), Scope::All)?;
+fn bulk(args: &BulkArgs, state: State, term: &Term) -> Result<Output, Failure> {
+    let context = all(&args.common, EngineOptions::default(), term)?;
     let states = context.engine.known_states();
     let targets: Vec<String> = states
         .iter()
@@ -568,13 +252,10 @@ fn bulk(args: &BulkArgs, state: State) -> Result<Output, Failure> {
         .map(|(id, _)| id.clone())
         .collect();
     if targets.is_empty() {
-        return Ok(Output {
-            stdout: format!(
-                "Every managed account is already {}: nothing to do.\n",
-                state.as_str()
-            ),
-            ..Output::default()
-        });
+        return Ok(Output::data(format!(
+            "Every managed account is already {}: nothing to do.\n",
+            state.as_str()
+        )));
     }
     let mut preview = String::new();
     for id in &targets {
@@ -593,24 +274,20 @@ fn bulk(args: &BulkArgs, state: State) -> Result<Output, Failure> {
         states.len(),
         state.as_str()
     );
-    ask(
-        args.yes,
-        &format!("Move {} account(s)?", targets.len()),
-        &preview,
-    )?;
-    let output = write_all(&context, targets, state);
-    if output.stderr.is_empty() {
-        Ok(output)
-    } else {
-        Err(Failure::Partial(output))
-    }
+    let question = format!("Move {} account(s)?", targets.len());
+    ask(term.as_ref(), args.yes, &question, &preview)?;
+    move_to(&context, targets, state)
 }
 
-fn set_state(args: &SetStateArgs) -> Result<Output, Failure> {
+fn set_state(args: &SetStateArgs, term: &Term) -> Result<Output, Failure> {
+    let common = &args.common;
+    let scope = Scope::One(&args.account);
     let context = context(
-        &args.common,
+        &common.source,
+        &common.aws,
         EngineOptions::default(),
-        Scope::One(&args.account),
+        scope,
+        term,
     )?;
     let current = context
         .engine
@@ -624,16 +301,11 @@ fn set_state(args: &SetStateArgs) -> Result<Output, Failure> {
         current.as_deref().unwrap_or("(none)"),
         args.state.as_str()
     );
-    ask(args.yes, "Move this account?", &preview)?;
-    let output = write_all(&context, vec![args.account.clone()], args.state);
-    if output.stderr.is_empty() {
-        Ok(output)
-    } else {
-        Err(Failure::Partial(output))
-    }
+    ask(term.as_ref(), args.yes, "Move this account?", &preview)?;
+    move_to(&context, vec![args.account.clone()], args.state)
 }
 
-fn drive(args: &RunArgs, expire_now: bool) -> Result<Output, Failure> {
+fn run_engine(args: &RunArgs, expire_now: bool, term: &Term) -> Result<Output, Failure> {
     let options = EngineOptions {
         poll: args.poll,
         concurrency: args.concurrency,
@@ -641,24 +313,18 @@ fn drive(args: &RunArgs, expire_now: bool) -> Result<Output, Failure> {
         expire_now,
         ..EngineOptions::default()
     };
-    let context = context(&args.common, options, Scope::All)?;
-    let states = context.engine.known_states();
+    let context = all(&args.common, options, term)?;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let states = context.engine.known_states();
     for state in states.values() {
         *counts
             .entry(state.clone().unwrap_or_else(|| "(none)".to_string()))
             .or_default() += 1;
     }
-    let mut preview = String::new();
-    let _ = writeln!(
-        preview,
-        "{} managed account(s): {}",
+    let mut preview = format!(
+        "{} managed account(s): {}\n",
         states.len(),
-        counts
-            .iter()
-            .map(|(s, n)| format!("{n} {s}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        join_counts(&counts)
     );
     if expire_now {
         let _ = writeln!(
@@ -667,71 +333,50 @@ fn drive(args: &RunArgs, expire_now: bool) -> Result<Output, Failure> {
             counts.get("released").copied().unwrap_or(0)
         );
     } else {
-        let _ = writeln!(
-            preview,
-            "Every account not released is driven on: enrolment, preparation builds, purge builds."
+        preview.push_str(
+            "Every account not released is driven on: enrolment, preparation builds, purge builds.\n",
         );
     }
-    ask(args.yes, "Go ahead?", &preview)?;
-    let engine = context.engine.clone();
-    let until_idle = args.until_idle || expire_now;
-    let finished = context.runtime.block_on(async {
-        engine.queue_all();
-        if until_idle {
-            tokio::time::timeout(args.timeout, engine.work(true))
-                .await
-                .is_ok()
-        } else {
-            // Without the settings loop of the controller: the window, the sweep, and the
-            // queue when one is given.
-            let tasks = crate::lifecycle::triggers::spawn(
-                &engine,
-                args.queue_url.clone(),
-                args.sweep_interval,
-            );
-            tokio::select! {
-                _ = engine.work(false) => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-            for task in tasks {
-                task.abort();
-            }
-            true
-        }
-    });
-    let states = context
-        .runtime
-        .block_on(async { crate::observe::observe(context.engine.aws(), &context.settings).await })
-        .counts_by_state(&context.settings.state_tag());
-    let counters = &context.engine.counters;
+    ask(term.as_ref(), args.yes, "Go ahead?", &preview)?;
+    let driven = drive(
+        &context,
+        &Drive {
+            until_idle: args.until_idle || expire_now,
+            timeout: args.timeout,
+            queue_url: args.queue_url.clone(),
+            sweep_interval: args.sweep_interval,
+        },
+    );
     let mut stdout = format!(
         "{} transition(s), {} build(s) started, {} account(s) parked, {} event(s) emitted.\nNow: {}\n",
-        counters.transitions.get(),
-        counters.builds_started.get(),
-        counters.parked.get(),
-        counters.events.get(),
-        states
-            .iter()
-            .map(|(s, n)| format!("{n} {s}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        driven.transitions,
+        driven.builds_started,
+        driven.parked,
+        driven.events,
+        join_counts(&driven.states)
     );
-    if !finished {
+    if !driven.finished {
         stdout.push_str("Stopped waiting: builds still run; run again to go on.\n");
         return Err(Failure::Partial(Output {
             stdout,
             stderr: format!(
                 "error: not idle after {}\n",
-                hours(args.timeout.as_secs() as i64)
+                hours(i64::try_from(args.timeout.as_secs()).unwrap_or(i64::MAX))
             ),
             ..Output::default()
         }));
     }
-    if std::io::stdout().is_terminal() {
-        stdout.push_str("`spa lifecycle check` lists anomalies.\n");
+    if term.stderr_is_terminal() {
+        term.err("hint: `spa lifecycle check` lists anomalies\n");
     }
-    Ok(Output {
-        stdout,
-        ..Output::default()
-    })
+    Ok(Output::data(stdout))
+}
+
+/// `3 assigned, 2 released`.
+fn join_counts(counts: &BTreeMap<String, usize>) -> String {
+    counts
+        .iter()
+        .map(|(state, n)| format!("{n} {state}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -3,8 +3,8 @@
 
 use clap::Args;
 
-use super::controller::{EndpointArgs, expect_ok, request};
-use super::{Failure, Output};
+use super::ops::admin::{Admin, Answer};
+use super::{EndpointArgs, Failure, Output};
 
 /// Ask the controller to observe everything again and reconcile now.
 #[derive(Debug, Args)]
@@ -25,7 +25,7 @@ pub struct SuspendArgs {
     pub reason: String,
 
     /// Resume by itself then: a UTC time (2026-11-22T18:00:00Z) or a duration (2h).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", value_parser = super::args::until)]
     pub until: Option<String>,
 
     /// Who suspends (default: $USER).
@@ -43,22 +43,30 @@ pub struct ResumeArgs {
     pub endpoint: EndpointArgs,
 }
 
-pub fn resync(args: &ResyncArgs) -> Result<Output, Failure> {
-    let path = if args.hard {
-        "/resync?hard=true"
+/// The answer of a mutating endpoint: `done` on success, else why not.
+fn expect_ok(answer: Answer, done: &str) -> Result<Output, Failure> {
+    if answer.is_success() {
+        return Ok(Output::data(format!("{done}\n")));
+    }
+    let hint = if answer.status == 401 || answer.status == 403 {
+        "\nhint: set SPA_ADMIN_TOKEN to the controller's token"
     } else {
-        "/resync"
+        ""
     };
-    let (status, body) = request(&args.endpoint.url, "POST", path, None)?;
-    expect_ok(
-        status,
-        body,
-        if args.hard {
-            "hard resync requested"
-        } else {
-            "resync requested"
-        },
-    )
+    Err(Failure::Refused(format!(
+        "the controller answered {}: {}{hint}",
+        answer.status,
+        answer.message()
+    )))
+}
+
+pub fn resync(args: &ResyncArgs) -> Result<Output, Failure> {
+    let (path, done) = if args.hard {
+        ("/resync?hard=true", "hard resync requested")
+    } else {
+        ("/resync", "resync requested")
+    };
+    expect_ok(Admin::new(&args.endpoint.url)?.post(path, None)?, done)
 }
 
 pub fn suspend(args: &SuspendArgs) -> Result<Output, Failure> {
@@ -68,15 +76,13 @@ pub fn suspend(args: &SuspendArgs) -> Result<Output, Failure> {
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".to_string());
     let body = serde_json::json!({ "reason": args.reason, "who": who, "until": args.until });
-    let (status, body) = request(&args.endpoint.url, "POST", "/suspend", Some(&body))?;
-    expect_ok(
-        status,
-        body,
-        "suspended: nothing is applied until `spa resume`",
-    )
+    let answer = Admin::new(&args.endpoint.url)?.post("/suspend", Some(&body))?;
+    expect_ok(answer, "suspended: nothing is applied until `spa resume`")
 }
 
 pub fn resume(args: &ResumeArgs) -> Result<Output, Failure> {
-    let (status, body) = request(&args.endpoint.url, "POST", "/resume", None)?;
-    expect_ok(status, body, "resumed")
+    expect_ok(
+        Admin::new(&args.endpoint.url)?.post("/resume", None)?,
+        "resumed",
+    )
 }

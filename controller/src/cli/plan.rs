@@ -1,14 +1,9 @@
-use std::io::IsTerminal;
-
 use clap::{Args, ValueEnum};
 
-use super::validate::{connect_and_observe, load_valid};
-use super::{AwsArgs, Failure, Output, SourceArgs, Status, runtime};
-use crate::aws::Aws;
-use crate::observe::Observation;
-use crate::plan::Plan;
+use super::ops::connect::runtime;
+use super::ops::plan::{compute, save};
+use super::{AwsArgs, Failure, Output, SourceArgs, Term};
 use crate::render;
-use crate::source::Source;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
@@ -53,68 +48,20 @@ pub struct PlanArgs {
     pub full_plan_hint: String,
 }
 
-/// Everything a plan was computed from.
-pub struct Planned {
-    pub source: Source,
-    pub settings: spa_schema::Settings,
-    pub observation: Observation,
-    pub plan: Plan,
-    pub aws: Aws,
-}
-
-/// Reads the settings, observes AWS and computes the plan.
-pub fn compute(
-    source_args: &SourceArgs,
-    aws_args: &AwsArgs,
-    runtime: &tokio::runtime::Runtime,
-) -> Result<Planned, Failure> {
-    let source = source_args.open()?;
-    let settings = load_valid(&source, &source_args.settings, "nothing was planned")?;
-    let (aws, observation) = connect_and_observe(runtime, aws_args, &settings)?;
-    let commit = source.revision().commit.clone();
-    let desired = crate::desired::desired(&settings, &observation, commit.as_deref());
-    let plan = crate::plan::plan(&desired, &observation);
-    Ok(Planned {
-        source,
-        settings,
-        observation,
-        plan,
-        aws,
-    })
-}
-
-pub fn color() -> render::Color {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    if !no_color && std::io::stdout().is_terminal() {
-        render::Color::Always
-    } else {
-        render::Color::Never
-    }
-}
-
-pub fn run(args: &PlanArgs) -> Result<Output, Failure> {
+pub fn run(args: &PlanArgs, term: &Term) -> Result<Output, Failure> {
     let runtime = runtime()?;
-    let planned = compute(&args.source, &args.aws, &runtime)?;
+    let planned = compute(&runtime, &args.source, &args.aws, term.diagnostics_style())?;
     let plan = &planned.plan;
     if let Some(path) = &args.out {
-        std::fs::write(path, render::json(plan)).map_err(|e| {
-            Failure::Runtime(
-                anyhow::Error::new(e).context(format!("cannot write {}", path.display())),
-            )
-        })?;
+        save(plan, path)?;
     }
-    let stdout = match args.format {
-        PlanFormat::Text => render::text(plan, color()),
+    let mut output = Output::data(match args.format {
+        PlanFormat::Text => render::text(plan),
         PlanFormat::Markdown => {
             render::markdown(plan, render::GITHUB_COMMENT_LIMIT, &args.full_plan_hint)
         }
         PlanFormat::Json => render::json(plan),
-    };
-    let mut output = Output {
-        stdout,
-        stderr: String::new(),
-        status: Status::Success,
-    };
+    });
     if !plan.complete {
         output.stderr = format!(
             "error: the observation is incomplete ({} read(s) failed): the plan covers only what was read\n",

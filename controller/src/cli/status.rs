@@ -3,8 +3,9 @@ use std::fmt::Write as _;
 use clap::Args;
 use comfy_table::{ContentArrangement, Table, presets};
 
-use super::validate::{connect_and_observe, load_valid};
-use super::{AwsArgs, Failure, Format, Output, SourceArgs, Status, revision_json, runtime};
+use super::ops::connect::{connect_and_observe, runtime};
+use super::ops::settings::open_valid;
+use super::{AwsArgs, Failure, Format, Output, SourceArgs, Status, Term, revision_json};
 use crate::observe::Observation;
 
 /// Show the managed accounts as AWS has them: id, name, e-mail, organizational unit,
@@ -26,9 +27,10 @@ pub struct StatusArgs {
     pub format: Format,
 }
 
-pub fn run(args: &StatusArgs) -> Result<Output, Failure> {
-    let source = args.source.open()?;
-    let settings = &load_valid(&source, &args.source.settings, "fix them first")?;
+pub fn run(args: &StatusArgs, term: &Term) -> Result<Output, Failure> {
+    let (source, settings) =
+        open_valid(&args.source, "nothing was read", term.diagnostics_style())?;
+    let settings = &settings;
     let (aws, observation) = connect_and_observe(&runtime()?, &args.aws, settings)?;
     let calls = aws.calls().to_json();
     let state_tag = settings.state_tag();

@@ -2,9 +2,9 @@ use std::fmt::Write as _;
 
 use clap::Args;
 use spa_schema::Loaded;
-use spa_schema::diag::Style;
 
-use super::{Failure, Format, Output, SourceArgs, Status, revision_json, stderr_style};
+use super::ops::settings::{load, open};
+use super::{Failure, Format, Output, SourceArgs, Status, Term, revision_json};
 use crate::source::Source;
 
 /// Check a settings repository and report every problem at once, each at file:line:column.
@@ -19,58 +19,10 @@ pub struct ValidateArgs {
     /// Output format: text (diagnostics on stderr, a summary on stdout) or json (a report on stdout).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-}
 
-/// Loads the settings of `source`; shared by every command that needs them.
-pub fn load(source: &Source, settings: &str) -> Loaded {
-    spa_schema::load(source, settings)
-}
-
-/// Loads valid settings, or fails with every diagnostic (exit 3) and `consequence` (what
-/// the command did not do).
-pub fn load_valid(
-    source: &Source,
-    settings: &str,
-    consequence: &str,
-) -> Result<spa_schema::Settings, Failure> {
-    let loaded = load(source, settings);
-    match loaded.valid() {
-        Some(settings) => Ok(settings.clone()),
-        None => Err(Failure::Invalid(Output {
-            stderr: format!(
-                "{}error: the settings at {} are invalid; {consequence} (spa validate)\n",
-                loaded.render(stderr_style()),
-                source.revision()
-            ),
-            ..Output::default()
-        })),
-    }
-}
-
-/// Connects to AWS as the settings say and observes what they manage; fails when even the
-/// organization cannot be read.
-pub fn connect_and_observe(
-    runtime: &tokio::runtime::Runtime,
-    aws: &super::AwsArgs,
-    settings: &spa_schema::Settings,
-) -> Result<(crate::aws::Aws, crate::observe::Observation), Failure> {
-    let options = aws.options(Some(settings));
-    let (client, observation) = runtime.block_on(async {
-        let client = crate::aws::sdk::connect(&options, aws.limiters()).await;
-        let observation = crate::observe::observe(&client, settings).await;
-        (client, observation)
-    });
-    if observation.root_id.is_none() && !observation.complete {
-        let first = observation
-            .errors
-            .first()
-            .map(|e| e.message.clone())
-            .unwrap_or_default();
-        return Err(Failure::Runtime(anyhow::anyhow!(
-            "cannot read the organization: {first}"
-        )));
-    }
-    Ok((client, observation))
+    /// Show the first N diagnostics in full and count the others per code (0: show all).
+    #[arg(long, default_value_t = spa_schema::diag::DEFAULT_LIMIT, value_name = "N", value_parser = super::args::diagnostics_limit())]
+    pub max_diagnostics: usize,
 }
 
 fn summary(loaded: &Loaded) -> serde_json::Value {
@@ -87,13 +39,17 @@ fn summary(loaded: &Loaded) -> serde_json::Value {
     }
 }
 
-pub fn run(args: &ValidateArgs) -> Result<Output, Failure> {
-    let source = args.source.open()?;
+pub fn run(args: &ValidateArgs, term: &Term) -> Result<Output, Failure> {
+    let source = open(&args.source)?;
     let loaded = load(&source, &args.source.settings);
     let status = if loaded.error_count() > 0 {
         Status::Invalid
     } else {
         Status::Success
+    };
+    let limit = match args.max_diagnostics {
+        0 => usize::MAX,
+        n => n,
     };
     let output = match args.format {
         Format::Json => {
@@ -103,7 +59,7 @@ pub fn run(args: &ValidateArgs) -> Result<Output, Failure> {
                 "settings_file": args.source.settings,
                 "errors": loaded.error_count(),
                 "warnings": loaded.warning_count(),
-                "diagnostics": loaded.diagnostics,
+                "diagnostics_summary": loaded.summary(limit),
                 "summary": summary(&loaded),
             });
             Output {
@@ -112,7 +68,11 @@ pub fn run(args: &ValidateArgs) -> Result<Output, Failure> {
                 status,
             }
         }
-        Format::Text => text(&loaded, &source, stderr_style(), status),
+        Format::Text => Output {
+            stdout: summary_line(&loaded, &source, status),
+            stderr: loaded.render_limited(term.diagnostics_style(), limit),
+            status,
+        },
     };
     match status {
         Status::Success => Ok(output),
@@ -120,7 +80,7 @@ pub fn run(args: &ValidateArgs) -> Result<Output, Failure> {
     }
 }
 
-fn text(loaded: &Loaded, source: &Source, style: Style, status: Status) -> Output {
+fn summary_line(loaded: &Loaded, source: &Source, status: Status) -> String {
     let mut stdout = String::new();
     let revision = source.revision();
     match (&loaded.settings, status) {
@@ -149,9 +109,5 @@ fn text(loaded: &Loaded, source: &Source, style: Style, status: Status) -> Outpu
             );
         }
     }
-    Output {
-        stdout,
-        stderr: loaded.render(style),
-        status,
-    }
+    stdout
 }

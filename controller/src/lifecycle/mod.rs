@@ -3,6 +3,7 @@
 //! spa's events on the bus ([`events`]), and what wakes accounts up ([`triggers`]: queue
 //! messages, the maintenance window, the sweep).
 
+pub mod check;
 pub mod engine;
 pub mod events;
 pub mod machine;
