@@ -1,5 +1,4 @@
-//! Helpers shared by the controller's integration tests. Each test file uses a part.
-#![allow(dead_code)]
+//! Helpers shared by the controller's integration tests.
 
 use spa_schema::{MemoryFiles, Settings, load};
 

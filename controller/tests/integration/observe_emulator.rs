@@ -10,8 +10,7 @@ use spa_controller::aws::{Limiters, api};
 use spa_controller::observe::observe;
 use spa_tests::Emulator;
 
-mod common;
-use common::settings_yaml;
+use crate::common::settings_yaml;
 
 fn account(name: &str, tags: &[(&str, &str)]) -> AccountSpec {
     AccountSpec {

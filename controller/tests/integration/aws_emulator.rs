@@ -9,8 +9,7 @@ use spa_controller::aws::seed::{AccountSpec, OrganizationSpec, seed};
 use spa_controller::aws::{BuildStatus, EventEntry, Limiters, ProjectSpec, api};
 use spa_tests::Emulator;
 
-mod common;
-use common::queue_for;
+use crate::common::queue_for;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codebuild_inside_a_member_account() {

@@ -17,8 +17,7 @@ use spa_controller::observe::observe;
 use spa_schema::{MemoryFiles, Settings};
 use spa_tests::Emulator;
 
-mod common;
-use common::{queue_for, valid_settings};
+use crate::common::{queue_for, valid_settings};
 
 const MEMBER_ROLE: &str = "AWSControlTowerExecution";
 

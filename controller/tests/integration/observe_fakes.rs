@@ -11,8 +11,7 @@ use spa_controller::aws::fake::{self, Behaviour, FakeOrganizations, FakeParamete
 use spa_controller::aws::{ErrorKind, api};
 use spa_controller::observe::observe;
 
-mod common;
-use common::settings_yaml;
+use crate::common::settings_yaml;
 
 fn ou_id(index: usize) -> String {
     format!("ou-fake-{index:08}")

@@ -52,7 +52,7 @@ fn plans_and_renderings() {
 
 #[test]
 fn facts_about_the_fixtures() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plans");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/plans");
     let converged = case(&dir.join("converged-other-formatting/settings.yaml"));
     assert!(
         converged.no_changes,
@@ -118,7 +118,7 @@ fn facts_about_the_fixtures() {
 
 #[test]
 fn markdown_always_fits_in_a_comment() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plans");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/plans");
     let plan = case(&dir.join("first-run/settings.yaml"));
     for limit in [2_000, 5_000, 65_535] {
         let text = render::markdown(&plan, limit, "See the artifact.");

@@ -17,8 +17,7 @@ use spa_controller::observe::observe;
 use spa_controller::plan::{Plan, plan};
 use spa_schema::Settings;
 
-mod common;
-use common::{paused_runtime, settings_yaml};
+use crate::common::{paused_runtime, settings_yaml};
 
 const WRITES: [spa_controller::aws::Api; 4] = [
     api::TAG_RESOURCE,
@@ -220,23 +219,21 @@ fn simple_world(accounts: usize) -> (Arc<FakeOrganizations>, Arc<FakeParameters>
     build(&world)
 }
 
-#[test]
-fn a_throttling_storm_during_apply_is_absorbed() {
+#[tokio::test(start_paused = true)]
+async fn a_throttling_storm_during_apply_is_absorbed() {
     let (organizations, parameters, settings) = simple_world(12);
     let aws = fake::aws(organizations.clone(), parameters);
-    paused_runtime().block_on(async {
-        let plan = plan_now(&aws, &settings).await;
-        let scope = owned(&aws, &settings).await;
-        organizations.behaviour.storm(Duration::from_secs(30));
-        let report = apply(&aws, &plan, &scope, ALLOW, &|_, _| {}).await.unwrap();
-        assert_eq!(report.failed, 0);
-        assert!(aws.calls().count(api::TAG_RESOURCE, "throttled") > 0);
-        assert!(plan_now(&aws, &settings).await.no_changes);
-    });
+    let plan = plan_now(&aws, &settings).await;
+    let scope = owned(&aws, &settings).await;
+    organizations.behaviour.storm(Duration::from_secs(30));
+    let report = apply(&aws, &plan, &scope, ALLOW, &|_, _| {}).await.unwrap();
+    assert_eq!(report.failed, 0);
+    assert!(aws.calls().count(api::TAG_RESOURCE, "throttled") > 0);
+    assert!(plan_now(&aws, &settings).await.no_changes);
 }
 
-#[test]
-fn one_failing_account_does_not_stop_the_others() {
+#[tokio::test(start_paused = true)]
+async fn one_failing_account_does_not_stop_the_others() {
     let (organizations, parameters, settings) = simple_world(6);
     let broken = account_id(0, 2);
     organizations.behaviour.inject(Fault {
@@ -246,130 +243,124 @@ fn one_failing_account_does_not_stop_the_others() {
         times: None,
     });
     let aws = fake::aws(organizations, parameters);
-    paused_runtime().block_on(async {
-        let plan = plan_now(&aws, &settings).await;
-        let report = apply(
-            &aws,
-            &plan,
-            &owned(&aws, &settings).await,
-            ALLOW,
-            &|_, _| {},
-        )
-        .await
-        .unwrap();
-        assert_eq!(report.failed, 1);
-        let failed: Vec<&str> = report
+    let plan = plan_now(&aws, &settings).await;
+    let report = apply(
+        &aws,
+        &plan,
+        &owned(&aws, &settings).await,
+        ALLOW,
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.failed, 1);
+    let failed: Vec<&str> = report
+        .results
+        .iter()
+        .filter(|r| r.error.is_some())
+        .map(|r| r.target.as_str())
+        .collect();
+    assert_eq!(failed, vec![broken.as_str()]);
+    assert!(
+        report
             .results
             .iter()
             .filter(|r| r.error.is_some())
-            .map(|r| r.target.as_str())
-            .collect();
-        assert_eq!(failed, vec![broken.as_str()]);
-        assert!(
-            report
-                .results
-                .iter()
-                .filter(|r| r.error.is_some())
-                .all(|r| r.error.as_ref().unwrap().contains("AccessDenied")
-                    || r.error.as_ref().unwrap().contains("InjectedFault"))
-        );
-        let next = plan_now(&aws, &settings).await;
-        let remaining: Vec<&str> = next.accounts.iter().map(|a| a.account.as_str()).collect();
-        assert_eq!(
-            remaining,
-            vec![broken.as_str()],
-            "only the broken account is left to do"
-        );
-    });
+            .all(|r| r.error.as_ref().unwrap().contains("AccessDenied")
+                || r.error.as_ref().unwrap().contains("InjectedFault"))
+    );
+    let next = plan_now(&aws, &settings).await;
+    let remaining: Vec<&str> = next.accounts.iter().map(|a| a.account.as_str()).collect();
+    assert_eq!(
+        remaining,
+        vec![broken.as_str()],
+        "only the broken account is left to do"
+    );
 }
 
-#[test]
-fn a_crash_in_the_middle_of_apply_converges_on_the_next_one() {
+#[tokio::test(start_paused = true)]
+async fn a_crash_in_the_middle_of_apply_converges_on_the_next_one() {
     let (organizations, parameters, settings) = simple_world(40);
     organizations
         .behaviour
         .set_latency(Duration::from_millis(500));
     let aws = fake::aws(organizations.clone(), parameters.clone());
-    paused_runtime().block_on(async {
-        let plan = plan_now(&aws, &settings).await;
-        // The process dies after a few seconds: the apply future is dropped midway.
-        let crashed = tokio::time::timeout(
-            Duration::from_secs(3),
-            apply(
-                &aws,
-                &plan,
-                &owned(&aws, &settings).await,
-                ALLOW,
-                &|_, _| {},
-            ),
-        )
-        .await;
-        assert!(crashed.is_err(), "the apply was cut short");
-        let partial = organizations
-            .behaviour
-            .served
-            .count(api::TAG_RESOURCE, "ok");
-        assert!(
-            partial > 0 && partial < 40,
-            "{partial} accounts were tagged before the crash"
-        );
-
-        let next = plan_now(&aws, &settings).await;
-        assert_eq!(
-            next.accounts.len() as u64,
-            40 - partial,
-            "the next plan has exactly what is left"
-        );
-        let report = apply(
-            &aws,
-            &next,
-            &owned(&aws, &settings).await,
-            ALLOW,
-            &|_, _| {},
-        )
-        .await
-        .unwrap();
-        assert_eq!(report.failed, 0);
-        assert!(plan_now(&aws, &settings).await.no_changes);
-    });
-}
-
-#[test]
-fn a_saved_plan_refuses_destructive_changes_unless_allowed() {
-    let (organizations, parameters, settings) = simple_world(2);
-    parameters.insert("/SpaProp/Accounts/000000000001", "{}");
-    let aws = fake::aws(organizations, parameters.clone());
-    paused_runtime().block_on(async {
-        let plan = plan_now(&aws, &settings).await;
-        assert_eq!(plan.destructive.len(), 1);
-        let refused = apply(
+    let plan = plan_now(&aws, &settings).await;
+    // The process dies after a few seconds: the apply future is dropped midway.
+    let crashed = tokio::time::timeout(
+        Duration::from_secs(3),
+        apply(
             &aws,
             &plan,
             &owned(&aws, &settings).await,
-            ApplyOptions {
-                allow_destructive: false,
-                concurrency: 4,
-            },
+            ALLOW,
             &|_, _| {},
-        )
-        .await;
-        assert!(refused.is_err());
-        assert!(
-            parameters.get("/SpaProp/Accounts/000000000001").is_some(),
-            "nothing was deleted"
-        );
-        assert!(
-            WRITES.iter().all(|w| aws.calls().calls(w) == 0),
-            "no write was even attempted"
-        );
-    });
+        ),
+    )
+    .await;
+    assert!(crashed.is_err(), "the apply was cut short");
+    let partial = organizations
+        .behaviour
+        .served
+        .count(api::TAG_RESOURCE, "ok");
+    assert!(
+        partial > 0 && partial < 40,
+        "{partial} accounts were tagged before the crash"
+    );
+
+    let next = plan_now(&aws, &settings).await;
+    assert_eq!(
+        next.accounts.len() as u64,
+        40 - partial,
+        "the next plan has exactly what is left"
+    );
+    let report = apply(
+        &aws,
+        &next,
+        &owned(&aws, &settings).await,
+        ALLOW,
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.failed, 0);
+    assert!(plan_now(&aws, &settings).await.no_changes);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_saved_plan_refuses_destructive_changes_unless_allowed() {
+    let (organizations, parameters, settings) = simple_world(2);
+    parameters.insert("/SpaProp/Accounts/000000000001", "{}");
+    let aws = fake::aws(organizations, parameters.clone());
+    let plan = plan_now(&aws, &settings).await;
+    assert_eq!(plan.destructive.len(), 1);
+    let refused = apply(
+        &aws,
+        &plan,
+        &owned(&aws, &settings).await,
+        ApplyOptions {
+            allow_destructive: false,
+            concurrency: 4,
+        },
+        &|_, _| {},
+    )
+    .await;
+    assert!(refused.is_err());
+    assert!(
+        parameters.get("/SpaProp/Accounts/000000000001").is_some(),
+        "nothing was deleted"
+    );
+    assert!(
+        WRITES.iter().all(|w| aws.calls().calls(w) == 0),
+        "no write was even attempted"
+    );
 }
 
 /// A change to all 10,000 accounts against fakes that enforce the published quotas: the
 /// bound is TagResource, 10,000 calls at 4/s after a burst of 6: (10,000 − 6) / 4 =
 /// 2,498.5 s ≈ 41.6 min.
-#[test]
-fn ten_thousand_accounts_tagged_within_ten_percent_of_the_quota_bound() {
+#[tokio::test(start_paused = true)]
+async fn ten_thousand_accounts_tagged_within_ten_percent_of_the_quota_bound() {
     let organizations = Arc::new(FakeOrganizations::new(Behaviour::with_quotas()));
     let root = organizations.root_id();
     let mut yaml = String::from(
@@ -396,101 +387,97 @@ fn ten_thousand_accounts_tagged_within_ten_percent_of_the_quota_bound() {
     let settings = settings_yaml(&yaml);
     let parameters = Arc::new(FakeParameters::new(Behaviour::with_quotas()));
     let aws = fake::aws(organizations.clone(), parameters.clone());
-    paused_runtime().block_on(async {
-        let observed = observe(&aws, &settings).await;
-        let desired = desired(&settings, &observed, None);
-        let mut plan = plan(&desired, &observed);
-        // Only the tag change is measured: the 100 OU parameters go at 3/s beside it.
-        assert_eq!(plan.accounts.len(), 10_000);
-        plan.parameters.clear();
-        let scope = Scope::new(&settings.environment_identifier.value, &observed);
-        let start = tokio::time::Instant::now();
-        let report = apply(&aws, &plan, &scope, ALLOW, &|_, _| {}).await.unwrap();
-        let elapsed = start.elapsed().as_secs_f64();
-        assert_eq!(report.failed, 0);
-        assert_eq!(
-            organizations
-                .behaviour
-                .served
-                .count(api::TAG_RESOURCE, "ok"),
-            10_000,
-            "one write per account"
-        );
-        let throttled = organizations
+    let observed = observe(&aws, &settings).await;
+    let desired = desired(&settings, &observed, None);
+    let mut plan = plan(&desired, &observed);
+    // Only the tag change is measured: the 100 OU parameters go at 3/s beside it.
+    assert_eq!(plan.accounts.len(), 10_000);
+    plan.parameters.clear();
+    let scope = Scope::new(&settings.environment_identifier.value, &observed);
+    let start = tokio::time::Instant::now();
+    let report = apply(&aws, &plan, &scope, ALLOW, &|_, _| {}).await.unwrap();
+    let elapsed = start.elapsed().as_secs_f64();
+    assert_eq!(report.failed, 0);
+    assert_eq!(
+        organizations
             .behaviour
             .served
-            .count(api::TAG_RESOURCE, "throttled");
-        assert_eq!(throttled, 0, "no throttle at all");
-        let bound = (10_000.0 - 6.0) / 4.0;
-        assert!(
-            elapsed >= bound * 0.9 && elapsed <= bound * 1.1,
-            "{elapsed:.0} s against a bound of {bound:.0} s"
-        );
-        eprintln!(
-            "10,000 accounts tagged in {elapsed:.1} s of virtual time ({:.1} min)",
-            elapsed / 60.0
-        );
-    });
+            .count(api::TAG_RESOURCE, "ok"),
+        10_000,
+        "one write per account"
+    );
+    let throttled = organizations
+        .behaviour
+        .served
+        .count(api::TAG_RESOURCE, "throttled");
+    assert_eq!(throttled, 0, "no throttle at all");
+    let bound = (10_000.0 - 6.0) / 4.0;
+    assert!(
+        elapsed >= bound * 0.9 && elapsed <= bound * 1.1,
+        "{elapsed:.0} s against a bound of {bound:.0} s"
+    );
+    eprintln!(
+        "10,000 accounts tagged in {elapsed:.1} s of virtual time ({:.1} min)",
+        elapsed / 60.0
+    );
 }
 
 /// Whatever a plan says, apply writes nothing outside what spa owns: a parameter outside
 /// /<env>/ or an account the settings do not manage makes it refuse the whole plan.
-#[test]
-fn a_plan_writing_outside_what_spa_owns_is_refused_whole() {
+#[tokio::test(start_paused = true)]
+async fn a_plan_writing_outside_what_spa_owns_is_refused_whole() {
     let (organizations, parameters, settings) = simple_world(3);
     let root = organizations.root_id();
     organizations.add_account("999999999999", "production", &root, &[]);
     parameters.insert("/Elsewhere/x", "not ours");
     let aws = fake::aws(organizations.clone(), parameters.clone());
-    paused_runtime().block_on(async {
-        let scope = owned(&aws, &settings).await;
-        let honest = plan_now(&aws, &settings).await;
-        let mut outside = honest.clone();
-        outside
-            .parameters
-            .push(spa_controller::plan::ParameterChange {
-                name: "/Elsewhere/x".into(),
-                action: spa_controller::plan::Action::Delete,
-                kind: spa_controller::desired::ValueKind::Text,
-                before: Some("not ours".into()),
-                after: None,
-                tier: spa_controller::aws::Tier::Standard,
-                tier_change: false,
-                destructive: true,
-            });
-        let mut foreign = honest.clone();
-        foreign.accounts.push(spa_controller::plan::AccountChange {
-            account: "999999999999".into(),
-            name: "production".into(),
-            organizational_unit: None,
-            tags: vec![spa_controller::plan::TagChange {
-                key: "owner".into(),
-                action: spa_controller::plan::TagAction::Add,
-                before: None,
-                after: Some("attacker".into()),
-            }],
-            destructive: Vec::new(),
+    let scope = owned(&aws, &settings).await;
+    let honest = plan_now(&aws, &settings).await;
+    let mut outside = honest.clone();
+    outside
+        .parameters
+        .push(spa_controller::plan::ParameterChange {
+            name: "/Elsewhere/x".into(),
+            action: spa_controller::plan::Action::Delete,
+            kind: spa_controller::desired::ValueKind::Text,
+            before: Some("not ours".into()),
+            after: None,
+            tier: spa_controller::aws::Tier::Standard,
+            tier_change: false,
+            destructive: true,
         });
-        for plan in [&outside, &foreign] {
-            let refused = apply(&aws, plan, &scope, ALLOW, &|_, _| {}).await;
-            assert!(
-                matches!(refused, Err(Refusal::NotOwned { .. })),
-                "{refused:?}"
-            );
-        }
-        assert!(
-            WRITES.iter().all(|w| aws.calls().calls(w) == 0),
-            "nothing written"
-        );
-        assert_eq!(
-            parameters.get("/Elsewhere/x").map(|(v, _)| v).as_deref(),
-            Some("not ours")
-        );
-        assert!(organizations.tags_of("999999999999").is_empty());
-        // The honest plan goes through.
-        let report = apply(&aws, &honest, &scope, ALLOW, &|_, _| {})
-            .await
-            .unwrap();
-        assert_eq!(report.failed, 0);
+    let mut foreign = honest.clone();
+    foreign.accounts.push(spa_controller::plan::AccountChange {
+        account: "999999999999".into(),
+        name: "production".into(),
+        organizational_unit: None,
+        tags: vec![spa_controller::plan::TagChange {
+            key: "owner".into(),
+            action: spa_controller::plan::TagAction::Add,
+            before: None,
+            after: Some("attacker".into()),
+        }],
+        destructive: Vec::new(),
     });
+    for plan in [&outside, &foreign] {
+        let refused = apply(&aws, plan, &scope, ALLOW, &|_, _| {}).await;
+        assert!(
+            matches!(refused, Err(Refusal::NotOwned { .. })),
+            "{refused:?}"
+        );
+    }
+    assert!(
+        WRITES.iter().all(|w| aws.calls().calls(w) == 0),
+        "nothing written"
+    );
+    assert_eq!(
+        parameters.get("/Elsewhere/x").map(|(v, _)| v).as_deref(),
+        Some("not ours")
+    );
+    assert!(organizations.tags_of("999999999999").is_empty());
+    // The honest plan goes through.
+    let report = apply(&aws, &honest, &scope, ALLOW, &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.failed, 0);
 }

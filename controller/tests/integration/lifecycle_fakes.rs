@@ -1,0 +1,705 @@
+//! The life cycle on fakes: builds that fail, stop, or outlive a controller; events lost,
+//! duplicated and reordered; a broken account among healthy ones; and the maintenance
+//! window of 10,000 accounts against the published quotas, in virtual time.
+#![allow(clippy::print_stderr)] // the scale test reports its virtual time
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use spa_controller::aws::fake::{
+    self, Behaviour, FakeEvents, FakeMember, FakeMembers, FakeOrganizations, Fakes,
+};
+use spa_controller::aws::{BuildStatus, Clock, api};
+use spa_controller::lifecycle::engine::{Engine, EngineOptions, Step, accounts_from};
+use spa_controller::lifecycle::machine::{Job, State};
+use spa_controller::lifecycle::triggers::{self, Wake};
+use spa_controller::observe::observe;
+use spa_schema::{MemoryFiles, Settings};
+
+use crate::common::valid_settings;
+
+/// Friday 2026-11-20 18:00:00 UTC, a firing of `cron(0 18 ? * FRI *)`.
+const FRIDAY_18: i64 = 1_795_197_600;
+
+fn settings(items: &str, window: &str) -> Arc<Settings> {
+    settings_with(items, window, &[])
+}
+
+/// With more files (CSV files named by `items`).
+fn settings_with(items: &str, window: &str, more: &[(&str, &str)]) -> Arc<Settings> {
+    let yaml = format!(
+        "environment_identifier: SpaTest\nautomation:\n  account_id: \"123456789012\"\n  region: eu-west-1\n  maintenance_window_expression: \"{window}\"\nworker:\n  preparation_buildspec_template_file: prep.yaml\n  purge_buildspec_template_file: purge.yaml\n{items}"
+    );
+    let mut files = MemoryFiles::new()
+        .with("settings.yaml", yaml.as_str())
+        .with(
+            "prep.yaml",
+            "version: 0.2\nphases:\n  build:\n    commands:\n      - echo prepare\n",
+        )
+        .with(
+            "purge.yaml",
+            "version: 0.2\nphases:\n  build:\n    commands:\n      - echo purge\n",
+        );
+    for (name, text) in more {
+        files = files.with(name, *text);
+    }
+    Arc::new(valid_settings(&files))
+}
+
+const BOTH: &str = "defaults:\n  account_tags:\n    team: platform\n  preparation:\n    feature: enabled\n    variables:\n      BUDGET_AMOUNT: 500\n  purge:\n    feature: enabled\n    variables:\n      MAXIMUM_AGE: 5d\norganizational_units:\n  - identifier: ou-test-sandboxes\n";
+
+struct World {
+    fakes: Fakes,
+    organizations: Arc<FakeOrganizations>,
+    builds: Arc<FakeMembers>,
+    events: Arc<FakeEvents>,
+    settings: Arc<Settings>,
+    clock: Clock,
+}
+
+impl World {
+    fn new(
+        accounts: &[(&str, &[(&str, &str)])],
+        settings: Arc<Settings>,
+        make: impl Fn() -> FakeMember + Send + Sync + 'static,
+    ) -> World {
+        let clock = fake::virtual_clock(FRIDAY_18 * 1000 + 7 * 3_600_000);
+        let builds_clock = clock.clone();
+        let fakes = Fakes::new(Behaviour::default, move || {
+            make().with_clock(builds_clock.clone())
+        });
+        let organizations = fakes.organizations.clone();
+        let root = organizations.root_id();
+        organizations.add_unit("ou-test-sandboxes", "Sandbox", &root);
+        for (id, tags) in accounts {
+            organizations.add_account(id, &format!("person-{id}"), "ou-test-sandboxes", tags);
+        }
+        World {
+            organizations,
+            builds: fakes.members.clone(),
+            events: fakes.events.clone(),
+            fakes,
+            settings,
+            clock,
+        }
+    }
+
+    fn aws(&self) -> spa_controller::aws::Aws {
+        self.fakes.aws()
+    }
+
+    /// A fresh engine (a restarted controller) on the same AWS, knowing every managed account.
+    async fn engine(&self, options: EngineOptions, steps: Arc<Mutex<Vec<Step>>>) -> Arc<Engine> {
+        let aws = self.aws();
+        let observation = observe(&aws, &self.settings).await;
+        let engine = Engine::new(aws, self.clock.clone(), options, self.settings.clone())
+            .with_observer(move |step| steps.lock().unwrap().push(step.clone()));
+        engine.set_accounts(accounts_from(&observation));
+        Arc::new(engine)
+    }
+
+    fn state(&self, account: &str) -> Option<String> {
+        self.organizations
+            .tags_of(account)
+            .get("account-state")
+            .cloned()
+    }
+
+    fn events_of(&self, account: &str) -> Vec<String> {
+        self.events
+            .put
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, e)| {
+                e.detail["Account"] == account || e.detail["Payload"]["Account"] == account
+            })
+            .map(|(_, e)| e.detail_type.clone())
+            .collect()
+    }
+}
+
+fn quick() -> EngineOptions {
+    EngineOptions {
+        poll: Duration::from_secs(5),
+        backoff: Duration::from_secs(1),
+        ..EngineOptions::default()
+    }
+}
+
+async fn run(engine: &Arc<Engine>) {
+    engine.queue_all();
+    engine.work(true).await;
+}
+
+const A: &str = "111111111111";
+const B: &str = "222222222222";
+const C: &str = "333333333333";
+
+#[tokio::test(start_paused = true)]
+async fn accounts_go_round_the_whole_cycle_with_builds_inside_each_account() {
+    let world = World::new(
+        &[
+            (A, &[]),
+            (B, &[("account-state", "vanilla")]),
+            (C, &[("account-state", "assigned")]),
+        ],
+        settings(BOTH, "cron(0 18 ? * FRI *)"),
+        FakeMember::default,
+    );
+    let steps = Arc::new(Mutex::new(Vec::new()));
+    let engine = world.engine(quick(), steps.clone()).await;
+    run(&engine).await;
+    for account in [A, B, C] {
+        assert_eq!(
+            world.state(account).as_deref(),
+            Some("released"),
+            "{account}"
+        );
+        let builds = world.builds.account(account);
+        assert_eq!(
+            builds.started_of(Job::Preparation.project()),
+            1,
+            "{account}"
+        );
+        let project = builds.project(Job::Preparation.project()).unwrap();
+        assert_eq!(project.environment["BUDGET_AMOUNT"], "500");
+        assert_eq!(project.environment["ENVIRONMENT_IDENTIFIER"], "SpaTest");
+        assert_eq!(
+            project.environment["EVENT_BUS_ARN"],
+            "arn:aws:events:eu-west-1:123456789012:event-bus/default"
+        );
+        assert!(project.buildspec.contains("echo prepare"));
+    }
+    // Enrolment tagged the account from settings; C was already past it.
+    assert_eq!(world.organizations.tags_of(A)["team"], "platform");
+    assert_eq!(
+        world.events_of(A),
+        ["CreatedAccount", "PreparedAccount", "ReleasedAccount"]
+    );
+    assert_eq!(world.events_of(C), ["PreparedAccount", "ReleasedAccount"]);
+
+    // The maintenance window, now: purge, then preparation again.
+    let engine = world
+        .engine(
+            EngineOptions {
+                expire_now: true,
+                ..quick()
+            },
+            steps.clone(),
+        )
+        .await;
+    run(&engine).await;
+    for account in [A, B, C] {
+        assert_eq!(
+            world.state(account).as_deref(),
+            Some("released"),
+            "{account}"
+        );
+        let builds = world.builds.account(account);
+        assert_eq!(builds.started_of(Job::Purge.project()), 1, "{account}");
+        assert_eq!(
+            builds.started_of(Job::Preparation.project()),
+            2,
+            "{account}"
+        );
+    }
+    assert_eq!(
+        world.events_of(B),
+        [
+            "CreatedAccount",
+            "PreparedAccount",
+            "ReleasedAccount",
+            "PurgedAccount",
+            "PreparedAccount",
+            "ReleasedAccount"
+        ]
+    );
+    let path: Vec<State> = steps
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|s| match s {
+            Step::Transition { account, to, .. } if account == A => Some(*to),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        path,
+        [
+            State::Vanilla,
+            State::Assigned,
+            State::Released,
+            State::Expired,
+            State::Assigned,
+            State::Released
+        ]
+    );
+    // Transitions without a build between them share one write. First run: A (none →
+    // vanilla → assigned, then released), B (vanilla → assigned, released), C
+    // (released); second run: expired, assigned, released for each.
+    assert_eq!(
+        world
+            .organizations
+            .behaviour
+            .served
+            .count(api::TAG_RESOURCE, "ok"),
+        2 + 2 + 1 + 3 * 3
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_build_is_retried_with_backoff_then_the_account_is_parked() {
+    let world = World::new(
+        &[
+            (A, &[("account-state", "assigned")]),
+            (B, &[("account-state", "assigned")]),
+        ],
+        settings(BOTH, "rate(7 days)"),
+        FakeMember::default,
+    );
+    world.builds.account(A).script(&[
+        BuildStatus::Failed,
+        BuildStatus::Failed,
+        BuildStatus::Failed,
+    ]);
+    let steps = Arc::new(Mutex::new(Vec::new()));
+    let engine = world.engine(quick(), steps.clone()).await;
+    let start = tokio::time::Instant::now();
+    run(&engine).await;
+    assert_eq!(world.builds.account(A).started(), 3);
+    assert_eq!(world.state(A).as_deref(), Some("assigned"));
+    assert_eq!(
+        world.organizations.tags_of(A)["account-parked"],
+        "the preparation build failed 3 times"
+    );
+    assert_eq!(world.events_of(A), ["FailedCodebuildException"]);
+    let exception = world
+        .events
+        .put
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(_, e)| e.detail_type == "FailedCodebuildException")
+        .unwrap()
+        .1
+        .clone();
+    assert_eq!(exception.detail["ContentType"], "application/json");
+    assert_eq!(exception.detail["Payload"]["State"], "assigned");
+    // Back-off: 1 s then 2 s before the second and third attempts.
+    assert!(
+        start.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    // The other account was not held up.
+    assert_eq!(world.state(B).as_deref(), Some("released"));
+    // A parked account stays put.
+    let engine = world.engine(quick(), steps).await;
+    run(&engine).await;
+    assert_eq!(world.builds.account(A).started(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stopped_build_is_started_again() {
+    let world = World::new(
+        &[(A, &[("account-state", "assigned")])],
+        settings(BOTH, "rate(7 days)"),
+        FakeMember::default,
+    );
+    world.builds.account(A).script(&[BuildStatus::Stopped]);
+    let steps = Arc::new(Mutex::new(Vec::new()));
+    let engine = world.engine(quick(), steps.clone()).await;
+    run(&engine).await;
+    assert_eq!(world.builds.account(A).started(), 2);
+    assert_eq!(world.state(A).as_deref(), Some("released"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_purge_never_reaches_assigned() {
+    let world = World::new(
+        &[(A, &[("account-state", "expired")])],
+        settings(BOTH, "rate(7 days)"),
+        FakeMember::default,
+    );
+    world.builds.account(A).script(&[
+        BuildStatus::Failed,
+        BuildStatus::Stopped,
+        BuildStatus::Failed,
+    ]);
+    let steps = Arc::new(Mutex::new(Vec::new()));
+    let engine = world.engine(quick(), steps.clone()).await;
+    run(&engine).await;
+    assert_eq!(world.state(A).as_deref(), Some("expired"));
+    assert_eq!(world.builds.account(A).started_of(Job::Purge.project()), 3);
+    assert_eq!(
+        world
+            .builds
+            .account(A)
+            .started_of(Job::Preparation.project()),
+        0
+    );
+    assert!(world.organizations.tags_of(A)["account-parked"].contains("purge build failed"));
+    assert!(!steps.lock().unwrap().iter().any(|s| matches!(
+        s,
+        Step::Transition {
+            to: State::Assigned,
+            ..
+        }
+    )));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_in_the_middle_of_a_build_starts_no_second_build() {
+    let world = World::new(
+        &[(A, &[("account-state", "vanilla")])],
+        settings(BOTH, "rate(7 days)"),
+        || FakeMember::with_duration(3),
+    );
+    let first = world.engine(quick(), Default::default()).await;
+    // One reconcile: enrolled, assigned, build started; then the controller dies.
+    first.reconcile(A, false).await;
+    assert_eq!(world.builds.account(A).started(), 1);
+    assert_eq!(world.state(A).as_deref(), Some("assigned"));
+    drop(first);
+    // Well past CodeBuild's five minutes of idempotency: only the cycle's tag tells.
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    let second = world.engine(quick(), Default::default()).await;
+    run(&second).await;
+    assert_eq!(
+        world.builds.account(A).started(),
+        1,
+        "the build of the cycle was found again"
+    );
+    assert_eq!(world.state(A).as_deref(), Some("released"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn duplicated_reordered_and_echoed_events_are_harmless() {
+    let world = World::new(
+        &[
+            (A, &[("account-state", "vanilla")]),
+            (B, &[("account-state", "vanilla")]),
+        ],
+        settings(BOTH, "rate(7 days)"),
+        || FakeMember::with_duration(2),
+    );
+    let engine = world.engine(quick(), Default::default()).await;
+    let queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/events";
+    let queues = world.fakes.queues.clone();
+    let build_event = |account: &str| {
+        format!(
+            r#"{{"source":"aws.codebuild","detail-type":"CodeBuild Build State Change","account":"{account}","detail":{{"build-status":"SUCCEEDED","build-id":"arn:aws:codebuild:eu-west-1:{account}:build/SpaProjectForAccountPreparation:1"}}}}"#
+        )
+    };
+    let spa_event = |account: &str| {
+        format!(
+            r#"{{"source":"SustainablePersonalAccounts","detail-type":"CreatedAccount","detail":{{"Account":"{account}"}}}}"#
+        )
+    };
+    // Completions announced before anything started, twice, out of order; one for an
+    // account spa does not manage.
+    for body in [
+        build_event(B),
+        spa_event(A),
+        build_event(A),
+        build_event(A),
+        spa_event(B),
+        build_event("999999999999"),
+    ] {
+        queues.push(queue, &body);
+    }
+    assert_eq!(
+        triggers::classify(&engine, &build_event("999999999999")),
+        Wake::Ignored("codebuild build state change on unmanaged account 999999999999".into())
+    );
+    let consumer = tokio::spawn(triggers::consume(
+        engine.clone(),
+        world.aws(),
+        queue.to_string(),
+        0,
+    ));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    engine.work(true).await;
+    consumer.abort();
+    for account in [A, B] {
+        assert_eq!(world.state(account).as_deref(), Some("released"));
+        assert_eq!(world.builds.account(account).started(), 1, "{account}");
+    }
+    assert_eq!(queues.len(queue), 0);
+    // The TagResource event of our own last write is recognised as its echo.
+    let tags = world.organizations.tags_of(A);
+    let echo = format!(
+        r#"{{"source":"aws.organizations","detail":{{"eventName":"TagResource","requestParameters":{{"resourceId":"{A}","tags":[{{"key":"account-state","value":"released"}},{{"key":"account-since","value":"{}"}}]}}}}}}"#,
+        tags["account-since"]
+    );
+    assert_eq!(
+        triggers::classify(&engine, &echo),
+        Wake::Echo(A.to_string())
+    );
+    let by_hand = echo.replace("\"released\"", "\"vanilla\"");
+    assert_eq!(
+        triggers::classify(&engine, &by_hand),
+        Wake::Account(A.to_string())
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_event_is_recovered_by_the_sweep() {
+    let world = World::new(
+        &[(A, &[("account-state", "released")])],
+        settings(BOTH, "rate(7 days)"),
+        FakeMember::default,
+    );
+    let engine = world.engine(quick(), Default::default()).await;
+    run(&engine).await;
+    assert_eq!(world.builds.account(A).started(), 0);
+    // An operator resets the account by hand; the TagResource event never arrives.
+    world.organizations.add_account(
+        A,
+        "person",
+        "ou-test-sandboxes",
+        &[("account-state", "vanilla")],
+    );
+    engine.work(true).await;
+    assert_eq!(
+        world.state(A).as_deref(),
+        Some("vanilla"),
+        "nothing woke the account"
+    );
+    // The next observation feeds the sweep, which queues every account not released.
+    let observation = observe(&world.aws(), &world.settings).await;
+    engine.set_accounts(accounts_from(&observation));
+    assert_eq!(triggers::sweep_once(&engine), 1);
+    engine.work(true).await;
+    assert_eq!(world.state(A).as_deref(), Some("released"));
+    assert_eq!(world.builds.account(A).started(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_broken_account_never_stops_the_fleet() {
+    let world = World::new(
+        &[
+            (A, &[("account-state", "assigned")]),
+            (B, &[("account-state", "assigned")]),
+            (C, &[("account-state", "assigned")]),
+        ],
+        settings(BOTH, "rate(7 days)"),
+        FakeMember::default,
+    );
+    world.builds.refuse(B);
+    let engine = world.engine(quick(), Default::default()).await;
+    run(&engine).await;
+    assert_eq!(world.state(A).as_deref(), Some("released"));
+    assert_eq!(world.state(C).as_deref(), Some("released"));
+    assert_eq!(world.state(B).as_deref(), Some("assigned"));
+    let reason = &world.organizations.tags_of(B)["account-parked"];
+    assert!(
+        reason.starts_with("assuming the role to manage CodeBuild"),
+        "{reason}"
+    );
+    assert_eq!(world.events_of(B), ["FailedCodebuildException"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_maintenance_window_expires_released_accounts_and_no_other() {
+    // The world's clock starts on Saturday 01:00, seven hours after the window.
+    let a_week_ago = ((FRIDAY_18 - 7 * 86_400 + 3600) * 1000).to_string();
+    let after_window = ((FRIDAY_18 + 60) * 1000).to_string();
+    let world = World::new(
+        &[
+            (
+                A,
+                &[
+                    ("account-state", "released"),
+                    ("account-since", &a_week_ago),
+                ],
+            ),
+            (
+                B,
+                &[
+                    ("account-state", "released"),
+                    ("account-since", &after_window),
+                ],
+            ),
+        ],
+        settings(BOTH, "cron(0 18 ? * FRI *)"),
+        FakeMember::default,
+    );
+    let engine = world.engine(quick(), Default::default()).await;
+    run(&engine).await;
+    assert_eq!(
+        world.builds.account(A).started_of(Job::Purge.project()),
+        1,
+        "released before the window: purged"
+    );
+    assert_eq!(
+        world.builds.account(B).started(),
+        0,
+        "released after the window: kept"
+    );
+    assert_eq!(world.state(B).as_deref(), Some("released"));
+}
+
+/// The maintenance window of 10,000 released accounts with purge enabled, against fakes
+/// that enforce the published quotas. The bound is TagResource: one write per account at
+/// 4/s after a burst of 6: (10,000 − 6) / 4 = 2,498.5 s ≈ 41.6 min. Purges run an hour.
+#[tokio::test(start_paused = true)]
+async fn ten_thousand_accounts_expire_within_ten_percent_of_the_tag_bound() {
+    let organizations = Arc::new(FakeOrganizations::new(Behaviour::with_quotas()));
+    let root = organizations.root_id();
+    // Every account also has a CSV row: each reconcile resolves one account among
+    // 10,000 rows.
+    let mut yaml = String::from(
+        "features:\n  with_csv_files:\n    - finops.csv\ndefaults:\n  purge:\n    feature: enabled\n    variables:\n      MAXIMUM_AGE: 5d\norganizational_units:\n",
+    );
+    let mut csv = String::from("Account,Purge: MAXIMUM_AGE\n");
+    let since = ((FRIDAY_18 - 3 * 86_400) * 1000).to_string();
+    for unit in 0..100 {
+        let ou = format!("ou-scal-unit{unit:04}");
+        organizations.add_unit(&ou, "unit", &root);
+        let _ = writeln!(yaml, "  - identifier: {ou}");
+        for index in 0..100 {
+            let id = format!("{:012}", 400_000_000_000usize + unit * 100 + index);
+            organizations.add_account(
+                &id,
+                "p",
+                &ou,
+                &[
+                    ("account-state", "released"),
+                    ("account-since", &since),
+                    ("account-holder", "p@example.com"),
+                ],
+            );
+            let _ = writeln!(csv, "{id},2w");
+        }
+    }
+    let clock = fake::virtual_clock(FRIDAY_18 * 1000 + 1);
+    let run_clock = clock.clone();
+    let fakes = Fakes {
+        organizations: organizations.clone(),
+        ..Fakes::new(Behaviour::with_quotas, move || {
+            FakeMember::with_run_time(Duration::from_secs(3600), run_clock.clone())
+        })
+    };
+    let builds = fakes.members.clone();
+    let settings = settings_with(&yaml, "cron(0 18 ? * FRI *)", &[("finops.csv", &csv)]);
+    let aws = fakes.aws();
+    let observation = observe(&aws, &settings).await;
+    assert_eq!(observation.accounts.len(), 10_000);
+    let start = tokio::time::Instant::now();
+    let expired = Arc::new(Mutex::new((0usize, Duration::ZERO)));
+    let seen = expired.clone();
+    let options = EngineOptions {
+        poll: Duration::from_secs(600),
+        ..EngineOptions::default()
+    };
+    let engine = Engine::new(aws, clock, options, settings).with_observer(move |step| {
+        if let Step::Transition {
+            to: State::Expired, ..
+        } = step
+        {
+            let mut seen = seen.lock().unwrap();
+            seen.0 += 1;
+            seen.1 = start.elapsed();
+        }
+    });
+    engine.set_accounts(accounts_from(&observation));
+    let engine = Arc::new(engine);
+    let windows = tokio::spawn(triggers::maintenance_window(engine.clone()));
+    // The window fires the next Friday; this one is already due for every account.
+    engine.queue_all();
+    engine.work(true).await;
+    windows.abort();
+    let (count, at) = *expired.lock().unwrap();
+    assert_eq!(count, 10_000);
+    let elapsed = at.as_secs_f64();
+    let bound = (10_000.0 - 6.0) / 4.0;
+    assert!(
+        elapsed <= bound * 1.1,
+        "{elapsed:.0} s against a bound of {bound:.0} s"
+    );
+    assert_eq!(
+        builds.accounts_with(Job::Purge.project()),
+        10_000,
+        "a purge in every account"
+    );
+    assert_eq!(builds.started(), 10_000, "one purge each");
+    let project = builds
+        .account("400000009999")
+        .project(Job::Purge.project())
+        .unwrap();
+    assert_eq!(project.environment["MAXIMUM_AGE"], "2w", "the CSV row wins");
+    assert_eq!(
+        organizations
+            .behaviour
+            .served
+            .count(api::TAG_RESOURCE, "throttled"),
+        0
+    );
+    assert_eq!(
+        organizations
+            .behaviour
+            .served
+            .count(api::LIST_TAGS_FOR_RESOURCE, "throttled"),
+        0
+    );
+    let states: BTreeMap<String, usize> = (0..10_000)
+        .map(|i| {
+            organizations.tags_of(&format!("{:012}", 400_000_000_000usize + i))["account-state"]
+                .clone()
+        })
+        .fold(BTreeMap::new(), |mut m, s| {
+            *m.entry(s).or_default() += 1;
+            m
+        });
+    assert_eq!(states, BTreeMap::from([("released".to_string(), 10_000)]));
+    eprintln!(
+        "10,000 accounts expired in {elapsed:.1} s of virtual time ({:.1} min, bound {bound:.1} s); all purged and released again after {:.1} min",
+        elapsed / 60.0,
+        start.elapsed().as_secs_f64() / 60.0
+    );
+}
+
+/// An incremental observation reuses older reads: it never rolls back what the engine
+/// wrote; a full observation read after the engine's write wins.
+#[tokio::test(start_paused = true)]
+async fn an_incremental_observation_never_rolls_back_the_engines_tags() {
+    let world = World::new(
+        &[(A, &[("account-state", "vanilla")])],
+        settings(BOTH, "rate(7 days)"),
+        || FakeMember::with_duration(100),
+    );
+    let stale = accounts_from(&observe(&world.aws(), &world.settings).await);
+    let engine = world.engine(quick(), Default::default()).await;
+    let before = (world.clock)();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    engine.reconcile(A, false).await;
+    assert_eq!(engine.known_states()[A].as_deref(), Some("assigned"));
+    engine.set_observed_accounts(stale.clone(), before, false);
+    assert_eq!(
+        engine.known_states()[A].as_deref(),
+        Some("assigned"),
+        "incremental: ours"
+    );
+    engine.set_observed_accounts(stale, before, true);
+    assert_eq!(
+        engine.known_states()[A].as_deref(),
+        Some("assigned"),
+        "full, but older than our write"
+    );
+    // Someone else moves it; a full observation after that wins.
+    world.organizations.add_account(
+        A,
+        "person",
+        "ou-test-sandboxes",
+        &[("account-state", "released")],
+    );
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let after = (world.clock)();
+    let fresh = accounts_from(&observe(&world.aws(), &world.settings).await);
+    engine.set_observed_accounts(fresh, after, true);
+    assert_eq!(engine.known_states()[A].as_deref(), Some("released"));
+}
