@@ -67,9 +67,8 @@ mod tests {
     use crate::aws::api;
     use crate::aws::fake::{Fakes, Fault};
 
-    /// One throttled renewal is retried, not taken for a lost lease.
-    #[tokio::test(start_paused = true)]
-    async fn a_throttled_renewal_keeps_the_lease() {
+    /// A replica renewing a 30 s lease on fakes, once it has won it.
+    async fn holding() -> (Fakes, Arc<Shared>, tokio::task::JoinHandle<()>) {
         let fakes = Fakes::default();
         let shared = Shared::new(None);
         let lease = Lease {
@@ -84,6 +83,13 @@ mod tests {
             shared.clone(),
         ));
         tokio::time::sleep(Duration::from_secs(1)).await;
+        (fakes, shared, task)
+    }
+
+    /// One throttled renewal is retried, not taken for a lost lease.
+    #[tokio::test(start_paused = true)]
+    async fn a_throttled_renewal_keeps_the_lease() {
+        let (fakes, shared, task) = holding().await;
         assert!(shared.leader.load(Ordering::SeqCst), "the lease is won");
         fakes.leases.behaviour.inject(Fault {
             api: Some(api::PUT_ITEM),
@@ -109,20 +115,7 @@ mod tests {
     /// A renewal that cannot finish before the lease could expire gives the lead up.
     #[tokio::test(start_paused = true)]
     async fn a_renewal_that_never_answers_gives_the_lease_up() {
-        let fakes = Fakes::default();
-        let shared = Shared::new(None);
-        let lease = Lease {
-            aws: fakes.aws(),
-            table: "locks".to_string(),
-        };
-        let task = tokio::spawn(hold_lease(
-            lease,
-            "spa".to_string(),
-            "me".to_string(),
-            Duration::from_secs(30),
-            shared.clone(),
-        ));
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        let (fakes, shared, task) = holding().await;
         assert!(shared.leader.load(Ordering::SeqCst));
         fakes.leases.behaviour.storm(Duration::from_secs(3600));
         tokio::time::sleep(Duration::from_secs(25)).await;

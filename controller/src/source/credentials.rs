@@ -18,8 +18,22 @@ pub(super) struct AuthState {
 }
 
 impl AuthState {
-    pub(super) fn failed(&self, error: &git2::Error) -> bool {
+    fn failed(&self, error: &git2::Error) -> bool {
         self.refused.get() || error.code() == ErrorCode::Auth
+    }
+
+    /// The error of a clone or fetch that failed on credentials (withheld by a rule of
+    /// ours, or refused by the remote); `None` when it failed for another reason.
+    pub(super) fn error(&self, error: &git2::Error, display: &str) -> Option<SourceError> {
+        if let Some(why) = self.withheld.get() {
+            return Some(SourceError::CredentialsWithheld {
+                url: display.to_string(),
+                why,
+            });
+        }
+        self.failed(error).then(|| SourceError::Authentication {
+            url: display.to_string(),
+        })
     }
 }
 

@@ -151,21 +151,11 @@ pub(super) fn clone_mirror(url: &str, display: &str, into: &Path) -> Result<(), 
             repo.find_remote(name)
         });
     let repo = builder.clone(url, into).map_err(|e| {
-        if let Some(why) = auth.withheld.get() {
-            SourceError::CredentialsWithheld {
-                url: display.to_string(),
-                why,
-            }
-        } else if auth.failed(&e) {
-            SourceError::Authentication {
-                url: display.to_string(),
-            }
-        } else {
-            SourceError::Clone {
+        auth.error(&e, display)
+            .unwrap_or_else(|| SourceError::Clone {
                 url: display.to_string(),
                 message: scrub(e.message(), url, display),
-            }
-        }
+            })
     })?;
     // Fetches go through an anonymous remote with the URL as given; the stored one carries no
     // credentials so none sit in the cache's config file.
@@ -208,22 +198,12 @@ pub(super) fn fetch_mirror(
     remote
         .fetch(&MIRROR_REFSPECS, Some(&mut options), Some("spa: fetch"))
         .map_err(|e| {
-            if let Some(why) = auth.withheld.get() {
-                SourceError::CredentialsWithheld {
-                    url: display.to_string(),
-                    why,
-                }
-            } else if auth.failed(&e) {
-                SourceError::Authentication {
-                    url: display.to_string(),
-                }
-            } else {
-                SourceError::Fetch {
+            auth.error(&e, display)
+                .unwrap_or_else(|| SourceError::Fetch {
                     url: display.to_string(),
                     path: mirror.display().to_string(),
                     message: scrub(e.message(), url, display),
-                }
-            }
+                })
         })?;
     // Follow the remote's default branch, so `HEAD` keeps meaning what it means upstream.
     if let Ok(branch) = remote.default_branch()
