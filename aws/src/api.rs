@@ -74,13 +74,38 @@ pub const BATCH_GET_PROJECTS: Api = Api::elsewhere("BatchGetProjects");
 pub const LIST_BUILDS_FOR_PROJECT: Api = Api::elsewhere("ListBuildsForProject");
 pub const CREATE_ROLE: Api = Api::elsewhere("CreateRole");
 pub const GET_ROLE: Api = Api::elsewhere("GetRole");
+pub const UPDATE_ASSUME_ROLE_POLICY: Api = Api::elsewhere("UpdateAssumeRolePolicy");
+pub const LIST_ATTACHED_ROLE_POLICIES: Api = Api::elsewhere("ListAttachedRolePolicies");
+pub const ATTACH_ROLE_POLICY: Api = Api::elsewhere("AttachRolePolicy");
+pub const DETACH_ROLE_POLICY: Api = Api::elsewhere("DetachRolePolicy");
+pub const GET_ROLE_POLICY: Api = Api::elsewhere("GetRolePolicy");
+pub const PUT_ROLE_POLICY: Api = Api::elsewhere("PutRolePolicy");
+// EventBridge and SNS inside member accounts: the forwarding rules and the alert topic.
+pub const DESCRIBE_RULE: Api = Api::elsewhere("DescribeRule");
+pub const PUT_RULE: Api = Api::elsewhere("PutRule");
+pub const LIST_TARGETS_BY_RULE: Api = Api::elsewhere("ListTargetsByRule");
+pub const PUT_TARGETS: Api = Api::elsewhere("PutTargets");
+pub const CREATE_TOPIC: Api = Api::elsewhere("CreateTopic");
+pub const GET_TOPIC_ATTRIBUTES: Api = Api::elsewhere("GetTopicAttributes");
+pub const SET_TOPIC_ATTRIBUTES: Api = Api::elsewhere("SetTopicAttributes");
+pub const MEMBER_LIST_SUBSCRIPTIONS_BY_TOPIC: Api = Api::elsewhere("ListSubscriptionsByTopic");
+pub const MEMBER_SUBSCRIBE: Api = Api::elsewhere("Subscribe");
 /// The role chain into a member account (STS of the calling account).
 pub const ASSUME_ROLE: Api = Api::new("AssumeRole", Family::Sts);
 
 // EventBridge, SQS and DynamoDB of the automation account.
 pub const PUT_EVENTS: Api = Api::new("PutEvents", Family::Events);
 pub const RECEIVE_MESSAGE: Api = Api::new("ReceiveMessage", Family::Sqs);
+pub const GET_QUEUE_ATTRIBUTES: Api = Api::new("GetQueueAttributes", Family::Sqs);
 pub const DELETE_MESSAGE: Api = Api::new("DeleteMessage", Family::Sqs);
 pub const PUT_ITEM: Api = Api::new("PutItem", Family::DynamoDbWrite);
 pub const DELETE_ITEM: Api = Api::new("DeleteItem", Family::DynamoDbWrite);
 pub const CREATE_TABLE: Api = Api::new("CreateTable", Family::Other);
+
+// SNS of the automation account: the exceptions topic, and confirming the subscriptions of
+// member accounts' alert topics to the alerts queue.
+pub const PUBLISH: Api = Api::new("Publish", Family::Sns);
+pub const SUBSCRIBE: Api = Api::new("Subscribe", Family::Sns);
+pub const UNSUBSCRIBE: Api = Api::new("Unsubscribe", Family::Sns);
+pub const CONFIRM_SUBSCRIPTION: Api = Api::new("ConfirmSubscription", Family::Sns);
+pub const LIST_SUBSCRIPTIONS_BY_TOPIC: Api = Api::new("ListSubscriptionsByTopic", Family::Sns);

@@ -28,6 +28,7 @@ pub mod parameters;
 pub mod queues;
 pub mod sdk;
 pub mod seed;
+pub mod topics;
 pub mod types;
 
 pub use api::Api;
@@ -40,6 +41,7 @@ pub use metrics::CallCounter;
 pub use organizations::Organizations;
 pub use parameters::Parameters;
 pub use queues::Queues;
+pub use topics::Topics;
 pub use types::*;
 
 /// The implementations behind [`Aws`], one per service. Built by [`sdk::connect`] or by
@@ -52,6 +54,7 @@ pub struct Backends {
     pub events: Arc<dyn Events>,
     pub queues: Arc<dyn Queues>,
     pub leases: Arc<dyn Leases>,
+    pub topics: Arc<dyn Topics>,
 }
 
 /// The backends and the policy every call goes through. Cheap to clone.

@@ -89,6 +89,8 @@ pub enum Family {
     Events,
     /// SQS of the automation account: nearly unlimited on AWS's side; a ceiling of ours.
     Sqs,
+    /// SNS of the automation account (Publish: 300/s in the smallest regions).
+    Sns,
     /// DynamoDB on-demand tables of the automation account.
     DynamoDbRead,
     DynamoDbWrite,
@@ -114,6 +116,7 @@ impl Family {
             Family::CodeBuild => Quota::new(10.0, 10.0),
             Family::Events => Quota::new(50.0, 50.0),
             Family::Sqs => Quota::new(100.0, 100.0),
+            Family::Sns => Quota::new(100.0, 100.0),
             // A new on-demand table serves 4,000 writes and 12,000 reads a second at once:
             // half of that leaves room for everything else sharing the table.
             Family::DynamoDbRead => Quota::new(6_000.0, 6_000.0),
@@ -122,7 +125,7 @@ impl Family {
         }
     }
 
-    pub const ALL: [Family; 18] = [
+    pub const ALL: [Family; 19] = [
         Family::OrgListRoots,
         Family::OrgListParents,
         Family::OrgListChildren,
@@ -138,6 +141,7 @@ impl Family {
         Family::CodeBuild,
         Family::Events,
         Family::Sqs,
+        Family::Sns,
         Family::DynamoDbRead,
         Family::DynamoDbWrite,
         Family::Other,

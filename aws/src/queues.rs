@@ -15,6 +15,8 @@ pub trait Queues: Send + Sync {
         wait_seconds: i32,
     ) -> Result<Vec<QueueMessage>, AwsError>;
     async fn delete(&self, queue_url: &str, receipt: &str) -> Result<(), AwsError>;
+    /// The ARN of a queue.
+    async fn queue_arn(&self, queue_url: &str) -> Result<String, AwsError>;
 }
 
 impl Aws {
@@ -30,6 +32,13 @@ impl Aws {
             queues.receive(queue_url, max, wait_seconds)
         })
         .await
+    }
+
+    /// The ARN of a queue (to subscribe it to topics).
+    pub async fn queue_arn(&self, queue_url: &str) -> Result<String, AwsError> {
+        let queues = &self.backends.queues;
+        self.call(api::GET_QUEUE_ATTRIBUTES, || queues.queue_arn(queue_url))
+            .await
     }
 
     pub async fn delete_message(&self, queue_url: &str, receipt: &str) -> Result<(), AwsError> {

@@ -82,6 +82,53 @@ pub struct ProjectSpec {
     pub environment: BTreeMap<String, String>,
     pub arm: bool,
     pub timeout_minutes: i32,
+    /// Builds of this project at once (CodeBuild's `concurrentBuildLimit`).
+    pub concurrency: i32,
+    pub tags: Vec<Tag>,
+}
+
+/// What bringing a project to its spec did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectChange {
+    Created,
+    Updated,
+    /// Deleted and created again (backends without UpdateProject: the emulator).
+    Replaced,
+    Unchanged,
+}
+
+/// An IAM role as spa reads it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub arn: String,
+    /// The trust policy, JSON (decoded from IAM's URL encoding).
+    pub trust_policy: String,
+}
+
+/// An EventBridge rule on a default bus.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    pub arn: String,
+    pub pattern: String,
+    /// ENABLED or DISABLED.
+    pub state: String,
+}
+
+/// A target of an EventBridge rule.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Target {
+    pub id: String,
+    pub arn: String,
+    pub role_arn: Option<String>,
+}
+
+/// A subscription of an SNS topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub arn: String,
+    pub protocol: String,
+    pub endpoint: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

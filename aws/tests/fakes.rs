@@ -11,6 +11,8 @@ fn project() -> ProjectSpec {
         environment: Default::default(),
         arm: false,
         timeout_minutes: 60,
+        concurrency: 1,
+        tags: Vec::new(),
     }
 }
 

@@ -126,10 +126,6 @@ pub const IGNORED_KEYS: &[(&str, &str)] = &[
         "not implemented yet: a parameter is standard up to 4 KB and advanced above",
     ),
     (
-        "automation.tags",
-        "spa creates no resources in the automation account; the stacks of deploy/ tag theirs",
-    ),
-    (
         "automation.verbosity",
         "the controller writes JSON lines filtered by RUST_LOG",
     ),
@@ -140,20 +136,8 @@ pub const IGNORED_KEYS: &[(&str, &str)] = &[
     ("metering.transactions_datastore", NO_DATASTORE),
     ("metering.transactions_ttl_in_seconds", NO_DATASTORE),
     (
-        "worker.build_service_role_policy_arn",
-        "not implemented yet: the CodeBuild service role gets no policy from spa",
-    ),
-    (
-        "worker.build_timeout_in_minutes",
-        "not implemented yet: preparation builds time out after 30 minutes, purge builds after 4 hours",
-    ),
-    (
         "features.with_account_parameters",
         "not implemented yet: `/<env>/Accounts/<id>` is published for every listed account",
-    ),
-    (
-        "features.with_arm_architecture",
-        "spa's CodeBuild projects run on x86 for now",
     ),
     ("features.with_cost_email_recipients", NO_REPORTS),
     ("features.with_cost_extra_currencies", NO_REPORTS),

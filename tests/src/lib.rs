@@ -225,14 +225,17 @@ fn free_port() -> u16 {
 
 impl Emulator {
     pub fn start() -> Emulator {
-        let server = workspace().join(".venv/bin/moto_server");
+        let python = workspace().join(".venv/bin/python");
         assert!(
-            server.exists(),
+            workspace().join(".venv/bin/moto_server").exists(),
             "the AWS emulator is not installed: run `scripts/emulator install` (scripts/test and CI do)"
         );
         for _ in 0..3 {
             let port = free_port();
-            let child = Command::new(&server)
+            // Through the project's launcher: moto with the AWS managed policies spa
+            // attaches (scripts/moto-server.py).
+            let child = Command::new(&python)
+                .arg(workspace().join("scripts/moto-server.py"))
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())

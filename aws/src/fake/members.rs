@@ -1,4 +1,4 @@
-//! Member accounts in memory: CodeBuild and IAM of each.
+//! Member accounts in memory: CodeBuild, IAM, EventBridge and SNS of each.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -9,7 +9,8 @@ use tokio::time::Instant;
 
 use super::Behaviour;
 use crate::{
-    AwsError, BuildInfo, BuildStatus, Clock, ErrorKind, Member, Members, ProjectSpec, api,
+    AwsError, BuildInfo, BuildStatus, Clock, ErrorKind, Member, Members, ProjectChange,
+    ProjectSpec, Role, Rule, Subscription, Tag, Target, api,
 };
 
 /// How long fake builds run.
@@ -29,6 +30,7 @@ pub struct FakeMember {
     state: Mutex<BuildsState>,
     pub behaviour: Behaviour,
     clock: Clock,
+    account: String,
 }
 
 impl std::fmt::Debug for FakeMember {
@@ -43,6 +45,7 @@ impl Default for FakeMember {
             state: Mutex::default(),
             behaviour: Behaviour::default(),
             clock: crate::system_clock(),
+            account: "000000000000".to_string(),
         }
     }
 }
@@ -56,9 +59,29 @@ struct FakeBuild {
     started_ms: i64,
 }
 
+/// A role of the fake IAM.
+#[derive(Debug, Clone, Default)]
+pub struct FakeRole {
+    pub trust_policy: String,
+    pub tags: Vec<Tag>,
+    pub attached: BTreeSet<String>,
+    pub inline: BTreeMap<String, String>,
+}
+
+/// A topic of the fake SNS.
+#[derive(Debug, Clone, Default)]
+pub struct FakeTopic {
+    pub policy: Option<String>,
+    pub tags: Vec<Tag>,
+    pub subscriptions: Vec<Subscription>,
+}
+
 #[derive(Debug, Default)]
 struct BuildsState {
-    roles: BTreeSet<String>,
+    roles: BTreeMap<String, FakeRole>,
+    rules: BTreeMap<String, (String, Vec<Target>)>,
+    topics: BTreeMap<String, FakeTopic>,
+    writes: u32,
     projects: BTreeMap<String, ProjectSpec>,
     builds: BTreeMap<String, FakeBuild>,
     tokens: BTreeMap<String, String>,
@@ -116,22 +139,60 @@ impl FakeMember {
     pub fn project(&self, name: &str) -> Option<ProjectSpec> {
         self.lock().projects.get(name).cloned()
     }
+
+    pub fn role(&self, name: &str) -> Option<FakeRole> {
+        self.lock().roles.get(name).cloned()
+    }
+
+    /// A rule's pattern and targets.
+    pub fn rule(&self, name: &str) -> Option<(String, Vec<Target>)> {
+        self.lock().rules.get(name).cloned()
+    }
+
+    pub fn topic(&self, name: &str) -> Option<FakeTopic> {
+        let arn = self.arn("sns", name);
+        self.lock().topics.get(&arn).cloned()
+    }
+
+    /// Writes to IAM, EventBridge, SNS and CodeBuild projects (builds aside): a second
+    /// preparation of the same account writes nothing.
+    pub fn writes(&self) -> u32 {
+        self.lock().writes
+    }
+
+    fn arn(&self, service: &str, name: &str) -> String {
+        match service {
+            "iam" => format!("arn:aws:iam::{}:role/{name}", self.account),
+            "events" => format!("arn:aws:events:eu-west-1:{}:rule/{name}", self.account),
+            _ => format!("arn:aws:sns:eu-west-1:{}:{name}", self.account),
+        }
+    }
+
+    fn no_such(api: crate::Api, what: &str) -> AwsError {
+        AwsError::new(
+            api,
+            ErrorKind::NotFound,
+            "NoSuchEntity",
+            format!("{what} not found"),
+        )
+    }
 }
 
 #[async_trait]
 impl Member for FakeMember {
-    async fn ensure_service_role(&self, role_name: &str) -> Result<String, AwsError> {
-        self.behaviour.enter(api::CREATE_ROLE, role_name).await?;
-        self.lock().roles.insert(role_name.to_string());
-        Ok(format!("arn:aws:iam::000000000000:role/{role_name}"))
-    }
-
-    async fn ensure_project(&self, spec: &ProjectSpec) -> Result<(), AwsError> {
+    async fn ensure_project(&self, spec: &ProjectSpec) -> Result<ProjectChange, AwsError> {
         self.behaviour
             .enter(api::CREATE_PROJECT, &spec.name)
             .await?;
-        self.lock().projects.insert(spec.name.clone(), spec.clone());
-        Ok(())
+        let mut state = self.lock();
+        let change = match state.projects.get(&spec.name) {
+            Some(current) if current == spec => return Ok(ProjectChange::Unchanged),
+            Some(_) => ProjectChange::Updated,
+            None => ProjectChange::Created,
+        };
+        state.projects.insert(spec.name.clone(), spec.clone());
+        state.writes += 1;
+        Ok(change)
     }
 
     async fn start_build(
@@ -224,6 +285,264 @@ impl Member for FakeMember {
             .contains_key(name)
             .then(|| format!("arn:aws:codebuild:eu-west-1:000000000000:project/{name}")))
     }
+
+    async fn get_role(&self, name: &str) -> Result<Option<Role>, AwsError> {
+        self.behaviour.enter(api::GET_ROLE, name).await?;
+        Ok(self.lock().roles.get(name).map(|role| Role {
+            arn: self.arn("iam", name),
+            trust_policy: role.trust_policy.clone(),
+        }))
+    }
+
+    async fn create_role(
+        &self,
+        name: &str,
+        trust_policy: &str,
+        _description: &str,
+        tags: &[Tag],
+    ) -> Result<String, AwsError> {
+        self.behaviour.enter(api::CREATE_ROLE, name).await?;
+        let mut state = self.lock();
+        if state.roles.contains_key(name) {
+            return Err(AwsError::new(
+                api::CREATE_ROLE,
+                ErrorKind::Conflict,
+                "EntityAlreadyExists",
+                format!("role {name} exists"),
+            ));
+        }
+        state.roles.insert(
+            name.to_string(),
+            FakeRole {
+                trust_policy: trust_policy.to_string(),
+                tags: tags.to_vec(),
+                ..FakeRole::default()
+            },
+        );
+        state.writes += 1;
+        Ok(self.arn("iam", name))
+    }
+
+    async fn update_assume_role_policy(
+        &self,
+        name: &str,
+        trust_policy: &str,
+    ) -> Result<(), AwsError> {
+        self.behaviour
+            .enter(api::UPDATE_ASSUME_ROLE_POLICY, name)
+            .await?;
+        let mut state = self.lock();
+        let role = state
+            .roles
+            .get_mut(name)
+            .ok_or_else(|| Self::no_such(api::UPDATE_ASSUME_ROLE_POLICY, name))?;
+        role.trust_policy = trust_policy.to_string();
+        state.writes += 1;
+        Ok(())
+    }
+
+    async fn attached_role_policies(&self, name: &str) -> Result<Vec<String>, AwsError> {
+        self.behaviour
+            .enter(api::LIST_ATTACHED_ROLE_POLICIES, name)
+            .await?;
+        let state = self.lock();
+        let role = state
+            .roles
+            .get(name)
+            .ok_or_else(|| Self::no_such(api::LIST_ATTACHED_ROLE_POLICIES, name))?;
+        Ok(role.attached.iter().cloned().collect())
+    }
+
+    async fn attach_role_policy(&self, name: &str, policy_arn: &str) -> Result<(), AwsError> {
+        self.behaviour.enter(api::ATTACH_ROLE_POLICY, name).await?;
+        let mut state = self.lock();
+        let role = state
+            .roles
+            .get_mut(name)
+            .ok_or_else(|| Self::no_such(api::ATTACH_ROLE_POLICY, name))?;
+        role.attached.insert(policy_arn.to_string());
+        state.writes += 1;
+        Ok(())
+    }
+
+    async fn detach_role_policy(&self, name: &str, policy_arn: &str) -> Result<(), AwsError> {
+        self.behaviour.enter(api::DETACH_ROLE_POLICY, name).await?;
+        let mut state = self.lock();
+        let role = state
+            .roles
+            .get_mut(name)
+            .ok_or_else(|| Self::no_such(api::DETACH_ROLE_POLICY, name))?;
+        role.attached.remove(policy_arn);
+        state.writes += 1;
+        Ok(())
+    }
+
+    async fn get_role_policy(&self, role: &str, policy: &str) -> Result<Option<String>, AwsError> {
+        self.behaviour.enter(api::GET_ROLE_POLICY, role).await?;
+        Ok(self
+            .lock()
+            .roles
+            .get(role)
+            .and_then(|r| r.inline.get(policy).cloned()))
+    }
+
+    async fn put_role_policy(
+        &self,
+        role: &str,
+        policy: &str,
+        document: &str,
+    ) -> Result<(), AwsError> {
+        self.behaviour.enter(api::PUT_ROLE_POLICY, role).await?;
+        let mut state = self.lock();
+        let found = state
+            .roles
+            .get_mut(role)
+            .ok_or_else(|| Self::no_such(api::PUT_ROLE_POLICY, role))?;
+        found
+            .inline
+            .insert(policy.to_string(), document.to_string());
+        state.writes += 1;
+        Ok(())
+    }
+
+    async fn describe_rule(&self, name: &str) -> Result<Option<Rule>, AwsError> {
+        self.behaviour.enter(api::DESCRIBE_RULE, name).await?;
+        Ok(self.lock().rules.get(name).map(|(pattern, _)| Rule {
+            arn: self.arn("events", name),
+            pattern: pattern.clone(),
+            state: "ENABLED".to_string(),
+        }))
+    }
+
+    async fn put_rule(
+        &self,
+        name: &str,
+        pattern: &str,
+        _description: &str,
+        _tags: &[Tag],
+    ) -> Result<String, AwsError> {
+        self.behaviour.enter(api::PUT_RULE, name).await?;
+        let mut state = self.lock();
+        state
+            .rules
+            .entry(name.to_string())
+            .or_insert_with(|| (String::new(), Vec::new()))
+            .0 = pattern.to_string();
+        state.writes += 1;
+        Ok(self.arn("events", name))
+    }
+
+    async fn rule_targets(&self, rule: &str) -> Result<Vec<Target>, AwsError> {
+        self.behaviour
+            .enter(api::LIST_TARGETS_BY_RULE, rule)
+            .await?;
+        let state = self.lock();
+        let (_, targets) = state
+            .rules
+            .get(rule)
+            .ok_or_else(|| Self::no_such(api::LIST_TARGETS_BY_RULE, rule))?;
+        Ok(targets.clone())
+    }
+
+    async fn put_targets(&self, rule: &str, targets: &[Target]) -> Result<(), AwsError> {
+        self.behaviour.enter(api::PUT_TARGETS, rule).await?;
+        let mut state = self.lock();
+        let (_, current) = state
+            .rules
+            .get_mut(rule)
+            .ok_or_else(|| Self::no_such(api::PUT_TARGETS, rule))?;
+        for target in targets {
+            current.retain(|t| t.id != target.id);
+            current.push(target.clone());
+        }
+        state.writes += 1;
+        Ok(())
+    }
+
+    async fn create_topic(&self, name: &str, tags: &[Tag]) -> Result<String, AwsError> {
+        self.behaviour.enter(api::CREATE_TOPIC, name).await?;
+        let arn = self.arn("sns", name);
+        let mut state = self.lock();
+        if !state.topics.contains_key(&arn) {
+            state.topics.insert(
+                arn.clone(),
+                FakeTopic {
+                    tags: tags.to_vec(),
+                    ..FakeTopic::default()
+                },
+            );
+            state.writes += 1;
+        }
+        Ok(arn)
+    }
+
+    async fn topic_policy(&self, topic_arn: &str) -> Result<Option<String>, AwsError> {
+        self.behaviour
+            .enter(api::GET_TOPIC_ATTRIBUTES, topic_arn)
+            .await?;
+        let state = self.lock();
+        let topic = state
+            .topics
+            .get(topic_arn)
+            .ok_or_else(|| Self::no_such(api::GET_TOPIC_ATTRIBUTES, topic_arn))?;
+        Ok(topic.policy.clone())
+    }
+
+    async fn set_topic_policy(&self, topic_arn: &str, policy: &str) -> Result<(), AwsError> {
+        self.behaviour
+            .enter(api::SET_TOPIC_ATTRIBUTES, topic_arn)
+            .await?;
+        let mut state = self.lock();
+        let topic = state
+            .topics
+            .get_mut(topic_arn)
+            .ok_or_else(|| Self::no_such(api::SET_TOPIC_ATTRIBUTES, topic_arn))?;
+        topic.policy = Some(policy.to_string());
+        state.writes += 1;
+        Ok(())
+    }
+
+    async fn topic_subscriptions(&self, topic_arn: &str) -> Result<Vec<Subscription>, AwsError> {
+        self.behaviour
+            .enter(api::MEMBER_LIST_SUBSCRIPTIONS_BY_TOPIC, topic_arn)
+            .await?;
+        let state = self.lock();
+        let topic = state
+            .topics
+            .get(topic_arn)
+            .ok_or_else(|| Self::no_such(api::MEMBER_LIST_SUBSCRIPTIONS_BY_TOPIC, topic_arn))?;
+        Ok(topic.subscriptions.clone())
+    }
+
+    async fn subscribe(
+        &self,
+        topic_arn: &str,
+        protocol: &str,
+        endpoint: &str,
+    ) -> Result<(), AwsError> {
+        self.behaviour
+            .enter(api::MEMBER_SUBSCRIBE, topic_arn)
+            .await?;
+        let mut state = self.lock();
+        let topic = state
+            .topics
+            .get_mut(topic_arn)
+            .ok_or_else(|| Self::no_such(api::MEMBER_SUBSCRIBE, topic_arn))?;
+        if !topic
+            .subscriptions
+            .iter()
+            .any(|s| s.protocol == protocol && s.endpoint == endpoint)
+        {
+            let index = topic.subscriptions.len();
+            topic.subscriptions.push(Subscription {
+                arn: format!("{topic_arn}:{index:08}"),
+                protocol: protocol.to_string(),
+                endpoint: endpoint.to_string(),
+            });
+        }
+        state.writes += 1;
+        Ok(())
+    }
 }
 
 /// CodeBuild in every account of a fake organization: one [`FakeMember`] per account, made
@@ -248,7 +567,11 @@ impl FakeMembers {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .entry(account.to_string())
-            .or_insert_with(|| Arc::new((self.make)()))
+            .or_insert_with(|| {
+                let mut member = (self.make)();
+                member.account = account.to_string();
+                Arc::new(member)
+            })
             .clone()
     }
 
@@ -283,6 +606,10 @@ impl FakeMembers {
 
 #[async_trait]
 impl Members for FakeMembers {
+    fn role_name(&self) -> String {
+        "AWSControlTowerExecution".to_string()
+    }
+
     async fn member(&self, account: &str) -> Result<Arc<dyn Member>, AwsError> {
         let refused = self
             .refused

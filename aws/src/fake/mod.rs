@@ -18,13 +18,15 @@ mod members;
 mod organizations;
 mod parameters;
 mod queues;
+mod topics;
 
 pub use events::FakeEvents;
 pub use leases::FakeLeases;
-pub use members::{FakeMember, FakeMembers, RunTime};
+pub use members::{FakeMember, FakeMembers, FakeRole, FakeTopic, RunTime};
 pub use organizations::FakeOrganizations;
 pub use parameters::FakeParameters;
 pub use queues::FakeQueues;
+pub use topics::FakeTopics;
 
 const PAGE: usize = 20;
 const SSM_PAGE: usize = 10;
@@ -174,6 +176,7 @@ pub struct Fakes {
     pub events: Arc<FakeEvents>,
     pub queues: Arc<FakeQueues>,
     pub leases: Arc<FakeLeases>,
+    pub topics: Arc<FakeTopics>,
 }
 
 impl Default for Fakes {
@@ -196,6 +199,7 @@ impl Fakes {
             events: Arc::new(FakeEvents::default()),
             queues: Arc::new(FakeQueues::default()),
             leases: Arc::new(FakeLeases::default()),
+            topics: Arc::new(FakeTopics::default()),
         }
     }
 
@@ -207,6 +211,7 @@ impl Fakes {
             events: self.events.clone(),
             queues: self.queues.clone(),
             leases: self.leases.clone(),
+            topics: self.topics.clone(),
         }
     }
 

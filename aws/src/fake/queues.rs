@@ -65,4 +65,12 @@ impl Queues for FakeQueues {
         }
         Ok(())
     }
+
+    async fn queue_arn(&self, queue_url: &str) -> Result<String, AwsError> {
+        self.behaviour
+            .enter(api::GET_QUEUE_ATTRIBUTES, queue_url)
+            .await?;
+        let name = queue_url.rsplit('/').next().unwrap_or_default();
+        Ok(format!("arn:aws:sqs:eu-west-1:123456789012:{name}"))
+    }
 }

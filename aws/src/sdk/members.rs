@@ -6,12 +6,17 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 
 use super::{assume_role, built, classify};
-use crate::{AwsError, BuildInfo, BuildStatus, ErrorKind, Member, Members, ProjectSpec, api};
+use crate::{
+    AwsError, BuildInfo, BuildStatus, ErrorKind, Member, Members, ProjectChange, ProjectSpec, Role,
+    Rule, Subscription, Tag, Target, api,
+};
 
 /// CodeBuild and IAM inside one managed account.
 pub(crate) struct SdkMember {
     codebuild: aws_sdk_codebuild::Client,
     iam: aws_sdk_iam::Client,
+    events: aws_sdk_eventbridge::Client,
+    sns: aws_sdk_sns::Client,
 }
 
 /// Clients per member account, through `role_name` assumed from `source` (the management
@@ -35,6 +40,10 @@ impl SdkMembers {
 
 #[async_trait]
 impl Members for SdkMembers {
+    fn role_name(&self) -> String {
+        self.role_name.clone()
+    }
+
     async fn member(&self, account: &str) -> Result<Arc<dyn Member>, AwsError> {
         let mut clients = self.clients.lock().await;
         if let Some(member) = clients.get(account) {
@@ -49,38 +58,29 @@ impl Members for SdkMembers {
         let member = Arc::new(SdkMember {
             codebuild: aws_sdk_codebuild::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
+            events: aws_sdk_eventbridge::Client::new(&config),
+            sns: aws_sdk_sns::Client::new(&config),
         });
         clients.insert(account.to_string(), member.clone());
         Ok(member)
     }
 }
 
-const CODEBUILD_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"codebuild.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-
 #[async_trait]
 impl Member for SdkMember {
-    async fn ensure_service_role(&self, role_name: &str) -> Result<String, AwsError> {
-        let existing = self.iam.get_role().role_name(role_name).send().await.ok();
-        if let Some(role) = existing.as_ref().and_then(|o| o.role()) {
-            return Ok(role.arn().to_string());
-        }
-        let output = self
-            .iam
-            .create_role()
-            .role_name(role_name)
-            .assume_role_policy_document(CODEBUILD_TRUST)
-            .description("Runs the preparation and purge builds of spa")
+    async fn ensure_project(&self, spec: &ProjectSpec) -> Result<ProjectChange, AwsError> {
+        use aws_sdk_codebuild::types::*;
+        let current = self
+            .codebuild
+            .batch_get_projects()
+            .names(&spec.name)
             .send()
             .await
-            .map_err(|e| classify(api::CREATE_ROLE, e))?;
-        Ok(output
-            .role()
-            .map(|r| r.arn().to_string())
-            .unwrap_or_default())
-    }
-
-    async fn ensure_project(&self, spec: &ProjectSpec) -> Result<(), AwsError> {
-        use aws_sdk_codebuild::types::*;
+            .map_err(|e| classify(api::BATCH_GET_PROJECTS, e))?;
+        let current = current.projects().first();
+        if current.is_some_and(|p| same_project(p, spec)) {
+            return Ok(ProjectChange::Unchanged);
+        }
         let mut variables = Vec::new();
         for (name, value) in &spec.environment {
             variables.push(built(
@@ -127,23 +127,28 @@ impl Member for SdkMember {
                 .r#type(ArtifactsType::NoArtifacts)
                 .build(),
         )?;
-        let created = self
-            .codebuild
-            .create_project()
-            .name(&spec.name)
-            .source(source.clone())
-            .artifacts(artifacts.clone())
-            .environment(environment.clone())
-            .service_role(&spec.service_role_arn)
-            .timeout_in_minutes(spec.timeout_minutes)
-            .send()
-            .await;
-        let error = match created {
-            Ok(_) => return Ok(()),
-            Err(error) => classify(api::CREATE_PROJECT, error),
+        let mut tags = Vec::new();
+        for tag in &spec.tags {
+            tags.push(Tag::builder().key(&tag.key).value(&tag.value).build());
+        }
+        let create = || {
+            self.codebuild
+                .create_project()
+                .name(&spec.name)
+                .source(source.clone())
+                .artifacts(artifacts.clone())
+                .environment(environment.clone())
+                .service_role(&spec.service_role_arn)
+                .timeout_in_minutes(spec.timeout_minutes)
+                .concurrent_build_limit(spec.concurrency)
+                .set_tags(Some(tags.clone()))
         };
-        if error.code != "ResourceAlreadyExistsException" {
-            return Err(error);
+        if current.is_none() {
+            create()
+                .send()
+                .await
+                .map_err(|e| classify(api::CREATE_PROJECT, e))?;
+            return Ok(ProjectChange::Created);
         }
         let updated = self
             .codebuild
@@ -154,10 +159,12 @@ impl Member for SdkMember {
             .environment(environment.clone())
             .service_role(&spec.service_role_arn)
             .timeout_in_minutes(spec.timeout_minutes)
+            .concurrent_build_limit(spec.concurrency)
+            .set_tags(Some(tags.clone()))
             .send()
             .await;
         if updated.is_ok() {
-            return Ok(());
+            return Ok(ProjectChange::Updated);
         }
         // Backends without UpdateProject (the emulator): replace the project.
         tracing::debug!(
@@ -170,18 +177,11 @@ impl Member for SdkMember {
             .send()
             .await
             .map_err(|e| classify(api::DELETE_PROJECT, e))?;
-        self.codebuild
-            .create_project()
-            .name(&spec.name)
-            .source(source)
-            .artifacts(artifacts)
-            .environment(environment)
-            .service_role(&spec.service_role_arn)
-            .timeout_in_minutes(spec.timeout_minutes)
+        create()
             .send()
             .await
             .map_err(|e| classify(api::CREATE_PROJECT, e))?;
-        Ok(())
+        Ok(ProjectChange::Replaced)
     }
 
     async fn start_build(
@@ -266,4 +266,338 @@ impl Member for SdkMember {
             .and_then(|p| p.arn())
             .map(str::to_string))
     }
+
+    async fn get_role(&self, name: &str) -> Result<Option<Role>, AwsError> {
+        match self.iam.get_role().role_name(name).send().await {
+            Ok(output) => Ok(output.role().map(|role| Role {
+                arn: role.arn().to_string(),
+                trust_policy: decode(role.assume_role_policy_document().unwrap_or_default()),
+            })),
+            Err(error) => not_found_is_none(classify(api::GET_ROLE, error)),
+        }
+    }
+
+    async fn create_role(
+        &self,
+        name: &str,
+        trust_policy: &str,
+        description: &str,
+        tags: &[Tag],
+    ) -> Result<String, AwsError> {
+        let mut request = self
+            .iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(trust_policy)
+            .description(description);
+        for tag in tags {
+            request = request.tags(built(
+                api::CREATE_ROLE,
+                aws_sdk_iam::types::Tag::builder()
+                    .key(&tag.key)
+                    .value(&tag.value)
+                    .build(),
+            )?);
+        }
+        let output = request
+            .send()
+            .await
+            .map_err(|e| classify(api::CREATE_ROLE, e))?;
+        Ok(output
+            .role()
+            .map(|r| r.arn().to_string())
+            .unwrap_or_default())
+    }
+
+    async fn update_assume_role_policy(
+        &self,
+        name: &str,
+        trust_policy: &str,
+    ) -> Result<(), AwsError> {
+        self.iam
+            .update_assume_role_policy()
+            .role_name(name)
+            .policy_document(trust_policy)
+            .send()
+            .await
+            .map_err(|e| classify(api::UPDATE_ASSUME_ROLE_POLICY, e))?;
+        Ok(())
+    }
+
+    async fn attached_role_policies(&self, name: &str) -> Result<Vec<String>, AwsError> {
+        let output = self
+            .iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| classify(api::LIST_ATTACHED_ROLE_POLICIES, e))?;
+        Ok(output
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_string))
+            .collect())
+    }
+
+    async fn attach_role_policy(&self, name: &str, policy_arn: &str) -> Result<(), AwsError> {
+        self.iam
+            .attach_role_policy()
+            .role_name(name)
+            .policy_arn(policy_arn)
+            .send()
+            .await
+            .map_err(|e| classify(api::ATTACH_ROLE_POLICY, e))?;
+        Ok(())
+    }
+
+    async fn detach_role_policy(&self, name: &str, policy_arn: &str) -> Result<(), AwsError> {
+        self.iam
+            .detach_role_policy()
+            .role_name(name)
+            .policy_arn(policy_arn)
+            .send()
+            .await
+            .map_err(|e| classify(api::DETACH_ROLE_POLICY, e))?;
+        Ok(())
+    }
+
+    async fn get_role_policy(&self, role: &str, policy: &str) -> Result<Option<String>, AwsError> {
+        match self
+            .iam
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(policy)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(Some(decode(output.policy_document()))),
+            Err(error) => not_found_is_none(classify(api::GET_ROLE_POLICY, error)),
+        }
+    }
+
+    async fn put_role_policy(
+        &self,
+        role: &str,
+        policy: &str,
+        document: &str,
+    ) -> Result<(), AwsError> {
+        self.iam
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(policy)
+            .policy_document(document)
+            .send()
+            .await
+            .map_err(|e| classify(api::PUT_ROLE_POLICY, e))?;
+        Ok(())
+    }
+
+    async fn describe_rule(&self, name: &str) -> Result<Option<Rule>, AwsError> {
+        match self.events.describe_rule().name(name).send().await {
+            Ok(output) => Ok(Some(Rule {
+                arn: output.arn().unwrap_or_default().to_string(),
+                pattern: output.event_pattern().unwrap_or_default().to_string(),
+                state: output
+                    .state()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+            })),
+            Err(error) => not_found_is_none(classify(api::DESCRIBE_RULE, error)),
+        }
+    }
+
+    async fn put_rule(
+        &self,
+        name: &str,
+        pattern: &str,
+        description: &str,
+        tags: &[Tag],
+    ) -> Result<String, AwsError> {
+        let mut request = self
+            .events
+            .put_rule()
+            .name(name)
+            .event_pattern(pattern)
+            .description(description)
+            .state(aws_sdk_eventbridge::types::RuleState::Enabled);
+        for tag in tags {
+            request = request.tags(built(
+                api::PUT_RULE,
+                aws_sdk_eventbridge::types::Tag::builder()
+                    .key(&tag.key)
+                    .value(&tag.value)
+                    .build(),
+            )?);
+        }
+        let output = request
+            .send()
+            .await
+            .map_err(|e| classify(api::PUT_RULE, e))?;
+        Ok(output.rule_arn().unwrap_or_default().to_string())
+    }
+
+    async fn rule_targets(&self, rule: &str) -> Result<Vec<Target>, AwsError> {
+        let output = self
+            .events
+            .list_targets_by_rule()
+            .rule(rule)
+            .send()
+            .await
+            .map_err(|e| classify(api::LIST_TARGETS_BY_RULE, e))?;
+        Ok(output
+            .targets()
+            .iter()
+            .map(|t| Target {
+                id: t.id().to_string(),
+                arn: t.arn().to_string(),
+                role_arn: t.role_arn().map(str::to_string),
+            })
+            .collect())
+    }
+
+    async fn put_targets(&self, rule: &str, targets: &[Target]) -> Result<(), AwsError> {
+        let mut request = self.events.put_targets().rule(rule);
+        for target in targets {
+            request = request.targets(built(
+                api::PUT_TARGETS,
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id(&target.id)
+                    .arn(&target.arn)
+                    .set_role_arn(target.role_arn.clone())
+                    .build(),
+            )?);
+        }
+        let output = request
+            .send()
+            .await
+            .map_err(|e| classify(api::PUT_TARGETS, e))?;
+        if output.failed_entry_count() > 0 {
+            let reasons: Vec<String> = output
+                .failed_entries()
+                .iter()
+                .filter_map(|e| e.error_message().map(str::to_string))
+                .collect();
+            return Err(AwsError::new(
+                api::PUT_TARGETS,
+                ErrorKind::Terminal,
+                "FailedEntries",
+                reasons.join("; "),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn create_topic(&self, name: &str, tags: &[Tag]) -> Result<String, AwsError> {
+        let mut request = self.sns.create_topic().name(name);
+        for tag in tags {
+            request = request.tags(built(
+                api::CREATE_TOPIC,
+                aws_sdk_sns::types::Tag::builder()
+                    .key(&tag.key)
+                    .value(&tag.value)
+                    .build(),
+            )?);
+        }
+        let output = request
+            .send()
+            .await
+            .map_err(|e| classify(api::CREATE_TOPIC, e))?;
+        Ok(output.topic_arn().unwrap_or_default().to_string())
+    }
+
+    async fn topic_policy(&self, topic_arn: &str) -> Result<Option<String>, AwsError> {
+        let output = self
+            .sns
+            .get_topic_attributes()
+            .topic_arn(topic_arn)
+            .send()
+            .await
+            .map_err(|e| classify(api::GET_TOPIC_ATTRIBUTES, e))?;
+        Ok(output.attributes().and_then(|a| a.get("Policy")).cloned())
+    }
+
+    async fn set_topic_policy(&self, topic_arn: &str, policy: &str) -> Result<(), AwsError> {
+        self.sns
+            .set_topic_attributes()
+            .topic_arn(topic_arn)
+            .attribute_name("Policy")
+            .attribute_value(policy)
+            .send()
+            .await
+            .map_err(|e| classify(api::SET_TOPIC_ATTRIBUTES, e))?;
+        Ok(())
+    }
+
+    async fn topic_subscriptions(&self, topic_arn: &str) -> Result<Vec<Subscription>, AwsError> {
+        super::topics::subscriptions_of(
+            &self.sns,
+            topic_arn,
+            api::MEMBER_LIST_SUBSCRIPTIONS_BY_TOPIC,
+        )
+        .await
+    }
+
+    async fn subscribe(
+        &self,
+        topic_arn: &str,
+        protocol: &str,
+        endpoint: &str,
+    ) -> Result<(), AwsError> {
+        self.sns
+            .subscribe()
+            .topic_arn(topic_arn)
+            .protocol(protocol)
+            .endpoint(endpoint)
+            .send()
+            .await
+            .map_err(|e| classify(api::MEMBER_SUBSCRIBE, e))?;
+        Ok(())
+    }
+}
+
+/// IAM returns policy documents URL-encoded.
+fn decode(document: &str) -> String {
+    percent_encoding::percent_decode_str(document)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// A read of something that may not exist: not found is `None`, not an error.
+fn not_found_is_none<T>(error: AwsError) -> Result<Option<T>, AwsError> {
+    if error.kind == ErrorKind::NotFound {
+        Ok(None)
+    } else {
+        Err(error)
+    }
+}
+
+/// Whether a project already is what `spec` says (compared field by field as CodeBuild
+/// returns them), so that an unchanged project is not written again.
+fn same_project(project: &aws_sdk_codebuild::types::Project, spec: &ProjectSpec) -> bool {
+    let environment = project.environment();
+    let variables: std::collections::BTreeMap<String, String> = environment
+        .map(|e| {
+            e.environment_variables()
+                .iter()
+                .map(|v| (v.name().to_string(), v.value().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let arm = environment
+        .is_some_and(|e| e.r#type() == &aws_sdk_codebuild::types::EnvironmentType::ArmContainer);
+    let tags: std::collections::BTreeMap<&str, &str> = project
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?, t.value()?)))
+        .collect();
+    project.source().and_then(|s| s.buildspec()) == Some(spec.buildspec.as_str())
+        && project.service_role() == Some(spec.service_role_arn.as_str())
+        && project.timeout_in_minutes() == Some(spec.timeout_minutes)
+        && project.concurrent_build_limit() == Some(spec.concurrency)
+        && variables == spec.environment
+        && arm == spec.arm
+        && spec
+            .tags
+            .iter()
+            .all(|t| tags.get(t.key.as_str()) == Some(&t.value.as_str()))
 }

@@ -27,6 +27,7 @@ mod members;
 mod organizations;
 mod parameters;
 mod queues;
+mod topics;
 
 /// Where and as whom to call AWS.
 #[derive(Debug, Clone, Default)]
@@ -149,6 +150,9 @@ pub async fn connect(options: &AwsOptions, limiters: Arc<Limiters>) -> Aws {
         }),
         leases: Arc::new(leases::SdkLeases {
             client: aws_sdk_dynamodb::Client::new(&base),
+        }),
+        topics: Arc::new(topics::SdkTopics {
+            client: aws_sdk_sns::Client::new(&base),
         }),
     };
     Aws::new(backends, limiters)

@@ -46,4 +46,28 @@ impl Queues for SdkQueues {
             .map_err(|e| classify(api::DELETE_MESSAGE, e))?;
         Ok(())
     }
+
+    async fn queue_arn(&self, queue_url: &str) -> Result<String, AwsError> {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let output = self
+            .client
+            .get_queue_attributes()
+            .queue_url(queue_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|e| classify(api::GET_QUEUE_ATTRIBUTES, e))?;
+        output
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+            .cloned()
+            .ok_or_else(|| {
+                AwsError::new(
+                    api::GET_QUEUE_ATTRIBUTES,
+                    crate::ErrorKind::NotFound,
+                    "",
+                    format!("no ARN for the queue {queue_url}"),
+                )
+            })
+    }
 }

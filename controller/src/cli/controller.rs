@@ -79,6 +79,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "URL", env = "SPA_QUEUE_URL")]
     pub queue_url: Option<String>,
 
+    /// The `<env>Alerts` SQS queue: budget alerts from each account's SpaAlertTopic become
+    /// BudgetAlertException events, and preparation subscribes each topic to it.
+    #[arg(long, value_name = "URL", env = "SPA_ALERTS_QUEUE_URL")]
+    pub alerts_queue_url: Option<String>,
+
     /// The EventBridge bus of the automation account for spa's events (name or ARN).
     #[arg(long, default_value = "default", value_name = "BUS")]
     pub event_bus: String,
@@ -127,6 +132,7 @@ pub fn run_controller(args: &RunArgs) -> Result<Output, Failure> {
         lifecycle: crate::runtime::LifecycleOptions {
             enabled: !args.no_lifecycle,
             queue_url: args.queue_url.clone(),
+            alerts_queue_url: args.alerts_queue_url.clone(),
             event_bus: args.event_bus.clone(),
             sweep_interval: args.sweep_interval,
             poll: args.build_poll,

@@ -122,6 +122,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "URL", env = "SPA_QUEUE_URL")]
     pub queue_url: Option<String>,
 
+    /// The `<env>Alerts` SQS queue: preparation subscribes each account's SpaAlertTopic to
+    /// it, and (without --until-idle) budget alerts on it become exceptions.
+    #[arg(long, value_name = "URL", env = "SPA_ALERTS_QUEUE_URL")]
+    pub alerts_queue_url: Option<String>,
+
     /// Without --until-idle: how often every account not released is looked at (at least 1s).
     #[arg(long, default_value = "15m", value_parser = super::args::interval, value_name = "DURATION")]
     pub sweep_interval: Duration,
@@ -311,6 +316,7 @@ fn run_engine(args: &RunArgs, expire_now: bool, term: &Term) -> Result<Output, F
         concurrency: args.concurrency,
         event_bus: args.common.event_bus.clone(),
         expire_now,
+        alerts_queue_url: args.alerts_queue_url.clone(),
         ..EngineOptions::default()
     };
     let context = all(&args.common, options, term)?;

@@ -17,7 +17,9 @@ pub fn account_event(config: &Config, event: Event, account: &str) -> EventEntry
         Event::ReleasedAccount => "the account has been released to its holder",
         Event::ExpiredAccount => "the account has expired",
         Event::PurgedAccount => "the account has been purged",
-        Event::FailedCodebuildException | Event::GenericException => "exception",
+        Event::FailedCodebuildException | Event::GenericException | Event::BudgetAlertException => {
+            "exception"
+        }
     };
     EventEntry {
         source: EVENT_SOURCE.to_string(),
@@ -30,21 +32,31 @@ pub fn account_event(config: &Config, event: Event, account: &str) -> EventEntry
     }
 }
 
-/// An exception about an account.
-pub fn exception(
-    config: &Config,
-    event: Event,
-    account: &str,
-    reason: &str,
-    state: Option<&str>,
-) -> EventEntry {
+/// An exception about an account: `{"account", "title", "message", "impact"}` in that order,
+/// `impact` (1, the most severe, to 5, as Incident Manager counts) only when known.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Exception {
+    pub account: String,
+    pub title: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impact: Option<u8>,
+}
+
+/// The payload event of an exception.
+pub fn exception(config: &Config, event: Event, exception: &Exception) -> EventEntry {
+    payload_event(config, &format!("{event:?}"), exception)
+}
+
+/// `{"ContentType": "application/json", "Environment", "Payload"}`, in that order.
+pub fn payload_event(config: &Config, label: &str, payload: &impl serde::Serialize) -> EventEntry {
     EventEntry {
         source: EVENT_SOURCE.to_string(),
-        detail_type: format!("{event:?}"),
+        detail_type: label.to_string(),
         detail: serde_json::json!({
             "ContentType": "application/json",
             "Environment": config.environment(),
-            "Payload": {"Account": account, "State": state, "Reason": reason},
+            "Payload": payload,
         }),
     }
 }

@@ -117,6 +117,29 @@ pub enum Event {
     PurgedAccount,
     FailedCodebuildException,
     GenericException,
+    BudgetAlertException,
+}
+
+impl State {
+    /// The event every entry into this state emits, whatever the features (lifecycle.md):
+    /// consumers of the bus open and close their transactions on these.
+    pub fn entered(self) -> Option<Event> {
+        match self {
+            State::Vanilla => None,
+            State::Assigned => Some(Event::AssignedAccount),
+            State::Released => Some(Event::ReleasedAccount),
+            State::Expired => Some(Event::ExpiredAccount),
+        }
+    }
+}
+
+/// Moves the account to `state` after the events of what just happened (`before`), then
+/// emits the event of entering it.
+fn enter(state: State, before: &[Event]) -> Vec<Action> {
+    let mut actions = vec![Action::SetState(state)];
+    actions.extend(before.iter().map(|e| Action::Emit(*e)));
+    actions.extend(state.entered().map(Action::Emit));
+    actions
 }
 
 /// One step for the executor.
@@ -134,26 +157,14 @@ pub enum Action {
 /// How many builds a cycle may try before the account is parked.
 pub const MAX_ATTEMPTS: u32 = 3;
 
-fn build_step(
-    job: Job,
-    enabled: bool,
-    facts: &Facts,
-    done: State,
-    success: &[Event],
-) -> Vec<Action> {
+fn build_step(job: Job, enabled: bool, facts: &Facts, done: State, success: Event) -> Vec<Action> {
     if !enabled {
-        let mut actions = vec![Action::SetState(done)];
-        actions.extend(success.iter().map(|e| Action::Emit(*e)));
-        return actions;
+        return enter(done, &[]);
     }
     match facts.build {
         Build::None => vec![Action::StartBuild(job)],
         Build::InProgress => vec![Action::Wait(job)],
-        Build::Succeeded => {
-            let mut actions = vec![Action::SetState(done)];
-            actions.extend(success.iter().map(|e| Action::Emit(*e)));
-            actions
-        }
+        Build::Succeeded => enter(done, &[success]),
         Build::Failed | Build::Stopped if facts.attempts < MAX_ATTEMPTS => {
             vec![Action::StartBuild(job)]
         }
@@ -192,33 +203,22 @@ pub fn next(facts: &Facts) -> Vec<Action> {
         ];
     };
     match state {
-        State::Vanilla => vec![
-            Action::SetState(State::Assigned),
-            Action::Emit(Event::CreatedAccount),
-        ],
+        State::Vanilla => enter(State::Assigned, &[Event::CreatedAccount]),
         State::Assigned => build_step(
             Job::Preparation,
             facts.preparation,
             facts,
             State::Released,
-            if facts.preparation {
-                &[Event::PreparedAccount, Event::ReleasedAccount]
-            } else {
-                &[Event::AssignedAccount, Event::ReleasedAccount]
-            },
+            Event::PreparedAccount,
         ),
-        State::Released if facts.maintenance_due => vec![Action::SetState(State::Expired)],
+        State::Released if facts.maintenance_due => enter(State::Expired, &[]),
         State::Released => Vec::new(),
         State::Expired => build_step(
             Job::Purge,
             facts.purge,
             facts,
             State::Assigned,
-            if facts.purge {
-                &[Event::PurgedAccount]
-            } else {
-                &[Event::ExpiredAccount]
-            },
+            Event::PurgedAccount,
         ),
     }
 }
@@ -246,8 +246,8 @@ mod tests {
         use Build as B;
         let cases: Vec<(Facts, Vec<Action>)> = vec![
             (facts(None), vec![SetState(State::Vanilla)]),
-            (facts(Some("vanilla")), vec![SetState(State::Assigned), Emit(Event::CreatedAccount)]),
-            (facts(Some("assigned")), vec![SetState(State::Released), Emit(Event::AssignedAccount), Emit(Event::ReleasedAccount)]),
+            (facts(Some("vanilla")), vec![SetState(State::Assigned), Emit(Event::CreatedAccount), Emit(Event::AssignedAccount)]),
+            (facts(Some("assigned")), vec![SetState(State::Released), Emit(Event::ReleasedAccount)]),
             (Facts { preparation: true, ..facts(Some("assigned")) }, vec![StartBuild(Job::Preparation)]),
             (Facts { preparation: true, build: B::InProgress, attempts: 1, ..facts(Some("assigned")) }, vec![Wait(Job::Preparation)]),
             (
@@ -261,13 +261,13 @@ mod tests {
                 vec![Park("the preparation build failed 3 times".into()), Emit(Event::FailedCodebuildException)],
             ),
             (facts(Some("released")), vec![]),
-            (Facts { maintenance_due: true, ..facts(Some("released")) }, vec![SetState(State::Expired)]),
-            (facts(Some("expired")), vec![SetState(State::Assigned), Emit(Event::ExpiredAccount)]),
+            (Facts { maintenance_due: true, ..facts(Some("released")) }, vec![SetState(State::Expired), Emit(Event::ExpiredAccount)]),
+            (facts(Some("expired")), vec![SetState(State::Assigned), Emit(Event::AssignedAccount)]),
             (Facts { purge: true, ..facts(Some("expired")) }, vec![StartBuild(Job::Purge)]),
             (Facts { purge: true, build: B::InProgress, attempts: 1, ..facts(Some("expired")) }, vec![Wait(Job::Purge)]),
             (
                 Facts { purge: true, build: B::Succeeded, attempts: 1, ..facts(Some("expired")) },
-                vec![SetState(State::Assigned), Emit(Event::PurgedAccount)],
+                vec![SetState(State::Assigned), Emit(Event::PurgedAccount), Emit(Event::AssignedAccount)],
             ),
             (Facts { purge: true, build: B::Failed, attempts: 1, ..facts(Some("expired")) }, vec![StartBuild(Job::Purge)]),
             (
@@ -286,6 +286,54 @@ mod tests {
         for (facts, expected) in cases {
             assert_eq!(next(&facts), expected, "{facts:?}");
         }
+    }
+
+    /// The events of one maintenance cycle, released → released, as lifecycle.md lists
+    /// them: consumers count on Expired and Assigned whatever the features.
+    #[test]
+    fn a_cycle_emits_the_contract_events_in_order() {
+        use Event::*;
+        fn cycle(features: bool) -> Vec<Event> {
+            let mut f = Facts {
+                preparation: features,
+                purge: features,
+                maintenance_due: true,
+                ..facts(Some("released"))
+            };
+            let mut emitted = Vec::new();
+            for _ in 0..10 {
+                for action in next(&f) {
+                    match action {
+                        Action::SetState(s) => {
+                            f.state = Some(s.as_str().to_string());
+                            f.build = Build::None;
+                            f.maintenance_due = false;
+                        }
+                        Action::StartBuild(_) => f.build = Build::Succeeded,
+                        Action::Emit(e) => emitted.push(e),
+                        other => panic!("unexpected {other:?}"),
+                    }
+                }
+                if emitted.last() == Some(&ReleasedAccount) {
+                    break;
+                }
+            }
+            emitted
+        }
+        assert_eq!(
+            cycle(false),
+            [ExpiredAccount, AssignedAccount, ReleasedAccount]
+        );
+        assert_eq!(
+            cycle(true),
+            [
+                ExpiredAccount,
+                PurgedAccount,
+                AssignedAccount,
+                PreparedAccount,
+                ReleasedAccount
+            ]
+        );
     }
 
     /// Whatever the facts, a failed or stopped purge never moves an account to assigned.

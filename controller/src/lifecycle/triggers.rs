@@ -148,13 +148,14 @@ pub async fn consume(engine: Arc<Engine>, aws: Aws, queue_url: String, wait_seco
 }
 
 /// Starts what wakes accounts besides the engine's own polls: the maintenance window, the
-/// sweep every `sweep_interval`, and the queue consumer when there is a queue. Abort the
-/// handles to stop them.
+/// sweep every `sweep_interval`, the queue consumer when there is a queue, and the consumer
+/// of the alerts queue when the engine has one. Abort the handles to stop them.
 pub fn spawn(
     engine: &Arc<Engine>,
     queue_url: Option<String>,
     sweep_interval: Duration,
 ) -> Vec<tokio::task::JoinHandle<()>> {
+    let alerts = engine.options.alerts_queue_url.clone();
     let mut tasks = vec![
         tokio::spawn(maintenance_window(engine.clone())),
         tokio::spawn(sweep(engine.clone(), sweep_interval)),
@@ -164,6 +165,14 @@ pub fn spawn(
             engine.clone(),
             engine.aws().clone(),
             queue_url,
+            20,
+        )));
+    }
+    if let Some(alerts) = alerts {
+        tasks.push(tokio::spawn(super::alerts::consume(
+            engine.clone(),
+            engine.aws().clone(),
+            alerts,
             20,
         )));
     }

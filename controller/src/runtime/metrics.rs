@@ -178,6 +178,16 @@ impl Metrics {
                 &counters.wakes,
             ),
             (
+                "spa_alerts",
+                "Messages of the alerts queue raised as exceptions.",
+                &counters.alerts,
+            ),
+            (
+                "spa_alerts_ignored",
+                "Messages of the alerts queue dropped (unmanaged accounts, unknown types).",
+                &counters.alerts_ignored,
+            ),
+            (
                 "spa_lifecycle_echoes",
                 "Queue messages recognised as echoes of spa's own writes.",
                 &counters.echoes,

@@ -60,6 +60,9 @@ pub struct LifecycleOptions {
     /// The SQS queue fed by the EventBridge rules; without it, builds are polled and the
     /// sweep catches what changed by hand.
     pub queue_url: Option<String>,
+    /// The `<env>Alerts` queue: budget alerts become exceptions, and each account's alert
+    /// topic is subscribed to it.
+    pub alerts_queue_url: Option<String>,
     pub event_bus: String,
     pub sweep_interval: Duration,
     pub poll: Duration,
@@ -71,6 +74,7 @@ impl Default for LifecycleOptions {
         LifecycleOptions {
             enabled: true,
             queue_url: None,
+            alerts_queue_url: None,
             event_bus: "default".to_string(),
             sweep_interval: Duration::from_secs(900),
             poll: Duration::from_secs(30),

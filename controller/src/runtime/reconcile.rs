@@ -157,6 +157,7 @@ impl Controller {
                 poll: options.poll,
                 concurrency: options.concurrency,
                 event_bus: options.event_bus.clone(),
+                alerts_queue_url: options.alerts_queue_url.clone(),
                 ..Default::default()
             };
             let shared = self.shared.clone();
@@ -190,6 +191,7 @@ impl Controller {
             );
             tracing::info!(
                 queue = options.queue_url.as_deref().unwrap_or("none"),
+                alerts_queue = options.alerts_queue_url.as_deref().unwrap_or("none"),
                 "life cycle started"
             );
             self.shared

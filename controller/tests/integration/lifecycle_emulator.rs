@@ -231,11 +231,21 @@ async fn accounts_go_round_the_cycle_with_builds_inside_them_and_events_through_
     };
     assert_eq!(
         of(&members[0]),
-        ["CreatedAccount", "PreparedAccount", "ReleasedAccount"]
+        [
+            "CreatedAccount",
+            "AssignedAccount",
+            "PreparedAccount",
+            "ReleasedAccount"
+        ]
     );
     assert_eq!(
         of(&members[2]),
-        ["PurgedAccount", "PreparedAccount", "ReleasedAccount"]
+        [
+            "PurgedAccount",
+            "AssignedAccount",
+            "PreparedAccount",
+            "ReleasedAccount"
+        ]
     );
 
     // The maintenance window, now: every account is purged and goes round again.
@@ -272,7 +282,13 @@ async fn accounts_go_round_the_cycle_with_builds_inside_them_and_events_through_
             .collect();
         assert_eq!(
             kinds,
-            ["PurgedAccount", "PreparedAccount", "ReleasedAccount"],
+            [
+                "ExpiredAccount",
+                "PurgedAccount",
+                "AssignedAccount",
+                "PreparedAccount",
+                "ReleasedAccount"
+            ],
             "{id}"
         );
     }

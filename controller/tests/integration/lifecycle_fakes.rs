@@ -114,10 +114,58 @@ impl World {
             .unwrap()
             .iter()
             .filter(|(_, e)| {
-                e.detail["Account"] == account || e.detail["Payload"]["Account"] == account
+                e.detail["Account"] == account || e.detail["Payload"]["account"] == account
             })
             .map(|(_, e)| e.detail_type.clone())
             .collect()
+    }
+
+    /// Every event put so far matches docs/events.schema.json, keys in the documented order.
+    fn assert_contract(&self) {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../docs/events.schema.json")).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let put = self.events.put.lock().unwrap();
+        assert!(!put.is_empty());
+        for (_, entry) in put.iter() {
+            let event = serde_json::json!({
+                "Source": entry.source,
+                "DetailType": entry.detail_type,
+                "Detail": entry.detail,
+            });
+            let errors: Vec<String> = validator
+                .iter_errors(&event)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{event}: {errors:?}");
+            let keys = |v: &serde_json::Value| -> Vec<String> {
+                v.as_object().unwrap().keys().cloned().collect()
+            };
+            let detail = keys(&entry.detail);
+            if detail[0] == "Account" {
+                assert!(
+                    ["Account", "Environment", "Message"]
+                        .iter()
+                        .map(|k| k.to_string())
+                        .collect::<Vec<_>>()
+                        .starts_with(&detail),
+                    "{detail:?}"
+                );
+            } else {
+                assert_eq!(detail, ["ContentType", "Environment", "Payload"]);
+                let payload = keys(&entry.detail["Payload"]);
+                if entry.detail_type.ends_with("Exception") {
+                    assert!(
+                        ["account", "title", "message", "impact"]
+                            .iter()
+                            .map(|k| k.to_string())
+                            .collect::<Vec<_>>()
+                            .starts_with(&payload),
+                        "{payload:?}"
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -177,7 +225,12 @@ async fn accounts_go_round_the_whole_cycle_with_builds_inside_each_account() {
     assert_eq!(world.organizations.tags_of(A)["team"], "platform");
     assert_eq!(
         world.events_of(A),
-        ["CreatedAccount", "PreparedAccount", "ReleasedAccount"]
+        [
+            "CreatedAccount",
+            "AssignedAccount",
+            "PreparedAccount",
+            "ReleasedAccount"
+        ]
     );
     assert_eq!(world.events_of(C), ["PreparedAccount", "ReleasedAccount"]);
 
@@ -210,13 +263,17 @@ async fn accounts_go_round_the_whole_cycle_with_builds_inside_each_account() {
         world.events_of(B),
         [
             "CreatedAccount",
+            "AssignedAccount",
             "PreparedAccount",
             "ReleasedAccount",
+            "ExpiredAccount",
             "PurgedAccount",
+            "AssignedAccount",
             "PreparedAccount",
             "ReleasedAccount"
         ]
     );
+    world.assert_contract();
     let path: Vec<State> = steps
         .lock()
         .unwrap()
@@ -287,7 +344,24 @@ async fn a_failed_build_is_retried_with_backoff_then_the_account_is_parked() {
         .1
         .clone();
     assert_eq!(exception.detail["ContentType"], "application/json");
-    assert_eq!(exception.detail["Payload"]["State"], "assigned");
+    let payload = exception.detail["Payload"].as_object().unwrap();
+    assert_eq!(
+        payload.keys().collect::<Vec<_>>(),
+        ["account", "title", "message"]
+    );
+    assert_eq!(payload["account"], A);
+    assert_eq!(
+        payload["title"],
+        format!("Account {A} is parked in state assigned")
+    );
+    assert!(
+        payload["message"]
+            .as_str()
+            .unwrap()
+            .contains("the preparation build failed 3 times"),
+        "{payload:?}"
+    );
+    world.assert_contract();
     // Back-off: 1 s then 2 s before the second and third attempts.
     assert!(
         start.elapsed() >= Duration::from_secs(3),
@@ -315,6 +389,31 @@ async fn a_stopped_build_is_started_again() {
     run(&engine).await;
     assert_eq!(world.builds.account(A).started(), 2);
     assert_eq!(world.state(A).as_deref(), Some("released"));
+}
+
+/// An operator's move emits what every entry into that state emits, and lifts a park.
+#[tokio::test(start_paused = true)]
+async fn a_forced_state_emits_the_event_of_entering_it() {
+    let world = World::new(
+        &[(
+            A,
+            &[("account-state", "released"), ("account-parked", "stuck")],
+        )],
+        settings(BOTH, "rate(7 days)"),
+        FakeMember::default,
+    );
+    let engine = world.engine(quick(), Arc::default()).await;
+    engine.force_state(A, State::Expired).await.unwrap();
+    assert_eq!(world.events_of(A), ["ExpiredAccount"]);
+    assert!(
+        !world
+            .organizations
+            .tags_of(A)
+            .contains_key("account-parked")
+    );
+    engine.force_state(A, State::Vanilla).await.unwrap();
+    assert_eq!(world.events_of(A), ["ExpiredAccount"]);
+    world.assert_contract();
 }
 
 #[tokio::test(start_paused = true)]
@@ -444,6 +543,57 @@ async fn duplicated_reordered_and_echoed_events_are_harmless() {
         triggers::classify(&engine, &by_hand),
         Wake::Account(A.to_string())
     );
+}
+
+/// The alerts queue: a budget alert becomes an exception about the topic's account, the
+/// subscription of an alert topic is confirmed, and bad messages neither crash the consumer
+/// nor stay in the queue.
+#[tokio::test(start_paused = true)]
+async fn the_alerts_queue_raises_budget_alerts_and_confirms_subscriptions() {
+    let world = World::new(
+        &[(A, &[("account-state", "released")])],
+        settings(BOTH, "rate(7 days)"),
+        FakeMember::default,
+    );
+    let alerts = "https://sqs.eu-west-1.amazonaws.com/123456789012/SpaTestAlerts";
+    let engine = world
+        .engine(
+            EngineOptions {
+                alerts_queue_url: Some(alerts.to_string()),
+                ..quick()
+            },
+            Default::default(),
+        )
+        .await;
+    let topic = format!("arn:aws:sns:eu-west-1:{A}:SpaAlertTopic");
+    let queues = world.fakes.queues.clone();
+    for body in [
+        serde_json::json!({"Type": "SubscriptionConfirmation", "TopicArn": topic, "Token": "t0k", "Message": "confirm"}).to_string(),
+        serde_json::json!({"Type": "Notification", "TopicArn": topic, "Subject": "AWS Budgets: Monthly has exceeded your alert threshold", "Message": "80% of 500 USD"}).to_string(),
+        "not json at all".to_string(),
+        serde_json::json!({"Type": "Notification", "TopicArn": "arn:aws:sns:eu-west-1:999999999999:SpaAlertTopic", "Message": "x"}).to_string(),
+        "x".repeat(300_000),
+    ] {
+        queues.push(alerts, &body);
+    }
+    let tasks = triggers::spawn(&engine, None, Duration::from_secs(3600));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for task in tasks {
+        task.abort();
+    }
+    assert_eq!(queues.len(alerts), 0);
+    assert_eq!(
+        world.fakes.topics.confirmed(),
+        [(topic.clone(), "t0k".to_string())]
+    );
+    assert_eq!(world.events_of(A), ["BudgetAlertException"]);
+    assert_eq!(
+        world.events_of("123456789012"),
+        ["GenericException", "GenericException"]
+    );
+    assert_eq!(engine.counters.alerts.get(), 3);
+    assert_eq!(engine.counters.alerts_ignored.get(), 1);
+    world.assert_contract();
 }
 
 #[tokio::test(start_paused = true)]

@@ -8,9 +8,7 @@ use super::error::StepError;
 use super::{Engine, lock};
 use crate::aws::{AwsError, BuildInfo, ErrorKind, MemberAccount, ProjectSpec};
 use crate::lifecycle::machine::Job;
-
-/// The service role of the projects, created in each managed account.
-pub const SERVICE_ROLE: &str = "SpaCodeBuildServiceRole";
+use crate::lifecycle::member;
 
 impl Engine {
     /// The builds of `job` in the cycle that started at `since`, oldest first.
@@ -43,6 +41,71 @@ impl Engine {
         Ok(infos)
     }
 
+    /// The bus of the automation account, as an ARN.
+    pub(super) fn bus_arn(&self, config: &Config) -> String {
+        if self.options.event_bus.starts_with("arn:") {
+            self.options.event_bus.clone()
+        } else {
+            format!(
+                "arn:aws:events:{}:{}:event-bus/{}",
+                config.region,
+                config.automation_account(),
+                self.options.event_bus
+            )
+        }
+    }
+
+    /// Brings the account's roles, rules and topic to what they should be, once per
+    /// settings in this process (a restart checks again: every step reads first).
+    async fn prepare_member(
+        &self,
+        member: &MemberAccount,
+        config: &Config,
+    ) -> Result<member::Ready, StepError> {
+        let alerts_queue_arn = match &self.options.alerts_queue_url {
+            None => None,
+            Some(url) => Some(
+                self.alerts_queue_arn
+                    .get_or_try_init(|| self.aws.queue_arn(url))
+                    .await
+                    .map_err(|error| StepError::AlertsQueue {
+                        url: url.clone(),
+                        error,
+                    })?
+                    .clone(),
+            ),
+        };
+        let desired = member::Desired {
+            region: config.region.clone(),
+            bus_arn: self.bus_arn(config),
+            build_policy_arn: config
+                .settings
+                .worker
+                .build_service_role_policy_arn
+                .value
+                .clone(),
+            alerts_queue_arn,
+            tags: config.resource_tags(),
+        };
+        let account = member.account().to_string();
+        let known = lock(&self.memory)
+            .get(&account)
+            .and_then(|m| m.ready.clone())
+            .filter(|(for_desired, _)| *for_desired == desired);
+        if let Some((_, ready)) = known {
+            return Ok(ready);
+        }
+        let ready = member::ensure(member, &desired)
+            .await
+            .map_err(|error| StepError::Member {
+                account: account.clone(),
+                role: member.role_name().to_string(),
+                error,
+            })?;
+        lock(&self.memory).entry(account).or_default().ready = Some((desired, ready.clone()));
+        Ok(ready)
+    }
+
     /// Brings the project of `job` to the effective settings and starts one build of the
     /// cycle `since`, attempt `attempts + 1`.
     #[allow(clippy::too_many_arguments)]
@@ -64,57 +127,43 @@ impl Engine {
         let Some(buildspec) = buildspec else {
             return Err(StepError::NoBuildspec(job));
         };
-        let role = member
-            .ensure_service_role(SERVICE_ROLE)
-            .await
-            .map_err(StepError::ServiceRole)?;
+        let ready = self.prepare_member(member, config).await?;
         let mut environment: BTreeMap<String, String> = feature
             .variables
             .iter()
             .map(|(k, v)| (k.to_string(), v.value.text.clone()))
             .collect();
-        let automation = config.automation_account();
         environment.insert(
             "ENVIRONMENT_IDENTIFIER".into(),
             config.environment().to_string(),
         );
-        environment.insert(
-            "EVENT_BUS_ARN".into(),
-            if self.options.event_bus.starts_with("arn:") {
-                self.options.event_bus.clone()
-            } else {
-                format!(
-                    "arn:aws:events:{}:{automation}:event-bus/{}",
-                    config.region, self.options.event_bus
-                )
-            },
-        );
+        environment.insert("EVENT_BUS_ARN".into(), self.bus_arn(config));
         environment
             .entry("BUDGET_EMAIL".into())
             .or_insert_with(|| email.to_string());
-        environment.insert(
-            "TOPIC_ARN".into(),
-            format!(
-                "arn:aws:sns:{}:{automation}:SpaAlerts{}",
-                config.region,
-                config.environment()
-            ),
-        );
+        environment.insert("TOPIC_ARN".into(), ready.topic_arn);
         let spec = ProjectSpec {
             name: job.project().to_string(),
             buildspec: buildspec.text.clone(),
-            service_role_arn: role,
+            service_role_arn: ready.service_role_arn,
             environment,
-            arm: false,
-            timeout_minutes: match job {
-                Job::Preparation => 30,
-                Job::Purge => 240,
-            },
+            arm: settings.features.with_arm_architecture.value,
+            timeout_minutes: i32::try_from(settings.worker.build_timeout_in_minutes.value)
+                .unwrap_or(480),
+            // One build at a time in an account: a purge never races a preparation.
+            concurrency: 1,
+            tags: config.resource_tags(),
         };
-        member
+        let change = member
             .ensure_project(&spec)
             .await
             .map_err(StepError::Project)?;
+        tracing::debug!(
+            account = member.account(),
+            project = spec.name,
+            ?change,
+            "project"
+        );
         // One token per cycle and attempt: a retried call, or a restart within CodeBuild's
         // five minutes, returns the same build.
         let token = format!("spa-{}-{since}-{attempts}", job.label());

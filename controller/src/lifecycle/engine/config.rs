@@ -51,6 +51,33 @@ impl Config {
         &self.settings.environment_identifier.value
     }
 
+    /// Tags of what spa creates in member accounts: `managed-by` and `spa-environment`,
+    /// and `automation.tags`.
+    pub fn resource_tags(&self) -> Vec<crate::aws::Tag> {
+        let mut tags = vec![
+            crate::aws::Tag {
+                key: "managed-by".to_string(),
+                value: "spa".to_string(),
+            },
+            crate::aws::Tag {
+                key: "spa-environment".to_string(),
+                value: self.environment().to_string(),
+            },
+        ];
+        tags.extend(
+            self.settings
+                .automation
+                .tags
+                .iter()
+                .filter(|(key, _)| *key != "managed-by" && *key != "spa-environment")
+                .map(|(key, value)| crate::aws::Tag {
+                    key: key.to_string(),
+                    value: value.value.clone(),
+                }),
+        );
+        tags
+    }
+
     pub fn automation_account(&self) -> &str {
         self.settings
             .automation

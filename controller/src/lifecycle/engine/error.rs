@@ -3,6 +3,16 @@
 
 use crate::aws::{AwsError, ErrorKind};
 use crate::lifecycle::machine::{Event, Job};
+use crate::lifecycle::member::SetupError;
+
+/// What to do about a denied step inside a member account.
+fn hint(kind: ErrorKind) -> &'static str {
+    if kind == ErrorKind::AccessDenied {
+        "; hint: the role spa assumes in member accounts needs the permissions of deploy/member-role.yaml, and must trust the management role (docs/install.md)"
+    } else {
+        ""
+    }
+}
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StepError {
@@ -14,8 +24,16 @@ pub enum StepError {
     AssumeRole(AwsError),
     #[error("reading the builds: {0}")]
     ReadBuilds(AwsError),
-    #[error("creating the service role: {0}")]
-    ServiceRole(AwsError),
+    #[error("preparing the account {account} through the role {role} ({error}){}", hint(.error.error.kind))]
+    Member {
+        account: String,
+        role: String,
+        error: SetupError,
+    },
+    #[error(
+        "reading the ARN of the alerts queue {url} (the controller needs sqs:GetQueueAttributes on it): {error}"
+    )]
+    AlertsQueue { url: String, error: AwsError },
     #[error("creating the project: {0}")]
     Project(AwsError),
     #[error("starting the build: {0}")]
@@ -34,10 +52,11 @@ impl StepError {
             | StepError::WriteState(e)
             | StepError::AssumeRole(e)
             | StepError::ReadBuilds(e)
-            | StepError::ServiceRole(e)
             | StepError::Project(e)
             | StepError::StartBuild(e)
             | StepError::Park(e) => Some(e),
+            StepError::Member { error, .. } => Some(&error.error),
+            StepError::AlertsQueue { error, .. } => Some(error),
             StepError::NoBuildspec(_) => None,
         }
     }
@@ -53,13 +72,14 @@ impl StepError {
         match self {
             StepError::AssumeRole(_)
             | StepError::ReadBuilds(_)
-            | StepError::ServiceRole(_)
+            | StepError::Member { .. }
             | StepError::Project(_)
             | StepError::StartBuild(_)
             | StepError::NoBuildspec(_) => Event::FailedCodebuildException,
-            StepError::ReadTags(_) | StepError::WriteState(_) | StepError::Park(_) => {
-                Event::GenericException
-            }
+            StepError::ReadTags(_)
+            | StepError::WriteState(_)
+            | StepError::Park(_)
+            | StepError::AlertsQueue { .. } => Event::GenericException,
         }
     }
 }

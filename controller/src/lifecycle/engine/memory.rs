@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::aws::BuildStatus;
+use crate::lifecycle::member;
 
 #[derive(Debug, Default)]
 pub(super) struct Memory {
@@ -18,6 +19,8 @@ pub(super) struct Memory {
     pub(super) backoff_done_for: Option<(i64, u32)>,
     /// The status last seen of the newest build, to report its end once.
     pub(super) last_status: Option<(String, BuildStatus)>,
+    /// The account's roles, rules and topic were brought to this.
+    pub(super) ready: Option<(member::Desired, member::Ready)>,
 }
 
 /// The back-off after `failures` failures in a row: `base`, doubled at each next one,

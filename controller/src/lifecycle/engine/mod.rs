@@ -22,6 +22,7 @@ use prometheus_client::metrics::counter::Counter;
 use serde::Serialize;
 use spa_schema::Settings;
 
+use super::events;
 use super::machine::{self, Job, State};
 use super::queue::WorkQueue;
 use crate::aws::{Aws, AwsError, Clock};
@@ -33,7 +34,6 @@ mod memory;
 mod step;
 mod tags;
 
-pub use builds::SERVICE_ROLE;
 pub use config::Config;
 pub use error::StepError;
 use memory::{Memory, backoff};
@@ -52,6 +52,8 @@ pub struct EngineOptions {
     pub event_bus: String,
     /// Treat the maintenance window as due for every released account (`expire-now`).
     pub expire_now: bool,
+    /// The alerts queue (URL) each account's alert topic is subscribed to, if any.
+    pub alerts_queue_url: Option<String>,
 }
 
 impl Default for EngineOptions {
@@ -62,6 +64,7 @@ impl Default for EngineOptions {
             concurrency: 16,
             event_bus: "default".to_string(),
             expire_now: false,
+            alerts_queue_url: None,
         }
     }
 }
@@ -149,6 +152,9 @@ pub struct Counters {
     /// Queue messages that woke an account.
     pub wakes: Counter,
     pub echoes: Counter,
+    /// Messages of the alerts queue raised as exceptions, and dropped.
+    pub alerts: Counter,
+    pub alerts_ignored: Counter,
 }
 
 /// Tags written to an account and when (milliseconds).
@@ -175,6 +181,8 @@ pub struct Engine {
     pub queue: WorkQueue,
     /// Says whether accounts may move now (the controller: leader and not suspended).
     gate: Option<Gate>,
+    /// The ARN of `options.alerts_queue_url`, read once.
+    alerts_queue_arn: tokio::sync::OnceCell<String>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -198,6 +206,7 @@ impl Engine {
             counters: Counters::default(),
             queue: WorkQueue::default(),
             gate: None,
+            alerts_queue_arn: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -367,6 +376,14 @@ impl Engine {
             from,
             to: state,
         });
+        // As every entry into a state, a forced one emits its event: consumers open and close
+        // their transactions on them.
+        if let Some(event) = state.entered() {
+            let entry = events::account_event(&config, event, account);
+            if let Err(error) = self.emit(&[entry]).await {
+                tracing::warn!(account, "cannot emit events: {error}");
+            }
+        }
         Ok(())
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{Engine, Step, lock};
 use crate::aws::{AwsError, Tag};
-use crate::lifecycle::events::exception;
+use crate::lifecycle::events::{self, Exception, exception};
 use crate::lifecycle::machine::Event;
 
 /// Organizations tag values: at most 256 characters of this set.
@@ -108,6 +108,12 @@ impl Engine {
         }
     }
 
+    /// Puts an exception on the bus.
+    pub async fn raise(&self, event: Event, exception: &Exception) -> Result<(), AwsError> {
+        self.emit(&[events::exception(&self.config(), event, exception)])
+            .await
+    }
+
     /// Parks `account` with a visible reason, and says so on the bus.
     pub(super) async fn park(
         &self,
@@ -127,7 +133,22 @@ impl Engine {
             .known(account)
             .and_then(|k| k.tags)
             .and_then(|t| t.get(&config.state_tag()).cloned());
-        let entry = exception(&config, event, account, reason, state.as_deref());
+        let title = match state.as_deref() {
+            Some(state) => format!("Account {account} is parked in state {state}"),
+            None => format!("Account {account} is parked"),
+        };
+        let entry = exception(
+            &config,
+            event,
+            &Exception {
+                account: account.to_string(),
+                title,
+                message: format!(
+                    "spa stopped moving the account: {reason}. Fix the cause, then move it on with `spa lifecycle set-state {account} STATE`."
+                ),
+                impact: None,
+            },
+        );
         if let Err(error) = self.emit(&[entry]).await {
             tracing::warn!(account, "cannot emit the exception event: {error}");
         }
