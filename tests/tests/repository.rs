@@ -30,3 +30,45 @@ fn shipped_buildspecs_fit_in_a_parameter() {
         assert!(size <= 8192, "buildspecs/{name} is {size} bytes");
     }
 }
+
+/// The example parameter files of `deploy/examples/` are what `spa deploy parameters`
+/// derives from the example settings: settings stay the single source.
+#[test]
+fn deploy_examples_are_derived_from_the_example_settings() {
+    let repo = spa_tests::GitRepo::example();
+    let dir = repo.dir.path();
+    let automation = [
+        "--organization-id",
+        "o-1rb4example",
+        "--image-uri",
+        "ghcr.io/spa-project/spa:0.1.0",
+        "--settings-repository-url",
+        "https://github.com/example-corp/spa-settings",
+        "--vpc-id",
+        "vpc-0123456789abcdef0",
+        "--subnet-ids",
+        "subnet-0123456789abcdef0,subnet-0fedcba9876543210",
+    ];
+    for (stack, extra) in [
+        ("management", &[][..]),
+        ("automation", &automation[..]),
+        ("member-role", &[][..]),
+    ] {
+        let mut args = vec!["deploy", "parameters", stack];
+        args.extend_from_slice(extra);
+        let run = spa_tests::spa(dir, &args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let committed = std::fs::read_to_string(
+            workspace().join(format!("deploy/examples/{stack}.parameters.json")),
+        )
+        .unwrap();
+        assert_eq!(
+            run.stdout, committed,
+            "deploy/examples/{stack}.parameters.json: regenerate it with `spa deploy parameters {stack}`"
+        );
+    }
+    // What settings cannot say is asked for by name.
+    let run = spa_tests::spa(dir, &["deploy", "parameters", "automation"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--organization-id"), "{}", run.stderr);
+}

@@ -11,6 +11,8 @@ use crate::source::Revision;
 pub mod apply;
 pub mod args;
 pub mod controller;
+pub mod deploy;
+mod deployed;
 pub mod dev;
 pub mod diff;
 pub mod explain;
@@ -86,6 +88,9 @@ pub enum Command {
     Suspend(operator::SuspendArgs),
     Resume(operator::ResumeArgs),
     Schema(schema::SchemaArgs),
+    /// The installation into an AWS organization: the stacks' parameters from settings.
+    #[command(subcommand)]
+    Deploy(deploy::DeployCommand),
     #[command(subcommand)]
     Dev(dev::DevCommand),
 }
@@ -174,6 +179,7 @@ pub fn run(cli: Cli, term: &Term) -> Result<Output, Failure> {
         Command::Suspend(args) => operator::suspend(&args),
         Command::Resume(args) => operator::resume(&args),
         Command::Schema(args) => schema::run(&args),
+        Command::Deploy(command) => deploy::run(&command, term),
         Command::Dev(command) => dev::run(&command),
     }
 }
