@@ -11,6 +11,8 @@ An Allow statement fails when it
   - names an action that the reference does not know (a typo grants nothing);
   - lets Principal "*" in without a Condition.
 Deny statements may use wildcards: they only take away.
+
+With --actions, prints instead the actions each role of the templates is allowed, as JSON.
 """
 
 import json
@@ -195,7 +197,25 @@ def check(where, document, known):
     return problems
 
 
+def role_actions(paths):
+    """{"<template>:<role>": [actions]} of the Allow statements of each role's policies:
+    what the IAM-enforced end-to-end test grants, action by action."""
+    roles = {}
+    for path in map(Path, paths):
+        for where, document in template_policies(path):
+            if "(trust)" in where or "/" not in where.rsplit(":", 1)[-1]:
+                continue
+            role = f"{path.name}:{where.rsplit(':', 1)[-1].split('/')[0]}"
+            for statement in as_list(document.get("Statement", [])):
+                if statement.get("Effect") == "Allow":
+                    roles.setdefault(role, set()).update(as_list(statement.get("Action", [])))
+    return {role: sorted(actions) for role, actions in sorted(roles.items())}
+
+
 def main(paths):
+    if paths[:1] == ["--actions"]:
+        print(json.dumps(role_actions(paths[1:]), indent=1))
+        return 0
     known = reference()
     problems, count = [], 0
     for path in map(Path, paths):

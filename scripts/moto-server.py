@@ -6,7 +6,15 @@ MOTO_IAM_LOAD_MANAGED_POLICIES, and then all 1,300 of them in every account it m
 slow, and each one draws a random id, which moves every id drawn after it (the example
 organization's ids are fixed by a seed). This starts moto with only the policies named in
 SPA_EMULATOR_MANAGED_POLICIES (default: AdministratorAccess, ReadOnlyAccess), loaded
-without drawing from the seeded generator. Arguments are moto_server's.
+without drawing from the seeded generator.
+
+It also keeps the body of a form-encoded request (the query protocol of IAM, STS, SNS,
+SQS...) as the client sent it. moto verifies request signatures when it authorizes requests
+(`/moto-api/reset-auth`), and computes them over the body; werkzeug hands a form body over
+parsed, moto encodes it again, and any character encoded differently (`*`, for one) fails
+the signature of a request that real AWS accepts.
+
+Arguments are moto_server's.
 """
 import json
 import os
@@ -15,6 +23,7 @@ import sys
 from moto.iam import models
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.moto_api._internal import mock_random
+from moto.moto_server.werkzeug_app import BackendRequest
 from moto.server import main
 
 WANTED = set(
@@ -35,6 +44,14 @@ def _init_aws_policies(self):
 
 
 models.IAMBackend._init_aws_policies = _init_aws_policies
+
+
+def _data(self):
+    # Cached before the form is parsed: werkzeug then parses the form from this copy.
+    return self.get_data(cache=True, parse_form_data=False)
+
+
+BackendRequest.data = property(_data)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -159,15 +159,39 @@ pub async fn connect(options: &AwsOptions, limiters: Arc<Limiters>) -> Aws {
 }
 
 /// Turns an SDK error into ours: kind, AWS code, and a message with the whole cause chain.
+/// The text between `<tag>` and `</tag>`.
+fn element<'a>(body: &'a str, tag: &str) -> Option<&'a str> {
+    let start = body.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = start + body[start..].find(&format!("</{tag}>"))?;
+    Some(body[start..end].trim())
+}
+
+/// The code and message of an error body in another shape than the protocol's (an XML
+/// error wrapped in `<Errors>`, say), or the start of the body.
+fn unparsed_error(body: &str) -> (String, String) {
+    let code = element(body, "Code").unwrap_or_default().to_string();
+    let message = match element(body, "Message") {
+        Some(message) => message.to_string(),
+        None => body.chars().take(300).collect(),
+    };
+    (code, message)
+}
+
 pub(crate) fn classify<E>(api: Api, error: SdkError<E, HttpResponse>) -> AwsError
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
     match &error {
         SdkError::ServiceError(context) => {
-            let code = context.err().code().unwrap_or_default().to_string();
+            let mut code = context.err().code().unwrap_or_default().to_string();
             let status = context.raw().status().as_u16();
-            let message = context.err().message().unwrap_or_default().to_string();
+            let mut message = context.err().message().unwrap_or_default().to_string();
+            if code.is_empty() && message.is_empty() {
+                // A body the SDK could not read as this protocol's error: what it says
+                // (which names the denied action) is still the best explanation.
+                let body = context.raw().body().bytes().unwrap_or_default();
+                (code, message) = unparsed_error(&String::from_utf8_lossy(body));
+            }
             AwsError::new(
                 api,
                 crate::error::kind_of_code(&code, Some(status)),
@@ -181,6 +205,19 @@ where
             "Timeout",
             "the request timed out",
         ),
+        SdkError::ResponseError(context) if context.raw().status().as_u16() >= 400 => {
+            // An error the SDK could not read (a body in another protocol's shape): its
+            // status and its text still say what happened.
+            let status = context.raw().status().as_u16();
+            let body = context.raw().body().bytes().unwrap_or_default();
+            let (code, message) = unparsed_error(&String::from_utf8_lossy(body));
+            AwsError::new(
+                api,
+                crate::error::kind_of_code(&code, Some(status)),
+                code,
+                message,
+            )
+        }
         SdkError::ResponseError(_) => AwsError::new(
             api,
             ErrorKind::Transient,
@@ -225,4 +262,23 @@ pub(crate) fn built<T>(
     result: Result<T, aws_smithy_types::error::operation::BuildError>,
 ) -> Result<T, AwsError> {
     result.map_err(|e| AwsError::new(api, ErrorKind::Terminal, "", e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unparsed_error;
+
+    #[test]
+    fn an_error_body_in_another_shape_still_gives_its_code_and_message() {
+        let body = "<ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: arn:aws:sts::1:assumed-role/R/s is not authorized to perform: iam:CreateRole</Message></Error></Errors></ErrorResponse>";
+        assert_eq!(
+            unparsed_error(body),
+            (
+                "AccessDenied".to_string(),
+                "User: arn:aws:sts::1:assumed-role/R/s is not authorized to perform: iam:CreateRole"
+                    .to_string()
+            )
+        );
+        assert_eq!(unparsed_error("nope"), (String::new(), "nope".to_string()));
+    }
 }

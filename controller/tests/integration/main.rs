@@ -7,6 +7,7 @@ mod apply_fakes;
 mod aws_emulator;
 mod common;
 mod controller_emulator;
+mod iam_emulator;
 mod lifecycle_emulator;
 mod lifecycle_fakes;
 mod observe_emulator;

@@ -1,0 +1,278 @@
+//! The life cycle with IAM enforced: the emulator authorizes every request once told to
+//! (`/moto-api/reset-auth`), and spa runs as an identity holding exactly the actions of
+//! the task role of `deploy/automation.yaml`, through a management role holding exactly
+//! those of `deploy/management.yaml`, into member roles holding exactly those of
+//! `deploy/member-role.yaml`. The emulator's resource matching is basic (a statement scoped
+//! to a parameter path was denied for that very parameter), so each role gets its actions on
+//! `*`: this test checks that no action is missing; `scripts/check-policies.py` checks the
+//! resource scoping of the shipped policies.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use spa_controller::aws::sdk::{AwsOptions, assume_role, connect, sdk_config};
+use spa_controller::aws::seed::{AccountSpec, OrganizationSpec, UnitSpec, seed};
+use spa_controller::aws::{Limiters, system_clock};
+use spa_controller::lifecycle::engine::{Engine, EngineOptions, accounts_from};
+use spa_controller::observe::observe;
+use spa_schema::{MemoryFiles, Settings};
+use spa_tests::{Emulator, workspace};
+
+use crate::common::valid_settings;
+
+const MANAGEMENT: &str = "111111111111";
+const MANAGEMENT_ROLE: &str = "SpaAccountsManagementRole";
+const MEMBER_ROLE: &str = "AWSControlTowerExecution";
+
+/// The actions each role of the templates is allowed, by `<template>:<role>`.
+fn granted() -> BTreeMap<String, Vec<String>> {
+    let output = std::process::Command::new(workspace().join(".venv/bin/python"))
+        .arg(workspace().join("scripts/check-policies.py"))
+        .arg("--actions")
+        .args(
+            ["automation", "management", "member-role"]
+                .map(|t| workspace().join(format!("deploy/{t}.yaml"))),
+        )
+        .output()
+        .expect("check-policies.py runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn policy(actions: &[String]) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+    })
+    .to_string()
+}
+
+fn settings(ou: &str) -> Arc<Settings> {
+    let yaml = format!(
+        "environment_identifier: SpaIam\nautomation:\n  account_id: \"123456789012\"\n  region: eu-west-1\n  role_arn_to_manage_accounts: arn:aws:iam::{MANAGEMENT}:role/{MANAGEMENT_ROLE}\n  role_name_to_manage_codebuild: {MEMBER_ROLE}\nworker:\n  preparation_buildspec_template_file: prep.yaml\norganizational_units:\n  - identifier: {ou}\n    preparation:\n      feature: enabled\n"
+    );
+    let files = MemoryFiles::new()
+        .with("settings.yaml", yaml.as_str())
+        .with(
+            "prep.yaml",
+            "version: 0.2\nphases:\n  build:\n    commands:\n      - echo prepare\n",
+        );
+    Arc::new(valid_settings(&files))
+}
+
+/// Tells the emulator to authorize every request from now on (`f64::INFINITY` turns it off).
+fn enforce(emulator: &Emulator, after: &str) {
+    let url = format!("{}/moto-api/reset-auth", emulator.endpoint);
+    let (code, body) = spa_tests::http::request("POST", &url, None, Some(after)).unwrap();
+    assert_eq!(code, 200, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_life_cycle_runs_with_exactly_the_permissions_of_the_templates() {
+    let emulator = Emulator::start();
+    let admin = AwsOptions::emulator(&emulator.endpoint);
+    let account = |name: &str| AccountSpec {
+        name: name.into(),
+        email: format!("{name}@example.com"),
+        id: None,
+        tags: Default::default(),
+    };
+    let seeded = seed(
+        &admin,
+        OrganizationSpec {
+            seed: 23,
+            management_account: MANAGEMENT.into(),
+            management_role: MANAGEMENT_ROLE.into(),
+            member_role: MEMBER_ROLE.into(),
+            accounts: Vec::new(),
+            organizational_units: vec![UnitSpec {
+                name: "Sandboxes".into(),
+                id: None,
+                accounts: vec![account("ana"), account("ben")],
+                organizational_units: Vec::new(),
+            }],
+        },
+    )
+    .await
+    .unwrap();
+    let ou = seeded.organizational_units[0].1.clone();
+    let members: Vec<String> = seeded.accounts.iter().map(|(_, id)| id.clone()).collect();
+    let (ana, ben) = (members[0].clone(), members[1].clone());
+
+    // The identities, while the emulator still lets anything in.
+    let roles = granted();
+    let base = sdk_config(&admin).await;
+    let iam = aws_sdk_iam::Client::new(&base);
+    iam.create_user()
+        .user_name("spa-controller")
+        .send()
+        .await
+        .unwrap();
+    iam.put_user_policy()
+        .user_name("spa-controller")
+        .policy_name("task-role")
+        .policy_document(policy(&roles["automation.yaml:TaskRole"]))
+        .send()
+        .await
+        .unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name("spa-controller")
+        .send()
+        .await
+        .unwrap()
+        .access_key
+        .unwrap();
+    let management = assume_role(
+        &base,
+        &format!("arn:aws:iam::{MANAGEMENT}:role/{MANAGEMENT_ROLE}"),
+        "setup",
+    )
+    .await;
+    // The seed creates member roles only; the management stack creates this one.
+    aws_sdk_iam::Client::new(&management)
+        .create_role()
+        .role_name(MANAGEMENT_ROLE)
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_iam::Client::new(&management)
+        .put_role_policy()
+        .role_name(MANAGEMENT_ROLE)
+        .policy_name("management-role")
+        .policy_document(policy(&roles["management.yaml:ManagementRole"]))
+        .send()
+        .await
+        .unwrap();
+    let member_actions = &roles["member-role.yaml:MemberRole"];
+    // ben's member role lacks one action: its preparation must fail, naming it.
+    let without_create: Vec<String> = member_actions
+        .iter()
+        .filter(|a| *a != "codebuild:CreateProject")
+        .cloned()
+        .collect();
+    for (id, actions) in [(&ana, member_actions), (&ben, &without_create)] {
+        let member = assume_role(
+            &management,
+            &format!("arn:aws:iam::{id}:role/{MEMBER_ROLE}"),
+            "setup",
+        )
+        .await;
+        aws_sdk_iam::Client::new(&member)
+            .put_role_policy()
+            .role_name(MEMBER_ROLE)
+            .policy_name("member-role")
+            .policy_document(policy(actions))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let alerts = aws_sdk_sqs::Client::new(&base)
+        .create_queue()
+        .queue_name("SpaIamAlerts")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+
+    enforce(&emulator, "0");
+    let spa = AwsOptions {
+        static_credentials: Some((
+            key.access_key_id().to_string(),
+            key.secret_access_key().to_string(),
+        )),
+        management_role_arn: Some(format!("arn:aws:iam::{MANAGEMENT}:role/{MANAGEMENT_ROLE}")),
+        member_role_name: Some(MEMBER_ROLE.into()),
+        ..admin.clone()
+    };
+    // The emulator refuses what it does not know: the default key is no identity.
+    let stranger = connect(&admin, Arc::new(Limiters::default())).await;
+    assert!(stranger.tags(&ana).await.is_err());
+
+    let settings = settings(&ou);
+    let aws = connect(&spa, Arc::new(Limiters::default())).await;
+    let observation = observe(&aws, &settings).await;
+    assert!(observation.complete, "{:?}", observation.errors);
+    let engine = Arc::new(Engine::new(
+        aws.clone(),
+        system_clock(),
+        EngineOptions {
+            poll: Duration::from_millis(500),
+            backoff: Duration::from_millis(200),
+            concurrency: 4,
+            alerts_queue_url: Some(alerts.clone()),
+            ..EngineOptions::default()
+        },
+        settings.clone(),
+    ));
+    engine.set_accounts(accounts_from(&observation));
+    engine.queue_all();
+    tokio::time::timeout(Duration::from_secs(120), engine.work(true))
+        .await
+        .expect("idle within two minutes");
+
+    let tags = |id: &str| {
+        let aws = aws.clone();
+        let id = id.to_string();
+        async move {
+            aws.tags(&id)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|t| (t.key, t.value))
+                .collect::<BTreeMap<_, _>>()
+        }
+    };
+    // With the templates' actions, the whole preparation went through.
+    let ana_tags = tags(&ana).await;
+    assert_eq!(
+        ana_tags.get("account-state").map(String::as_str),
+        Some("released"),
+        "{ana_tags:?}"
+    );
+    assert!(!ana_tags.contains_key("account-parked"), "{ana_tags:?}");
+    // Without codebuild:CreateProject, ben is parked with a reason that names the action
+    // and the role; nothing else moved it on.
+    let ben_tags = tags(&ben).await;
+    assert_eq!(
+        ben_tags.get("account-state").map(String::as_str),
+        Some("assigned")
+    );
+    let reason = ben_tags.get("account-parked").expect("ben is parked");
+    assert!(reason.contains("codebuild:CreateProject"), "{reason}");
+    assert!(reason.contains(MEMBER_ROLE), "{reason}");
+
+    // Read back, without enforcement: ana's alert topic is subscribed to the alerts queue.
+    enforce(&emulator, "inf");
+    let member = assume_role(
+        &management,
+        &format!("arn:aws:iam::{ana}:role/{MEMBER_ROLE}"),
+        "check",
+    )
+    .await;
+    let subscriptions = aws_sdk_sns::Client::new(&member)
+        .list_subscriptions_by_topic()
+        .topic_arn(format!("arn:aws:sns:eu-west-1:{ana}:SpaAlertTopic"))
+        .send()
+        .await
+        .unwrap();
+    let endpoints: Vec<&str> = subscriptions
+        .subscriptions()
+        .iter()
+        .filter_map(|s| s.endpoint())
+        .collect();
+    assert_eq!(
+        endpoints,
+        ["arn:aws:sqs:eu-west-1:123456789012:SpaIamAlerts"]
+    );
+}
