@@ -17,9 +17,11 @@ pub fn account_event(config: &Config, event: Event, account: &str) -> EventEntry
         Event::ReleasedAccount => "the account has been released to its holder",
         Event::ExpiredAccount => "the account has expired",
         Event::PurgedAccount => "the account has been purged",
-        Event::FailedCodebuildException | Event::GenericException | Event::BudgetAlertException => {
-            "exception"
-        }
+        Event::FailedCodebuildException
+        | Event::GenericException
+        | Event::BudgetAlertException
+        | Event::ConsoleLoginWithIamUserException
+        | Event::ConsoleLoginWithRootException => "exception",
     };
     EventEntry {
         source: EVENT_SOURCE.to_string(),

@@ -118,6 +118,8 @@ pub enum Event {
     FailedCodebuildException,
     GenericException,
     BudgetAlertException,
+    ConsoleLoginWithIamUserException,
+    ConsoleLoginWithRootException,
 }
 
 impl State {

@@ -9,6 +9,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::engine::Engine;
+use super::events::Exception;
+use super::machine::Event;
 use crate::aws::Aws;
 
 /// What a queue message says.
@@ -20,6 +22,47 @@ pub enum Wake {
     Echo(String),
     /// Not for us.
     Ignored(String),
+    /// A console sign-in that is an exception (an IAM user's or the root user's).
+    Raise(Event, Exception),
+}
+
+/// A console sign-in forwarded from a member account (`aws.signin`): an exception when the
+/// identity is an IAM user or the root user (personal accounts are entered through
+/// single sign-on), `None` otherwise.
+fn sign_in_exception(event: &Value, account: &str) -> Option<(Event, Exception)> {
+    let detail = &event["detail"];
+    let identity = &detail["userIdentity"];
+    let outcome = detail["responseElements"]["ConsoleLogin"]
+        .as_str()
+        .unwrap_or("Success");
+    let (label, who) = match identity["type"].as_str()? {
+        "IAMUser" => (
+            Event::ConsoleLoginWithIamUserException,
+            format!(
+                "the IAM user {}",
+                identity["userName"].as_str().unwrap_or("(unnamed)")
+            ),
+        ),
+        "Root" => (
+            Event::ConsoleLoginWithRootException,
+            "the root user".to_string(),
+        ),
+        _ => return None,
+    };
+    let from = detail["sourceIPAddress"]
+        .as_str()
+        .unwrap_or("an unknown address");
+    Some((
+        label,
+        Exception {
+            account: account.to_string(),
+            title: format!("Console login by {who} on account {account}"),
+            message: format!(
+                "{who} signed in to the console of account {account} from {from} ({outcome}). Personal accounts are entered through single sign-on; check who did it and why."
+            ),
+            impact: None,
+        },
+    ))
 }
 
 fn is_account_id(text: &str) -> bool {
@@ -32,8 +75,10 @@ fn account_of_arn(arn: &str) -> Option<String> {
     is_account_id(account).then(|| account.to_string())
 }
 
+const SIGN_IN: &str = "console sign-in";
+
 /// Reads one EventBridge event (the body SQS delivers): Organizations API calls through
-/// CloudTrail, CodeBuild build state changes, and spa's own events.
+/// CloudTrail, CodeBuild build state changes, console sign-ins, and spa's own events.
 pub fn parse_event(body: &str) -> (Option<String>, Option<BTreeMap<String, String>>, String) {
     let Ok(event) = serde_json::from_str::<Value>(body) else {
         return (None, None, "not JSON".to_string());
@@ -89,11 +134,19 @@ pub fn parse_event(body: &str) -> (Option<String>, Option<BTreeMap<String, Strin
         super::events::EVENT_SOURCE => {
             let account = detail["Account"]
                 .as_str()
-                .or_else(|| detail["Payload"]["Account"].as_str())
+                .or_else(|| detail["Payload"]["account"].as_str())
                 .filter(|a| is_account_id(a))
                 .map(str::to_string);
             let kind = event["detail-type"].as_str().unwrap_or_default();
             (account, None, format!("spa {kind}"))
+        }
+        "aws.signin" => {
+            let account = event["account"]
+                .as_str()
+                .or_else(|| detail["recipientAccountId"].as_str())
+                .filter(|a| is_account_id(a))
+                .map(str::to_string);
+            (account, None, SIGN_IN.to_string())
         }
         other => (None, None, format!("source {other:?}")),
     }
@@ -107,6 +160,13 @@ pub fn classify(engine: &Engine, body: &str) -> Wake {
     };
     if !engine.is_managed(&account) {
         return Wake::Ignored(format!("{what} on unmanaged account {account}"));
+    }
+    if what == SIGN_IN {
+        let event: Value = serde_json::from_str(body).unwrap_or_default();
+        return match sign_in_exception(&event, &account) {
+            Some((label, exception)) => Wake::Raise(label, exception),
+            None => Wake::Ignored(format!("{what} through single sign-on")),
+        };
     }
     if let Some(tags) = &tags
         && engine.is_echo(&account, tags)
@@ -139,6 +199,16 @@ pub async fn consume(engine: Arc<Engine>, aws: Aws, queue_url: String, wait_seco
                 }
                 Wake::Echo(account) => tracing::debug!(account, "event: echo of our own write"),
                 Wake::Ignored(what) => tracing::debug!(what, "event ignored"),
+                Wake::Raise(label, exception) => {
+                    if let Err(error) = engine.raise(label, &exception).await {
+                        // Left in the queue: SQS delivers it again, then dead-letters it.
+                        tracing::warn!(
+                            account = exception.account,
+                            "cannot raise {label:?}: {error}"
+                        );
+                        continue;
+                    }
+                }
             }
             if let Err(error) = aws.delete_message(&queue_url, &message.receipt).await {
                 tracing::warn!("cannot delete a queue message: {error}");

@@ -596,6 +596,69 @@ async fn the_alerts_queue_raises_budget_alerts_and_confirms_subscriptions() {
     world.assert_contract();
 }
 
+/// Console sign-ins forwarded from member accounts: an IAM user's or the root user's is an
+/// exception; single sign-on is not; an unmanaged account's is none of spa's business.
+#[tokio::test(start_paused = true)]
+async fn console_logins_by_iam_users_and_root_are_exceptions() {
+    let world = World::new(
+        &[(A, &[("account-state", "released")])],
+        settings(BOTH, "rate(7 days)"),
+        FakeMember::default,
+    );
+    let engine = world.engine(quick(), Default::default()).await;
+    let queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/events";
+    let sign_in = |account: &str, identity: serde_json::Value| {
+        serde_json::json!({
+            "source": "aws.signin",
+            "detail-type": "AWS Console Sign In via CloudTrail",
+            "account": account,
+            "detail": {
+                "eventName": "ConsoleLogin",
+                "userIdentity": identity,
+                "sourceIPAddress": "203.0.113.7",
+                "responseElements": {"ConsoleLogin": "Success"},
+            },
+        })
+        .to_string()
+    };
+    for body in [
+        sign_in(A, serde_json::json!({"type": "IAMUser", "userName": "bob"})),
+        sign_in(A, serde_json::json!({"type": "Root"})),
+        sign_in(
+            A,
+            serde_json::json!({"type": "AssumedRole", "arn": "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin/ana"}),
+        ),
+        sign_in("999999999999", serde_json::json!({"type": "Root"})),
+    ] {
+        world.fakes.queues.push(queue, &body);
+    }
+    let consumer = tokio::spawn(triggers::consume(
+        engine.clone(),
+        world.aws(),
+        queue.to_string(),
+        0,
+    ));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    consumer.abort();
+    assert_eq!(world.fakes.queues.len(queue), 0);
+    assert_eq!(
+        world.events_of(A),
+        [
+            "ConsoleLoginWithIamUserException",
+            "ConsoleLoginWithRootException"
+        ]
+    );
+    let put = world.events.put.lock().unwrap().clone();
+    assert_eq!(
+        put[0].1.detail["Payload"]["title"],
+        format!("Console login by the IAM user bob on account {A}")
+    );
+    assert!(world.events_of("999999999999").is_empty());
+    world.assert_contract();
+    // Nothing woke the account.
+    assert_eq!(engine.counters.wakes.get(), 0);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_lost_event_is_recovered_by_the_sweep() {
     let world = World::new(
