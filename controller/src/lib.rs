@@ -11,6 +11,7 @@ pub mod cli;
 pub mod deploy;
 pub mod desired;
 pub mod lifecycle;
+pub mod notify;
 pub mod observe;
 pub mod plan;
 pub mod render;

@@ -180,9 +180,9 @@ pub fn https_url(value: &str) -> Check {
     Ok(())
 }
 
-/// Where exchange rates are read: an https URL, or plain http to this machine
-/// (`http://127.0.0.1…`, `http://localhost…`), where tests run a local server.
-pub fn exchange_rates_url(value: &str) -> Check {
+/// What spa calls out to (exchange rates, webhooks): an https URL, or plain http to this
+/// machine (`http://127.0.0.1…`, `http://localhost…`), where tests run a local server.
+pub fn https_or_local_url(value: &str) -> Check {
     const HINT: &str =
         "the URL must start with https:// (plain http only to 127.0.0.1 or localhost)";
     let Some(rest) = value.strip_prefix("http://") else {
@@ -582,16 +582,16 @@ mod tests {
         assert!(managed_policy_arn("arn:aws:iam:eu-west-1:aws:policy/X").is_err());
         assert!(managed_policy_arn("arn:aws:s3:::policy/X").is_err());
         assert!(
-            exchange_rates_url("https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml")
+            https_or_local_url("https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml")
                 .is_ok()
         );
-        assert!(exchange_rates_url("http://127.0.0.1:8080/rates.xml").is_ok());
-        assert!(exchange_rates_url("http://localhost/rates.xml").is_ok());
-        assert!(exchange_rates_url("http://localhost").is_ok());
-        assert!(exchange_rates_url("http://localhost.example.com/rates.xml").is_err());
-        assert!(exchange_rates_url("http://127.0.0.10/rates.xml").is_err());
-        assert!(exchange_rates_url("http://www.ecb.europa.eu/rates.xml").is_err());
-        assert!(exchange_rates_url("ftp://localhost/rates.xml").is_err());
+        assert!(https_or_local_url("http://127.0.0.1:8080/rates.xml").is_ok());
+        assert!(https_or_local_url("http://localhost/rates.xml").is_ok());
+        assert!(https_or_local_url("http://localhost").is_ok());
+        assert!(https_or_local_url("http://localhost.example.com/rates.xml").is_err());
+        assert!(https_or_local_url("http://127.0.0.10/rates.xml").is_err());
+        assert!(https_or_local_url("http://www.ecb.europa.eu/rates.xml").is_err());
+        assert!(https_or_local_url("ftp://localhost/rates.xml").is_err());
         assert!(policy_name("Deny_Leaving-1").is_ok());
         assert!(policy_name("").is_err());
         assert!(policy_name("Deny Leaving").is_err());
@@ -631,7 +631,7 @@ mod tests {
                 email_with_name, https_url, arn, role_arn, role_name, region,
                 environment_identifier, currency, ssm_name_part, table_name, key_prefix,
                 maximum_age, purge_mode, positive_number, percentage, managed_policy_arn,
-                exchange_rates_url, policy_name, policy_description,
+                https_or_local_url, policy_name, policy_description,
             ];
             for check in checks {
                 let _ = check(&value);

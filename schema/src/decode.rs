@@ -108,7 +108,6 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
 ];
 
 const NO_REPORTS: &str = "spa makes no reports yet";
-const NO_ALERTS: &str = "spa sends no alerts yet";
 const NO_DATASTORE: &str =
     "spa keeps no datastore: the life cycle lives in the tags of the accounts";
 const NOT_IMPLEMENTED_REPORTS: &str = "not implemented yet: spa makes no reports";
@@ -141,8 +140,10 @@ pub const IGNORED_KEYS: &[(&str, &str)] = &[
     ),
     ("features.with_cost_email_recipients", NO_REPORTS),
     ("features.with_cost_extra_currencies", NO_REPORTS),
-    ("features.with_email_subscriptions_on_alerts", NO_ALERTS),
-    ("features.with_microsoft_webhook_on_alerts", NO_ALERTS),
+    (
+        "features.with_email_subscriptions_on_alerts",
+        "exceptions are published on <env>Exceptions, but spa does not manage its e-mail subscriptions yet: subscribe them with the AWS CLI",
+    ),
     (
         "features.with_origin_email_recipient",
         "spa sends no e-mail yet",
@@ -150,10 +151,6 @@ pub const IGNORED_KEYS: &[(&str, &str)] = &[
     (
         "features.with_response_plan_arn",
         "spa starts no Incident Manager response plan yet",
-    ),
-    (
-        "features.with_slack_webhook_on_alerts",
-        "not implemented yet: spa sends no alerts",
     ),
     ("reporting.activities_prefix", NO_REPORTS),
     (
@@ -1337,7 +1334,13 @@ impl Decoder<'_> {
                 .unwrap_or_default(),
             with_end_user_documents,
             with_microsoft_webhook_on_alerts: f.get("with_microsoft_webhook_on_alerts").and_then(
-                |n| self.checked(n, "with_microsoft_webhook_on_alerts", check::https_url),
+                |n| {
+                    self.checked(
+                        n,
+                        "with_microsoft_webhook_on_alerts",
+                        check::https_or_local_url,
+                    )
+                },
             ),
             with_origin_email_recipient: f.get("with_origin_email_recipient").and_then(|n| {
                 self.checked(n, "with_origin_email_recipient", check::email_with_name)
@@ -1345,9 +1348,9 @@ impl Decoder<'_> {
             with_response_plan_arn: f
                 .get("with_response_plan_arn")
                 .and_then(|n| self.checked(n, "with_response_plan_arn", check::arn)),
-            with_slack_webhook_on_alerts: f
-                .get("with_slack_webhook_on_alerts")
-                .and_then(|n| self.checked(n, "with_slack_webhook_on_alerts", check::https_url)),
+            with_slack_webhook_on_alerts: f.get("with_slack_webhook_on_alerts").and_then(|n| {
+                self.checked(n, "with_slack_webhook_on_alerts", check::https_or_local_url)
+            }),
             with_tag_prefix: Self::or_default(with_tag_prefix, DEFAULT_TAG_PREFIX),
         }
     }
@@ -1386,7 +1389,7 @@ impl Decoder<'_> {
             costs_early_schedule_expression,
             costs_exchange_rates_url: Self::or_default(
                 f.get("costs_exchange_rates_url").and_then(|n| {
-                    self.checked(n, "costs_exchange_rates_url", check::exchange_rates_url)
+                    self.checked(n, "costs_exchange_rates_url", check::https_or_local_url)
                 }),
                 DEFAULT_EXCHANGE_RATES_URL,
             ),

@@ -84,6 +84,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "URL", env = "SPA_ALERTS_QUEUE_URL")]
     pub alerts_queue_url: Option<String>,
 
+    /// The SNS topic `<env>Exceptions`: every exception is published on it (its e-mail
+    /// subscribers are told), besides the Teams and Slack webhooks of the settings.
+    #[arg(long, value_name = "ARN", env = "SPA_EXCEPTIONS_TOPIC_ARN")]
+    pub exceptions_topic_arn: Option<String>,
+
     /// The EventBridge bus of the automation account for spa's events (name or ARN).
     #[arg(long, default_value = "default", value_name = "BUS")]
     pub event_bus: String,
@@ -133,6 +138,7 @@ pub fn run_controller(args: &RunArgs) -> Result<Output, Failure> {
             enabled: !args.no_lifecycle,
             queue_url: args.queue_url.clone(),
             alerts_queue_url: args.alerts_queue_url.clone(),
+            exceptions_topic_arn: args.exceptions_topic_arn.clone(),
             event_bus: args.event_bus.clone(),
             sweep_interval: args.sweep_interval,
             poll: args.build_poll,

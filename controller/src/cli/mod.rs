@@ -17,6 +17,7 @@ pub mod dev;
 pub mod diff;
 pub mod explain;
 pub mod lifecycle;
+pub mod notify;
 pub mod operator;
 pub mod ops;
 pub mod plan;
@@ -88,6 +89,9 @@ pub enum Command {
     Suspend(operator::SuspendArgs),
     Resume(operator::ResumeArgs),
     Schema(schema::SchemaArgs),
+    /// Where exceptions go: `spa notify test` sends a test through every channel.
+    #[command(subcommand)]
+    Notify(notify::NotifyCommand),
     /// The installation into an AWS organization: the stacks' parameters from settings.
     #[command(subcommand)]
     Deploy(deploy::DeployCommand),
@@ -180,6 +184,7 @@ pub fn run(cli: Cli, term: &Term) -> Result<Output, Failure> {
         Command::Resume(args) => operator::resume(&args),
         Command::Schema(args) => schema::run(&args),
         Command::Deploy(command) => deploy::run(&command, term),
+        Command::Notify(command) => notify::run(&command, term),
         Command::Dev(command) => dev::run(&command),
     }
 }

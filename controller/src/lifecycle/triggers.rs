@@ -340,7 +340,7 @@ mod tests {
                 None,
             ),
             (
-                r#"{"source":"SustainablePersonalAccounts","detail-type":"FailedCodebuildException","detail":{"Payload":{"Account":"123456789012"}}}"#,
+                r#"{"source":"SustainablePersonalAccounts","detail-type":"FailedCodebuildException","detail":{"Payload":{"account":"123456789012","title":"t","message":"m"}}}"#,
                 Some("123456789012"),
                 None,
             ),

@@ -197,6 +197,25 @@ impl Metrics {
         }
     }
 
+    /// The notifier's counters join the registry once it exists.
+    pub fn register_notify(&mut self, counters: &crate::notify::NotifyCounters) {
+        self.registry.register(
+            "spa_notifications",
+            "Exception notifications per channel and outcome (sent, failed).",
+            counters.sends.clone(),
+        );
+        self.registry.register(
+            "spa_notifications_held_back",
+            "Exception notifications held back as repeats within the window.",
+            counters.held_back.clone(),
+        );
+        self.registry.register(
+            "spa_notifications_dropped",
+            "Exception notifications dropped because the queue was full.",
+            counters.dropped.clone(),
+        );
+    }
+
     pub fn observe_reconcile(&self, outcome: Outcome, seconds: f64) {
         self.reconciles
             .get_or_create(&[("outcome", outcome.as_str())])

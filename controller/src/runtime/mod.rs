@@ -63,6 +63,8 @@ pub struct LifecycleOptions {
     /// The `<env>Alerts` queue: budget alerts become exceptions, and each account's alert
     /// topic is subscribed to it.
     pub alerts_queue_url: Option<String>,
+    /// The SNS topic `<env>Exceptions`.
+    pub exceptions_topic_arn: Option<String>,
     pub event_bus: String,
     pub sweep_interval: Duration,
     pub poll: Duration,
@@ -75,6 +77,7 @@ impl Default for LifecycleOptions {
             enabled: true,
             queue_url: None,
             alerts_queue_url: None,
+            exceptions_topic_arn: None,
             event_bus: "default".to_string(),
             sweep_interval: Duration::from_secs(900),
             poll: Duration::from_secs(30),

@@ -8,6 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+/// One notification per exception label and account within this window.
+const NOTIFY_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
+
 use serde::Serialize;
 use tracing::Instrument;
 
@@ -158,8 +161,15 @@ impl Controller {
                 concurrency: options.concurrency,
                 event_bus: options.event_bus.clone(),
                 alerts_queue_url: options.alerts_queue_url.clone(),
+                exceptions_topic_arn: options.exceptions_topic_arn.clone(),
                 ..Default::default()
             };
+            let notifier = crate::notify::Notifier::start(aws.clone(), NOTIFY_WINDOW);
+            self.shared
+                .metrics
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .register_notify(&notifier.counters);
             let shared = self.shared.clone();
             let engine = Arc::new(
                 crate::lifecycle::engine::Engine::new(
@@ -168,6 +178,7 @@ impl Controller {
                     engine_options,
                     settings.clone(),
                 )
+                .with_notifier(notifier)
                 // Only the leader, not suspended, moves accounts.
                 .with_gate(move || {
                     shared.leader.load(Ordering::SeqCst) && shared.suspended().is_none()

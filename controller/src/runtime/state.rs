@@ -83,6 +83,9 @@ pub struct LifecycleStatus {
     pub failures: u64,
     pub events: u64,
     pub echoes: u64,
+    /// The last error of each notification channel that failed (none once it works again).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
+    pub notification_errors: std::collections::BTreeMap<String, String>,
 }
 
 impl LifecycleStatus {
@@ -97,6 +100,16 @@ impl LifecycleStatus {
             failures: c.failures.get(),
             events: c.events.get(),
             echoes: c.echoes.get(),
+            notification_errors: engine
+                .notifier()
+                .map(|n| {
+                    n.counters
+                        .last_errors
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone()
+                })
+                .unwrap_or_default(),
         }
     }
 }

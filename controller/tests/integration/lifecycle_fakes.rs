@@ -659,6 +659,91 @@ async fn console_logins_by_iam_users_and_root_are_exceptions() {
     assert_eq!(engine.counters.wakes.get(), 0);
 }
 
+/// A storm of 10,000 budget alerts of one account gives one notification on the exceptions
+/// topic; the next one after the window says how many were held back. Every alert is still
+/// an event on the bus.
+#[tokio::test(start_paused = true)]
+async fn a_storm_of_budget_alerts_gives_one_notification_per_window() {
+    let world = World::new(
+        &[(A, &[("account-state", "released")])],
+        settings(BOTH, "rate(7 days)"),
+        FakeMember::default,
+    );
+    let alerts = "https://sqs.eu-west-1.amazonaws.com/123456789012/SpaTestAlerts";
+    let topic = "arn:aws:sns:eu-west-1:123456789012:SpaTestExceptions";
+    let aws = world.aws();
+    let observation = observe(&aws, &world.settings).await;
+    let notifier = spa_controller::notify::Notifier::start(aws.clone(), Duration::from_secs(3600));
+    let engine = Arc::new(
+        Engine::new(
+            aws,
+            world.clock.clone(),
+            EngineOptions {
+                alerts_queue_url: Some(alerts.to_string()),
+                exceptions_topic_arn: Some(topic.to_string()),
+                ..quick()
+            },
+            world.settings.clone(),
+        )
+        .with_notifier(notifier.clone()),
+    );
+    engine.set_accounts(accounts_from(&observation));
+    let alert = serde_json::json!({
+        "Type": "Notification",
+        "TopicArn": format!("arn:aws:sns:eu-west-1:{A}:SpaAlertTopic"),
+        "Subject": "AWS Budgets: Monthly has exceeded your alert threshold",
+        "Message": "80% of 500 USD",
+    })
+    .to_string();
+    let queues = world.fakes.queues.clone();
+    let storm = 10_000;
+    for _ in 0..storm {
+        queues.push(alerts, &alert);
+    }
+    let started = std::time::Instant::now();
+    let tasks = triggers::spawn(&engine, None, Duration::from_secs(24 * 3600));
+    while queues.len(alerts) > 0 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    eprintln!(
+        "{storm} budget alerts: {} notification(s), {} held back, {:?} of wall time",
+        world.fakes.topics.published().len(),
+        notifier.counters.held_back.get(),
+        started.elapsed()
+    );
+    assert_eq!(world.events_of(A).len(), storm);
+    let published = world.fakes.topics.published();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].0, topic);
+    assert!(
+        published[0].1.contains("BudgetAlertException"),
+        "{:?}",
+        published[0]
+    );
+    assert_eq!(notifier.counters.held_back.get(), storm as u64 - 1);
+
+    // After the window, the next alert goes out and counts the ones held back.
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    queues.push(alerts, &alert);
+    while queues.len(alerts) > 0 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for task in tasks {
+        task.abort();
+    }
+    let published = world.fakes.topics.published();
+    assert_eq!(published.len(), 2);
+    assert!(
+        published[1]
+            .2
+            .contains(&format!("and {} more times", storm - 1)),
+        "{}",
+        published[1].2
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_lost_event_is_recovered_by_the_sweep() {
     let world = World::new(

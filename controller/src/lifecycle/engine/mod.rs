@@ -54,6 +54,8 @@ pub struct EngineOptions {
     pub expire_now: bool,
     /// The alerts queue (URL) each account's alert topic is subscribed to, if any.
     pub alerts_queue_url: Option<String>,
+    /// The SNS topic `<env>Exceptions` exceptions are published on, if any.
+    pub exceptions_topic_arn: Option<String>,
 }
 
 impl Default for EngineOptions {
@@ -65,6 +67,7 @@ impl Default for EngineOptions {
             event_bus: "default".to_string(),
             expire_now: false,
             alerts_queue_url: None,
+            exceptions_topic_arn: None,
         }
     }
 }
@@ -183,6 +186,8 @@ pub struct Engine {
     gate: Option<Gate>,
     /// The ARN of `options.alerts_queue_url`, read once.
     alerts_queue_arn: tokio::sync::OnceCell<String>,
+    /// Where exceptions go besides the bus.
+    notifier: Option<Arc<crate::notify::Notifier>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -207,6 +212,7 @@ impl Engine {
             queue: WorkQueue::default(),
             gate: None,
             alerts_queue_arn: tokio::sync::OnceCell::new(),
+            notifier: None,
         }
     }
 
@@ -217,6 +223,17 @@ impl Engine {
     }
 
     /// Accounts move only while `gate` says so; queued work waits (a standby, a suspension).
+    /// Exceptions also go to the channels of the settings (Teams, Slack) and the
+    /// exceptions topic.
+    pub fn with_notifier(mut self, notifier: Arc<crate::notify::Notifier>) -> Engine {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    pub fn notifier(&self) -> Option<&Arc<crate::notify::Notifier>> {
+        self.notifier.as_ref()
+    }
+
     pub fn with_gate(mut self, gate: impl Fn() -> bool + Send + Sync + 'static) -> Engine {
         self.gate = Some(Arc::new(gate));
         self

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{Engine, Step, lock};
 use crate::aws::{AwsError, Tag};
-use crate::lifecycle::events::{self, Exception, exception};
+use crate::lifecycle::events::{Exception, exception as exception_entry};
 use crate::lifecycle::machine::Event;
 
 /// Organizations tag values: at most 256 characters of this set.
@@ -108,9 +108,22 @@ impl Engine {
         }
     }
 
-    /// Puts an exception on the bus.
+    /// Puts an exception on the bus, and hands it to the notifier (which never waits).
     pub async fn raise(&self, event: Event, exception: &Exception) -> Result<(), AwsError> {
-        self.emit(&[events::exception(&self.config(), event, exception)])
+        let config = self.config();
+        if let Some(notifier) = &self.notifier {
+            let targets = crate::notify::Targets::from_settings(
+                &config.settings,
+                self.options.exceptions_topic_arn.clone(),
+            );
+            notifier.notify(
+                &format!("{event:?}"),
+                config.environment(),
+                exception,
+                targets,
+            );
+        }
+        self.emit(&[exception_entry(&config, event, exception)])
             .await
     }
 
@@ -137,19 +150,15 @@ impl Engine {
             Some(state) => format!("Account {account} is parked in state {state}"),
             None => format!("Account {account} is parked"),
         };
-        let entry = exception(
-            &config,
-            event,
-            &Exception {
-                account: account.to_string(),
-                title,
-                message: format!(
-                    "spa stopped moving the account: {reason}. Fix the cause, then move it on with `spa lifecycle set-state {account} STATE`."
-                ),
-                impact: None,
-            },
-        );
-        if let Err(error) = self.emit(&[entry]).await {
+        let exception = Exception {
+            account: account.to_string(),
+            title,
+            message: format!(
+                "spa stopped moving the account: {reason}. Fix the cause, then move it on with `spa lifecycle set-state {account} STATE`."
+            ),
+            impact: None,
+        };
+        if let Err(error) = self.raise(event, &exception).await {
             tracing::warn!(account, "cannot emit the exception event: {error}");
         }
         Ok(())

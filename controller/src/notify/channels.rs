@@ -1,0 +1,246 @@
+//! The channels an exception goes to besides the bus, and the shape of its message on each:
+//! the SNS topic `<env>Exceptions` (its subscribers get e-mail), a Microsoft Teams Workflows
+//! webhook (an Adaptive Card), a Slack incoming webhook.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::Notification;
+use crate::aws::Aws;
+
+/// Where notifications go, from the settings and the installation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Targets {
+    /// The ARN of `<env>Exceptions`.
+    pub topic: Option<String>,
+    /// `features.with_microsoft_webhook_on_alerts`.
+    pub teams: Option<String>,
+    /// `features.with_slack_webhook_on_alerts`.
+    pub slack: Option<String>,
+}
+
+impl Targets {
+    pub fn from_settings(settings: &spa_schema::Settings, topic: Option<String>) -> Targets {
+        let features = &settings.features;
+        Targets {
+            topic,
+            teams: features
+                .with_microsoft_webhook_on_alerts
+                .as_ref()
+                .map(|u| u.value.clone()),
+            slack: features
+                .with_slack_webhook_on_alerts
+                .as_ref()
+                .map(|u| u.value.clone()),
+        }
+    }
+
+    /// The configured channels, by name.
+    pub fn channels(&self) -> Vec<&'static str> {
+        [
+            ("sns", self.topic.is_some()),
+            ("teams", self.teams.is_some()),
+            ("slack", self.slack.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect()
+    }
+}
+
+/// The first line of a notification.
+pub fn headline(n: &Notification) -> String {
+    let repeats = match n.repeats {
+        0 => String::new(),
+        1 => " (and once more since the last notification)".to_string(),
+        r => format!(" (and {r} more times since the last notification)"),
+    };
+    format!(
+        "[{}] {}: {}{repeats}",
+        n.environment, n.label, n.exception.title
+    )
+}
+
+/// An SNS subject: printable ASCII, no line breaks, under 100 characters.
+pub fn subject(n: &Notification) -> String {
+    let text: String = headline(n)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    text.chars().take(99).collect()
+}
+
+pub fn plain_text(n: &Notification) -> String {
+    format!(
+        "{}\n\n{}\n\nAccount: {}\nLabel: {}\nEnvironment: {}\n",
+        headline(n),
+        n.exception.message,
+        n.exception.account,
+        n.label,
+        n.environment
+    )
+}
+
+/// The body a Teams Workflows webhook ("Post to a channel when a webhook request is
+/// received") takes: a message with one Adaptive Card.
+pub fn teams_body(n: &Notification) -> serde_json::Value {
+    json!({
+        "type": "message",
+        "attachments": [{
+            "contentType": "application/vnd.microsoft.card.adaptive",
+            "content": {
+                "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                "type": "AdaptiveCard",
+                "version": "1.4",
+                "body": [
+                    {"type": "TextBlock", "size": "Medium", "weight": "Bolder", "wrap": true, "text": headline(n)},
+                    {"type": "TextBlock", "wrap": true, "text": n.exception.message},
+                    {"type": "FactSet", "facts": [
+                        {"title": "Account", "value": n.exception.account},
+                        {"title": "Label", "value": n.label},
+                        {"title": "Environment", "value": n.environment},
+                    ]},
+                ],
+            },
+        }],
+    })
+}
+
+/// The body a Slack incoming webhook takes.
+pub fn slack_body(n: &Notification) -> serde_json::Value {
+    json!({
+        "text": headline(n),
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": n.exception.title.chars().take(150).collect::<String>()}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": n.exception.message}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": format!("{} · account {} · {}", n.label, n.exception.account, n.environment)}]},
+        ],
+    })
+}
+
+/// The host of a webhook URL: what errors and logs may show (the rest of a webhook URL is
+/// its secret).
+pub fn host(url: &str) -> &str {
+    url.split("://")
+        .nth(1)
+        .and_then(|rest| rest.split(['/', '?', '#']).next())
+        .unwrap_or("?")
+}
+
+/// Posts `body` to a webhook; the error names the host only.
+pub async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    body: &serde_json::Value,
+) -> Result<(), String> {
+    let response = http
+        .post(url)
+        .timeout(Duration::from_secs(10))
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| {
+            let why = if e.is_timeout() {
+                "timed out"
+            } else if e.is_connect() {
+                "cannot connect"
+            } else {
+                "request failed"
+            };
+            format!("{}: {why}", host(url))
+        })?;
+    let status = response.status();
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("{}: HTTP {}", host(url), status.as_u16()))
+    }
+}
+
+/// Sends `n` to one channel.
+pub async fn send(
+    channel: &str,
+    targets: &Targets,
+    n: &Notification,
+    aws: &Aws,
+    http: &reqwest::Client,
+) -> Result<(), String> {
+    match channel {
+        "sns" => {
+            let topic = targets.topic.as_deref().unwrap_or_default();
+            aws.publish(topic, &subject(n), &plain_text(n))
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+        "teams" => {
+            post(
+                http,
+                targets.teams.as_deref().unwrap_or_default(),
+                &teams_body(n),
+            )
+            .await
+        }
+        "slack" => {
+            post(
+                http,
+                targets.slack.as_deref().unwrap_or_default(),
+                &slack_body(n),
+            )
+            .await
+        }
+        other => Err(format!("unknown channel {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::events::Exception;
+
+    fn notification(repeats: u64) -> Notification {
+        Notification {
+            label: "BudgetAlertException".into(),
+            environment: "SpaDemo".into(),
+            exception: Exception {
+                account: "111111111111".into(),
+                title: "Budget — 80 % reached".into(),
+                message: "80% of 500 USD".into(),
+                impact: None,
+            },
+            repeats,
+        }
+    }
+
+    #[test]
+    fn a_subject_is_ascii_and_short() {
+        let mut n = notification(3);
+        n.exception.title = "é".repeat(300);
+        let subject = subject(&n);
+        assert!(subject.len() < 100);
+        assert!(subject.chars().all(|c| c.is_ascii_graphic() || c == ' '));
+    }
+
+    #[test]
+    fn repeats_are_said() {
+        assert!(headline(&notification(0)).ends_with("80 % reached"));
+        assert!(
+            headline(&notification(4)).ends_with("(and 4 more times since the last notification)")
+        );
+    }
+
+    #[test]
+    fn only_the_host_of_a_webhook_is_shown() {
+        assert_eq!(
+            host("https://prod.westeurope.logic.azure.com:443/workflows/abc?sig=SECRET"),
+            "prod.westeurope.logic.azure.com:443"
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! Where exceptions go besides the bus (docs/operations.md, "Exceptions"): the SNS topic
+//! `<env>Exceptions`, Microsoft Teams, Slack. One notification per label and account within
+//! a window ([`dedup`]); a bounded queue and one worker, so that a slow or broken channel
+//! never holds up the life cycle; each send retried with back-off; the outcome of each
+//! channel counted and its last error kept for `/status`.
+
+pub mod channels;
+pub mod dedup;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+
+use crate::aws::Aws;
+use crate::lifecycle::events::Exception;
+pub use channels::Targets;
+
+/// One exception on its way to people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub label: String,
+    pub environment: String,
+    pub exception: Exception,
+    /// How many of the same label and account were held back since the last one.
+    pub repeats: u64,
+}
+
+/// How many notifications wait at most; past it, new ones are dropped and counted.
+const QUEUE: usize = 1_000;
+const ATTEMPTS: u32 = 3;
+
+type Labels = Vec<(String, String)>;
+
+/// What the notifier did, for `/metrics` and `/status`.
+#[derive(Debug, Default)]
+pub struct NotifyCounters {
+    /// Per channel and outcome (`sent`, `failed`).
+    pub sends: Family<Labels, Counter>,
+    /// Held back as repeats within the window.
+    pub held_back: Counter,
+    /// Dropped because the queue was full.
+    pub dropped: Counter,
+    /// The last error of each channel, cleared by its next success.
+    pub last_errors: Mutex<BTreeMap<String, String>>,
+}
+
+pub struct Notifier {
+    queue: tokio::sync::mpsc::Sender<(Notification, Targets)>,
+    dedup: Mutex<dedup::Dedup>,
+    pub counters: Arc<NotifyCounters>,
+}
+
+impl Notifier {
+    /// Starts the worker on the current runtime; it ends when the notifier is dropped.
+    pub fn start(aws: Aws, window: Duration) -> Arc<Notifier> {
+        let (queue, mut receiver) = tokio::sync::mpsc::channel(QUEUE);
+        let counters = Arc::new(NotifyCounters::default());
+        let worker_counters = counters.clone();
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            while let Some((notification, targets)) = receiver.recv().await {
+                deliver(&aws, &http, &notification, &targets, &worker_counters).await;
+            }
+        });
+        Arc::new(Notifier {
+            queue,
+            dedup: Mutex::new(dedup::Dedup::new(window)),
+            counters,
+        })
+    }
+
+    /// Queues `exception` for every channel of `targets`, unless the same label and account
+    /// went out within the window. Never waits.
+    pub fn notify(&self, label: &str, environment: &str, exception: &Exception, targets: Targets) {
+        if targets.channels().is_empty() {
+            return;
+        }
+        let admitted = self.dedup.lock().unwrap_or_else(|p| p.into_inner()).admit(
+            label,
+            &exception.account,
+            tokio::time::Instant::now(),
+        );
+        let Some(repeats) = admitted else {
+            self.counters.held_back.inc();
+            return;
+        };
+        let notification = Notification {
+            label: label.to_string(),
+            environment: environment.to_string(),
+            exception: exception.clone(),
+            repeats,
+        };
+        if self.queue.try_send((notification, targets)).is_err() {
+            self.counters.dropped.inc();
+            tracing::warn!(label, "notification dropped: the queue is full");
+        }
+    }
+}
+
+/// Sends one notification to each channel, each retried with back-off; returns the outcome
+/// per channel.
+pub async fn deliver(
+    aws: &Aws,
+    http: &reqwest::Client,
+    notification: &Notification,
+    targets: &Targets,
+    counters: &NotifyCounters,
+) -> BTreeMap<&'static str, Result<(), String>> {
+    let mut outcomes = BTreeMap::new();
+    for channel in targets.channels() {
+        let mut result = Err(String::new());
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_secs(1 << (attempt - 1))).await;
+            }
+            result = channels::send(channel, targets, notification, aws, http).await;
+            if result.is_ok() {
+                break;
+            }
+        }
+        let outcome = if result.is_ok() { "sent" } else { "failed" };
+        counters
+            .sends
+            .get_or_create(&vec![
+                ("channel".to_string(), channel.to_string()),
+                ("outcome".to_string(), outcome.to_string()),
+            ])
+            .inc();
+        let mut errors = counters
+            .last_errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match &result {
+            Ok(()) => {
+                errors.remove(channel);
+            }
+            Err(error) => {
+                tracing::warn!(
+                    channel,
+                    label = notification.label,
+                    "notification failed: {error}"
+                );
+                errors.insert(channel.to_string(), error.clone());
+            }
+        }
+        outcomes.insert(channel, result);
+    }
+    outcomes
+}
