@@ -108,4 +108,8 @@ pub const PUBLISH: Api = Api::new("Publish", Family::Sns);
 pub const SUBSCRIBE: Api = Api::new("Subscribe", Family::Sns);
 pub const UNSUBSCRIBE: Api = Api::new("Unsubscribe", Family::Sns);
 pub const CONFIRM_SUBSCRIPTION: Api = Api::new("ConfirmSubscription", Family::Sns);
+// Incident Manager publishes no rate quota: the shared `Other` bucket (10/s) is far above
+// what one incident per exception and account an hour needs.
+pub const START_INCIDENT: Api = Api::new("StartIncident", Family::Other);
+pub const TAG_INCIDENT: Api = Api::new("TagResource", Family::Other);
 pub const LIST_SUBSCRIPTIONS_BY_TOPIC: Api = Api::new("ListSubscriptionsByTopic", Family::Sns);

@@ -19,6 +19,7 @@ pub mod api;
 pub mod error;
 pub mod events;
 pub mod fake;
+pub mod incidents;
 pub mod leases;
 pub mod limits;
 pub mod members;
@@ -34,6 +35,7 @@ pub mod types;
 pub use api::Api;
 pub use error::{AwsError, ErrorKind};
 pub use events::Events;
+pub use incidents::{IncidentSpec, Incidents};
 pub use leases::Leases;
 pub use limits::{Family, Limiters, Quota, RetryPolicy};
 pub use members::{Member, MemberAccount, Members};
@@ -55,6 +57,7 @@ pub struct Backends {
     pub queues: Arc<dyn Queues>,
     pub leases: Arc<dyn Leases>,
     pub topics: Arc<dyn Topics>,
+    pub incidents: Arc<dyn Incidents>,
 }
 
 /// The backends and the policy every call goes through. Cheap to clone.

@@ -148,10 +148,6 @@ pub const IGNORED_KEYS: &[(&str, &str)] = &[
         "features.with_origin_email_recipient",
         "spa sends no e-mail yet",
     ),
-    (
-        "features.with_response_plan_arn",
-        "spa starts no Incident Manager response plan yet",
-    ),
     ("reporting.activities_prefix", NO_REPORTS),
     (
         "reporting.activities_schedule_expression",

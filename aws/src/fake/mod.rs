@@ -13,6 +13,7 @@ use crate::limits::{Family, TokenBucket};
 use crate::{Api, AwsError, CallCounter, ErrorKind, Page};
 
 mod events;
+mod incidents;
 mod leases;
 mod members;
 mod organizations;
@@ -21,6 +22,7 @@ mod queues;
 mod topics;
 
 pub use events::FakeEvents;
+pub use incidents::FakeIncidents;
 pub use leases::FakeLeases;
 pub use members::{FakeMember, FakeMembers, FakeRole, FakeTopic, RunTime};
 pub use organizations::FakeOrganizations;
@@ -177,6 +179,7 @@ pub struct Fakes {
     pub queues: Arc<FakeQueues>,
     pub leases: Arc<FakeLeases>,
     pub topics: Arc<FakeTopics>,
+    pub incidents: Arc<FakeIncidents>,
 }
 
 impl Default for Fakes {
@@ -200,6 +203,7 @@ impl Fakes {
             queues: Arc::new(FakeQueues::default()),
             leases: Arc::new(FakeLeases::default()),
             topics: Arc::new(FakeTopics::default()),
+            incidents: Arc::new(FakeIncidents::default()),
         }
     }
 
@@ -212,6 +216,7 @@ impl Fakes {
             queues: self.queues.clone(),
             leases: self.leases.clone(),
             topics: self.topics.clone(),
+            incidents: self.incidents.clone(),
         }
     }
 

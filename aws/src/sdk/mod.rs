@@ -22,6 +22,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use crate::{Api, Aws, AwsError, Backends, ErrorKind, Limiters};
 
 mod events;
+mod incidents;
 mod leases;
 mod members;
 mod organizations;
@@ -153,6 +154,9 @@ pub async fn connect(options: &AwsOptions, limiters: Arc<Limiters>) -> Aws {
         }),
         topics: Arc::new(topics::SdkTopics {
             client: aws_sdk_sns::Client::new(&base),
+        }),
+        incidents: Arc::new(incidents::SdkIncidents {
+            client: aws_sdk_ssmincidents::Client::new(&base),
         }),
     };
     Aws::new(backends, limiters)

@@ -33,8 +33,8 @@ pub struct TestArgs {
     #[arg(long, value_name = "ARN", env = "SPA_EXCEPTIONS_TOPIC_ARN")]
     pub exceptions_topic_arn: Option<String>,
 
-    /// Only these channels (repeatable): sns, teams, slack.
-    #[arg(long, value_parser = ["sns", "teams", "slack"], value_name = "CHANNEL")]
+    /// Only these channels (repeatable): sns, teams, slack, incidents.
+    #[arg(long, value_parser = ["sns", "teams", "slack", "incidents"], value_name = "CHANNEL")]
     pub channel: Vec<String>,
 }
 
@@ -48,6 +48,7 @@ pub fn run(command: &NotifyCommand, term: &Term) -> Result<Output, Failure> {
             ("sns", &mut targets.topic),
             ("teams", &mut targets.teams),
             ("slack", &mut targets.slack),
+            ("incidents", &mut targets.response_plan),
         ] {
             if !keep(name) {
                 *target = None;
@@ -77,6 +78,13 @@ pub fn run(command: &NotifyCommand, term: &Term) -> Result<Output, Failure> {
             impact: None,
         },
         repeats: 0,
+        id: format!(
+            "spa-test-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        ),
+        account_tags: Vec::new(),
     };
     let runtime = runtime()?;
     let outcomes: BTreeMap<&str, Result<(), String>> = runtime.block_on(async {

@@ -18,6 +18,8 @@ pub struct Targets {
     pub teams: Option<String>,
     /// `features.with_slack_webhook_on_alerts`.
     pub slack: Option<String>,
+    /// `features.with_response_plan_arn`: an Incident Manager incident per notification.
+    pub response_plan: Option<String>,
 }
 
 impl Targets {
@@ -33,6 +35,10 @@ impl Targets {
                 .with_slack_webhook_on_alerts
                 .as_ref()
                 .map(|u| u.value.clone()),
+            response_plan: features
+                .with_response_plan_arn
+                .as_ref()
+                .map(|a| a.value.clone()),
         }
     }
 
@@ -42,6 +48,7 @@ impl Targets {
             ("sns", self.topic.is_some()),
             ("teams", self.teams.is_some()),
             ("slack", self.slack.is_some()),
+            ("incidents", self.response_plan.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, on)| on.then_some(name))
@@ -164,6 +171,43 @@ pub async fn post(
     }
 }
 
+/// Starts the incident of `n` and tags it with the label and what is known of the account.
+async fn incident(aws: &Aws, plan: &str, n: &Notification) -> Result<(), crate::aws::AwsError> {
+    let spec = crate::aws::IncidentSpec {
+        response_plan_arn: plan.to_string(),
+        title: headline(n).chars().take(200).collect(),
+        impact: n.exception.impact.unwrap_or(4).clamp(1, 5),
+        source: "spa".to_string(),
+        raw_data: serde_json::json!({
+            "label": n.label,
+            "environment": n.environment,
+            "exception": n.exception,
+            "repeats": n.repeats,
+        })
+        .to_string()
+        .chars()
+        .take(10_000)
+        .collect(),
+        client_token: n.id.clone(),
+    };
+    let record = aws.start_incident(&spec).await?;
+    let mut tags = vec![
+        crate::aws::Tag {
+            key: "spa-label".into(),
+            value: n.label.clone(),
+        },
+        crate::aws::Tag {
+            key: "spa-account".into(),
+            value: n.exception.account.clone(),
+        },
+    ];
+    tags.extend(n.account_tags.iter().map(|(key, value)| crate::aws::Tag {
+        key: key.clone(),
+        value: value.chars().take(256).collect(),
+    }));
+    aws.tag_incident(&record, &tags).await
+}
+
 /// Sends `n` to one channel.
 pub async fn send(
     channel: &str,
@@ -196,6 +240,10 @@ pub async fn send(
             )
             .await
         }
+        "incidents" => {
+            let plan = targets.response_plan.as_deref().unwrap_or_default();
+            incident(aws, plan, n).await.map_err(|e| e.to_string())
+        }
         other => Err(format!("unknown channel {other}")),
     }
 }
@@ -216,6 +264,8 @@ mod tests {
                 impact: None,
             },
             repeats,
+            id: "spa-test-1".into(),
+            account_tags: Vec::new(),
         }
     }
 

@@ -1,5 +1,5 @@
 //! Where exceptions go besides the bus (docs/operations.md, "Exceptions"): the SNS topic
-//! `<env>Exceptions`, Microsoft Teams, Slack. One notification per label and account within
+//! `<env>Exceptions`, Microsoft Teams, Slack, an Incident Manager incident. One notification per label and account within
 //! a window ([`dedup`]); a bounded queue and one worker, so that a slow or broken channel
 //! never holds up the life cycle; each send retried with back-off; the outcome of each
 //! channel counted and its last error kept for `/status`.
@@ -26,6 +26,11 @@ pub struct Notification {
     pub exception: Exception,
     /// How many of the same label and account were held back since the last one.
     pub repeats: u64,
+    /// Unique per notification (the idempotency token of its incident).
+    pub id: String,
+    /// What is known of the account, for the incident's tags: e-mail, organizational
+    /// unit, cost center.
+    pub account_tags: Vec<(String, String)>,
 }
 
 /// How many notifications wait at most; past it, new ones are dropped and counted.
@@ -51,6 +56,9 @@ pub struct Notifier {
     queue: tokio::sync::mpsc::Sender<(Notification, Targets)>,
     dedup: Mutex<dedup::Dedup>,
     pub counters: Arc<NotifyCounters>,
+    /// When this notifier started (seconds) and how many it made: unique ids across restarts.
+    started: u64,
+    sequence: std::sync::atomic::AtomicU64,
 }
 
 impl Notifier {
@@ -69,12 +77,23 @@ impl Notifier {
             queue,
             dedup: Mutex::new(dedup::Dedup::new(window)),
             counters,
+            started: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            sequence: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
     /// Queues `exception` for every channel of `targets`, unless the same label and account
     /// went out within the window. Never waits.
-    pub fn notify(&self, label: &str, environment: &str, exception: &Exception, targets: Targets) {
+    pub fn notify(
+        &self,
+        label: &str,
+        environment: &str,
+        exception: &Exception,
+        account_tags: Vec<(String, String)>,
+        targets: Targets,
+    ) {
         if targets.channels().is_empty() {
             return;
         }
@@ -87,11 +106,16 @@ impl Notifier {
             self.counters.held_back.inc();
             return;
         };
+        let sequence = self
+            .sequence
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let notification = Notification {
             label: label.to_string(),
             environment: environment.to_string(),
             exception: exception.clone(),
             repeats,
+            id: format!("spa-{}-{}-{sequence}", self.started, exception.account),
+            account_tags,
         };
         if self.queue.try_send((notification, targets)).is_err() {
             self.counters.dropped.inc();

@@ -744,6 +744,90 @@ async fn a_storm_of_budget_alerts_gives_one_notification_per_window() {
     );
 }
 
+/// A parked account becomes an Incident Manager incident, tagged with what is known of the
+/// account; a response plan that does not exist shows on the notifier, and the life cycle
+/// goes on.
+#[tokio::test(start_paused = true)]
+async fn an_exception_becomes_an_incident_tagged_with_the_account() {
+    let plan = "arn:aws:ssm-incidents::123456789012:response-plan/SpaTestPlan";
+    let items = format!("{BOTH}features:\n  with_response_plan_arn: {plan}\n");
+    let world = World::new(
+        &[
+            (A, &[("account-state", "assigned"), ("cost-center", "CC-1")]),
+            (B, &[("account-state", "assigned")]),
+        ],
+        settings(&items, "rate(7 days)"),
+        FakeMember::default,
+    );
+    world.builds.account(A).script(&[
+        BuildStatus::Failed,
+        BuildStatus::Failed,
+        BuildStatus::Failed,
+    ]);
+    let aws = world.aws();
+    let observation = observe(&aws, &world.settings).await;
+    let notifier = spa_controller::notify::Notifier::start(aws.clone(), Duration::from_secs(3600));
+    let engine = Arc::new(
+        Engine::new(aws, world.clock.clone(), quick(), world.settings.clone())
+            .with_notifier(notifier.clone()),
+    );
+    engine.set_accounts(accounts_from(&observation));
+    run(&engine).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let started = world.fakes.incidents.started();
+    assert_eq!(started.len(), 1, "{started:?}");
+    let (record, spec) = &started[0];
+    assert_eq!(spec.response_plan_arn, plan);
+    assert_eq!(spec.impact, 4);
+    assert!(
+        spec.title.contains("FailedCodebuildException"),
+        "{}",
+        spec.title
+    );
+    assert!(
+        spec.raw_data
+            .contains("the preparation build failed 3 times")
+    );
+    let tags: BTreeMap<String, String> = world
+        .fakes
+        .incidents
+        .tags_of(record)
+        .into_iter()
+        .map(|t| (t.key, t.value))
+        .collect();
+    assert_eq!(tags["spa-label"], "FailedCodebuildException");
+    assert_eq!(tags["spa-account"], A);
+    assert_eq!(tags["spa-account-email"], format!("person-{A}@example.com"));
+    assert_eq!(tags["spa-organizational-unit"], "ou-test-sandboxes");
+    assert_eq!(tags["cost-center"], "CC-1");
+    assert_eq!(world.state(B).as_deref(), Some("released"));
+
+    // A response plan that does not exist: the failure shows, nothing else stops.
+    world
+        .fakes
+        .incidents
+        .with_plans(&["arn:aws:ssm-incidents::123456789012:response-plan/Other"]);
+    engine
+        .raise(
+            spa_controller::lifecycle::machine::Event::GenericException,
+            &spa_controller::lifecycle::events::Exception {
+                account: B.into(),
+                title: "t".into(),
+                message: "m".into(),
+                impact: Some(2),
+            },
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let errors = notifier.counters.last_errors.lock().unwrap().clone();
+    assert!(errors["incidents"].contains("not found"), "{errors:?}");
+    assert_eq!(
+        world.events_of(B).last().map(String::as_str),
+        Some("GenericException")
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_lost_event_is_recovered_by_the_sweep() {
     let world = World::new(

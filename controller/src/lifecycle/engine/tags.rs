@@ -116,10 +116,29 @@ impl Engine {
                 &config.settings,
                 self.options.exceptions_topic_arn.clone(),
             );
+            let mut account_tags = Vec::new();
+            if let Some(known) = self.known(&exception.account) {
+                if !known.email.is_empty() {
+                    account_tags.push(("spa-account-email".to_string(), known.email.clone()));
+                }
+                if let Some(parent) = &known.parent {
+                    account_tags.push(("spa-organizational-unit".to_string(), parent.clone()));
+                }
+                let cost_tag = config
+                    .settings
+                    .features
+                    .with_cost_management_tag
+                    .value
+                    .clone();
+                if let Some(cost) = known.tags.as_ref().and_then(|t| t.get(&cost_tag)) {
+                    account_tags.push((cost_tag, cost.clone()));
+                }
+            }
             notifier.notify(
                 &format!("{event:?}"),
                 config.environment(),
                 exception,
+                account_tags,
                 targets,
             );
         }
