@@ -24,6 +24,9 @@ pub enum Wake {
     Ignored(String),
     /// A console sign-in that is an exception (an IAM user's or the root user's).
     Raise(Event, Exception),
+    /// An account the engine does not know was created or moved: see whether settings
+    /// manage it.
+    Moved(String),
 }
 
 /// A console sign-in forwarded from a member account (`aws.signin`): an exception when the
@@ -159,6 +162,9 @@ pub fn classify(engine: &Engine, body: &str) -> Wake {
         return Wake::Ignored(what);
     };
     if !engine.is_managed(&account) {
+        if what == "organizations MoveAccount" || what == "organizations CreateAccountResult" {
+            return Wake::Moved(account);
+        }
         return Wake::Ignored(format!("{what} on unmanaged account {account}"));
     }
     if what == SIGN_IN {
@@ -199,6 +205,16 @@ pub async fn consume(engine: Arc<Engine>, aws: Aws, queue_url: String, wait_seco
                 }
                 Wake::Echo(account) => tracing::debug!(account, "event: echo of our own write"),
                 Wake::Ignored(what) => tracing::debug!(what, "event ignored"),
+                Wake::Moved(account) => match engine.enrol_from_event(&account).await {
+                    Ok(true) => {
+                        engine.counters.wakes.inc();
+                    }
+                    Ok(false) => tracing::debug!(account, "moved outside what settings manage"),
+                    Err(error) => {
+                        // The next full observation finds it anyway.
+                        tracing::warn!(account, "cannot read a moved account: {error}");
+                    }
+                },
                 Wake::Raise(label, exception) => {
                     if let Err(error) = engine.raise(label, &exception).await {
                         // Left in the queue: SQS delivers it again, then dead-letters it.

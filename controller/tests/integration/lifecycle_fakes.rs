@@ -828,6 +828,86 @@ async fn an_exception_becomes_an_incident_tagged_with_the_account() {
     );
 }
 
+/// A new account moved into a managed OU is enrolled from its event, without a full
+/// observation; one moved elsewhere is not touched; an incremental observation that does
+/// not know it yet does not drop it.
+#[tokio::test(start_paused = true)]
+async fn a_moved_account_is_enrolled_from_its_event() {
+    const N: &str = "444444444444";
+    const M: &str = "555555555555";
+    let world = World::new(
+        &[(A, &[("account-state", "released")])],
+        settings(
+            "organizational_units:\n  - identifier: ou-test-sandboxes\n    account_tags:\n      team: platform\n",
+            "rate(7 days)",
+        ),
+        FakeMember::default,
+    );
+    let engine = world.engine(quick(), Default::default()).await;
+    let root = world.organizations.root_id();
+    world
+        .organizations
+        .add_unit("ou-test-other", "Other", &root);
+    world
+        .organizations
+        .add_account(N, "newcomer", "ou-test-sandboxes", &[]);
+    world
+        .organizations
+        .add_account(M, "elsewhere", "ou-test-other", &[]);
+    let queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/events";
+    for account in [N, M] {
+        world.fakes.queues.push(
+            queue,
+            &format!(
+                r#"{{"source":"aws.organizations","detail":{{"eventName":"MoveAccount","requestParameters":{{"accountId":"{account}","sourceParentId":"{root}","destinationParentId":"ou"}}}}}}"#
+            ),
+        );
+    }
+    let consumer = tokio::spawn(triggers::consume(
+        engine.clone(),
+        world.aws(),
+        queue.to_string(),
+        0,
+    ));
+    let start = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    engine.work(true).await;
+    consumer.abort();
+    eprintln!(
+        "moved account released after {:?} of virtual time",
+        start.elapsed()
+    );
+    assert_eq!(world.state(N).as_deref(), Some("released"));
+    assert_eq!(world.organizations.tags_of(N)["team"], "platform");
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(world.organizations.tags_of(M).is_empty());
+    assert!(!engine.is_managed(M));
+    assert_eq!(
+        world.events_of(N),
+        ["CreatedAccount", "AssignedAccount", "ReleasedAccount"]
+    );
+    // An incremental observation from before the move keeps it; a full one decides.
+    let mut before = engine_accounts_without(&engine, N);
+    engine.set_observed_accounts(std::mem::take(&mut before), 0, false);
+    assert!(engine.is_managed(N));
+}
+
+fn engine_accounts_without(
+    engine: &Engine,
+    account: &str,
+) -> BTreeMap<String, spa_controller::lifecycle::engine::Known> {
+    engine
+        .managed()
+        .into_iter()
+        .filter(|a| a != account)
+        .map(|a| (a, Default::default()))
+        .collect()
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_lost_event_is_recovered_by_the_sweep() {
     let world = World::new(

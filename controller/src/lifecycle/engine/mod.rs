@@ -29,6 +29,7 @@ use crate::aws::{Aws, AwsError, Clock};
 
 mod builds;
 mod config;
+mod enrol;
 mod error;
 mod memory;
 mod step;
@@ -188,6 +189,9 @@ pub struct Engine {
     alerts_queue_arn: tokio::sync::OnceCell<String>,
     /// Where exceptions go besides the bus.
     notifier: Option<Arc<crate::notify::Notifier>>,
+    /// Accounts taken on from events since the last full observation: an incremental one
+    /// does not know them yet, and must not drop them.
+    from_events: Mutex<BTreeSet<String>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -213,6 +217,7 @@ impl Engine {
             gate: None,
             alerts_queue_arn: tokio::sync::OnceCell::new(),
             notifier: None,
+            from_events: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -283,6 +288,17 @@ impl Engine {
             }
         }
         drop(written);
+        let mut from_events = lock(&self.from_events);
+        if full {
+            from_events.clear();
+        } else {
+            for id in from_events.iter() {
+                if let Some(known) = current.get(id) {
+                    accounts.entry(id.clone()).or_insert_with(|| known.clone());
+                }
+            }
+        }
+        drop(from_events);
         self.set_accounts(accounts);
     }
 
