@@ -140,20 +140,42 @@ pub struct Reuse<'a> {
     pub parameters: bool,
 }
 
+/// How far an observation is, for people waiting on it: accounts found by the listings,
+/// and accounts whose tags are read (ListTagsForResource runs at 10 a second: 10,000
+/// accounts take about 17 minutes).
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub accounts_found: std::sync::atomic::AtomicUsize,
+    pub tags_read: std::sync::atomic::AtomicUsize,
+    /// Every listing is done: `accounts_found` is final.
+    pub listed: std::sync::atomic::AtomicBool,
+}
+
 /// Observes what `settings` manage. Never writes. Failures are recorded, never hidden: the
 /// result says whether it is complete.
 pub async fn observe(aws: &Aws, settings: &Settings) -> Observation {
-    observe_with(aws, settings, None).await
+    observe_with(aws, settings, None, &Progress::default()).await
+}
+
+/// [`observe`], counting how far it is in `progress`.
+pub async fn observe_reporting(aws: &Aws, settings: &Settings, progress: &Progress) -> Observation {
+    observe_with(aws, settings, None, progress).await
 }
 
 /// Observes again, reusing what `reuse.previous` knows: OU memberships and the tags of
 /// accounts that are not dirty. OUs and accounts the previous observation did not cover
 /// (new in settings, or unreadable then) are read in full.
 pub async fn observe_incremental(aws: &Aws, settings: &Settings, reuse: &Reuse<'_>) -> Observation {
-    observe_with(aws, settings, Some(reuse)).await
+    observe_with(aws, settings, Some(reuse), &Progress::default()).await
 }
 
-async fn observe_with(aws: &Aws, settings: &Settings, reuse: Option<&Reuse<'_>>) -> Observation {
+async fn observe_with(
+    aws: &Aws,
+    settings: &Settings,
+    reuse: Option<&Reuse<'_>>,
+    progress: &Progress,
+) -> Observation {
+    use std::sync::atomic::Ordering::Relaxed;
     let previous = reuse.map(|r| r.previous);
     let environment = settings.environment_identifier.value.clone();
     let listed_units: Vec<String> = settings
@@ -218,6 +240,7 @@ async fn observe_with(aws: &Aws, settings: &Settings, reuse: Option<&Reuse<'_>>)
             for account in &unit.accounts {
                 if let Some(known) = cached_account(account) {
                     seen.insert(account.clone());
+                    progress.accounts_found.fetch_add(1, Relaxed);
                     let _ = sender.send((known, Some(id.clone()), cached_tags(account)));
                 }
             }
@@ -244,6 +267,7 @@ async fn observe_with(aws: &Aws, settings: &Settings, reuse: Option<&Reuse<'_>>)
                     for account in accounts {
                         seen.insert(account.id.clone());
                         let tags = cached_tags(&account.id);
+                        progress.accounts_found.fetch_add(1, Relaxed);
                         let _ = sender.send((account, Some(id.clone()), tags));
                     }
                     units.insert(
@@ -271,6 +295,7 @@ async fn observe_with(aws: &Aws, settings: &Settings, reuse: Option<&Reuse<'_>>)
             match result {
                 Ok(account) => {
                     let tags = cached_tags(&account.id);
+                    progress.accounts_found.fetch_add(1, Relaxed);
                     let _ = sender.send((account, None, tags));
                 }
                 Err(e) if e.kind == ErrorKind::NotFound => missing_accounts.push(id.clone()),
@@ -278,6 +303,7 @@ async fn observe_with(aws: &Aws, settings: &Settings, reuse: Option<&Reuse<'_>>)
             }
         }
         drop(sender);
+        progress.listed.store(true, Relaxed);
         missing_units.sort();
         missing_accounts.sort();
         (units, missing_units, missing_accounts, errors)
@@ -296,6 +322,7 @@ async fn observe_with(aws: &Aws, settings: &Settings, reuse: Option<&Reuse<'_>>)
                         .collect()),
                     None => aws.tags(&account.id).await,
                 };
+                progress.tags_read.fetch_add(1, Relaxed);
                 (account, parent, tags)
             })
             .buffer_unordered(aws.tag_read_concurrency())

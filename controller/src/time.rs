@@ -61,6 +61,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Now, from the system clock.
+/// A duration for people: `45 s`, `17 min`, `1 h 5 min`.
+pub fn human_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    match seconds {
+        0..60 => format!("{seconds} s"),
+        60..3600 => format!("{} min", seconds.div_ceil(60)),
+        _ => format!("{} h {} min", seconds / 3600, (seconds % 3600) / 60),
+    }
+}
+
 pub fn now() -> Timestamp {
     Timestamp::now()
 }

@@ -45,7 +45,7 @@ pub struct ApplyArgs {
 
 pub fn run(args: &ApplyArgs, term: &Term) -> Result<Output, Failure> {
     let runtime = runtime()?;
-    let planned = compute(&runtime, &args.source, &args.aws, term.diagnostics_style())?;
+    let planned = compute(&runtime, &args.source, &args.aws, term)?;
     if let Some(path) = &args.plan {
         // The same plan or nothing; then the one computed now is carried out, never the
         // file's items.

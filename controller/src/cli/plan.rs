@@ -50,7 +50,7 @@ pub struct PlanArgs {
 
 pub fn run(args: &PlanArgs, term: &Term) -> Result<Output, Failure> {
     let runtime = runtime()?;
-    let planned = compute(&runtime, &args.source, &args.aws, term.diagnostics_style())?;
+    let planned = compute(&runtime, &args.source, &args.aws, term)?;
     let plan = &planned.plan;
     if let Some(path) = &args.out {
         save(plan, path)?;

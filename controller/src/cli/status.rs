@@ -31,7 +31,7 @@ pub fn run(args: &StatusArgs, term: &Term) -> Result<Output, Failure> {
     let (source, settings) =
         open_valid(&args.source, "nothing was read", term.diagnostics_style())?;
     let settings = &settings;
-    let (aws, observation) = connect_and_observe(&runtime()?, &args.aws, settings)?;
+    let (aws, observation) = connect_and_observe(&runtime()?, &args.aws, settings, term)?;
     let calls = aws.calls().to_json();
     let state_tag = settings.state_tag();
     let holder_tag = settings.holder_tag();

@@ -80,6 +80,37 @@ async fn pagination_is_followed_everywhere() {
     );
 }
 
+/// The progress of an observation counts what people wait for: every account found, every
+/// tag read, and when the listings are done.
+#[tokio::test(start_paused = true)]
+async fn an_observation_reports_its_progress() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let (organizations, settings) = fleet(3, 45, Behaviour::default());
+    let aws = fake::aws(organizations, parameters(0));
+    let progress = spa_controller::observe::Progress::default();
+    let observing = spa_controller::observe::observe_reporting(&aws, &settings, &progress);
+    tokio::pin!(observing);
+    // Part-way (ListTagsForResource at 10 a second): some read, not all.
+    let observation = tokio::select! {
+        observation = &mut observing => Some(observation),
+        _ = tokio::time::sleep(Duration::from_secs(5)) => None,
+    };
+    assert!(observation.is_none());
+    let read = progress.tags_read.load(Relaxed);
+    assert!(read > 0 && read < 135, "{read}");
+    let line =
+        spa_controller::cli::ops::connect::progress_line(&progress, 10.0, Duration::from_secs(5));
+    assert!(
+        line.starts_with(&format!("observing: tags read for {read} of ")),
+        "{line}"
+    );
+    let observation = observing.await;
+    assert_eq!(observation.accounts.len(), 135);
+    assert_eq!(progress.accounts_found.load(Relaxed), 135);
+    assert_eq!(progress.tags_read.load(Relaxed), 135);
+    assert!(progress.listed.load(Relaxed));
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_throttling_storm_is_absorbed() {
     let (organizations, settings) = fleet(2, 30, Behaviour::default());

@@ -55,7 +55,7 @@ pub fn context(
     let runtime = runtime()?;
     let (client, known, names) = match scope {
         Scope::All => {
-            let (client, observation) = connect_and_observe(&runtime, aws, &settings)?;
+            let (client, observation) = connect_and_observe(&runtime, aws, &settings, term)?;
             if !observation.complete {
                 let errors: Vec<String> = observation
                     .errors

@@ -1,6 +1,6 @@
 //! A plan computed from the settings and AWS as they are now.
 
-use spa_schema::diag::Style;
+use crate::cli::Term;
 
 use super::connect::connect_and_observe;
 use super::settings::open_valid;
@@ -25,10 +25,11 @@ pub fn compute(
     runtime: &tokio::runtime::Runtime,
     source_args: &SourceArgs,
     aws_args: &AwsArgs,
-    style: Style,
+    term: &Term,
 ) -> Result<Planned, Failure> {
-    let (source, settings) = open_valid(source_args, "nothing was planned", style)?;
-    let (aws, observation) = connect_and_observe(runtime, aws_args, &settings)?;
+    let (source, settings) =
+        open_valid(source_args, "nothing was planned", term.diagnostics_style())?;
+    let (aws, observation) = connect_and_observe(runtime, aws_args, &settings, term)?;
     let commit = source.revision().commit.clone();
     let desired = crate::desired::desired(&settings, &observation, commit.as_deref());
     let plan = crate::plan::plan(&desired, &observation);
