@@ -78,13 +78,40 @@ fn account_of_arn(arn: &str) -> Option<String> {
     is_account_id(account).then(|| account.to_string())
 }
 
-const SIGN_IN: &str = "console sign-in";
+/// What kind of event a message is, as far as the consumer acts differently on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// `MoveAccount`, `CreateAccountResult`: an account may have come under settings.
+    Membership,
+    /// A console sign-in, and the exception it is (none through single sign-on).
+    SignIn(Option<(Event, Exception)>),
+    Other,
+}
+
+/// One EventBridge event, read: the account it names, the tags it sets (TagResource), a
+/// description for logs, and its kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    pub account: Option<String>,
+    pub tags: Option<BTreeMap<String, String>>,
+    pub what: String,
+    pub kind: Kind,
+}
+
+fn parsed(account: Option<String>, what: String) -> Parsed {
+    Parsed {
+        account,
+        tags: None,
+        what,
+        kind: Kind::Other,
+    }
+}
 
 /// Reads one EventBridge event (the body SQS delivers): Organizations API calls through
 /// CloudTrail, CodeBuild build state changes, console sign-ins, and spa's own events.
-pub fn parse_event(body: &str) -> (Option<String>, Option<BTreeMap<String, String>>, String) {
+pub fn parse_event(body: &str) -> Parsed {
     let Ok(event) = serde_json::from_str::<Value>(body) else {
-        return (None, None, "not JSON".to_string());
+        return parsed(None, "not JSON".to_string());
     };
     let source = event["source"].as_str().unwrap_or_default();
     let detail = &event["detail"];
@@ -119,11 +146,17 @@ pub fn parse_event(body: &str) -> (Option<String>, Option<BTreeMap<String, Strin
                     })
                     .unwrap_or_default()
             });
-            (
-                account.filter(|a| is_account_id(a)),
+            let kind = if matches!(name, "MoveAccount" | "CreateAccountResult") {
+                Kind::Membership
+            } else {
+                Kind::Other
+            };
+            Parsed {
+                account: account.filter(|a| is_account_id(a)),
                 tags,
-                format!("organizations {name}"),
-            )
+                what: format!("organizations {name}"),
+                kind,
+            }
         }
         "aws.codebuild" => {
             // Delivered events carry `account`; the emulator's do not, the build ARN does.
@@ -132,7 +165,7 @@ pub fn parse_event(body: &str) -> (Option<String>, Option<BTreeMap<String, Strin
                 .filter(|a| is_account_id(a))
                 .map(str::to_string)
                 .or_else(|| detail["build-id"].as_str().and_then(account_of_arn));
-            (account, None, "codebuild build state change".to_string())
+            parsed(account, "codebuild build state change".to_string())
         }
         super::events::EVENT_SOURCE => {
             let account = detail["Account"]
@@ -141,7 +174,7 @@ pub fn parse_event(body: &str) -> (Option<String>, Option<BTreeMap<String, Strin
                 .filter(|a| is_account_id(a))
                 .map(str::to_string);
             let kind = event["detail-type"].as_str().unwrap_or_default();
-            (account, None, format!("spa {kind}"))
+            parsed(account, format!("spa {kind}"))
         }
         "aws.signin" => {
             let account = event["account"]
@@ -149,27 +182,37 @@ pub fn parse_event(body: &str) -> (Option<String>, Option<BTreeMap<String, Strin
                 .or_else(|| detail["recipientAccountId"].as_str())
                 .filter(|a| is_account_id(a))
                 .map(str::to_string);
-            (account, None, SIGN_IN.to_string())
+            let exception = account
+                .as_deref()
+                .and_then(|account| sign_in_exception(&event, account));
+            Parsed {
+                kind: Kind::SignIn(exception),
+                ..parsed(account, "console sign-in".to_string())
+            }
         }
-        other => (None, None, format!("source {other:?}")),
+        other => parsed(None, format!("source {other:?}")),
     }
 }
 
 /// What to do with a message, given the engine's managed accounts and recent writes.
 pub fn classify(engine: &Engine, body: &str) -> Wake {
-    let (account, tags, what) = parse_event(body);
+    let Parsed {
+        account,
+        tags,
+        what,
+        kind,
+    } = parse_event(body);
     let Some(account) = account else {
         return Wake::Ignored(what);
     };
     if !engine.is_managed(&account) {
-        if what == "organizations MoveAccount" || what == "organizations CreateAccountResult" {
+        if kind == Kind::Membership {
             return Wake::Moved(account);
         }
         return Wake::Ignored(format!("{what} on unmanaged account {account}"));
     }
-    if what == SIGN_IN {
-        let event: Value = serde_json::from_str(body).unwrap_or_default();
-        return match sign_in_exception(&event, &account) {
+    if let Kind::SignIn(exception) = kind {
+        return match exception {
             Some((label, exception)) => Wake::Raise(label, exception),
             None => Wake::Ignored(format!("{what} through single sign-on")),
         };
@@ -364,9 +407,9 @@ mod tests {
             ("not json", None, None),
         ];
         for (body, account, tags) in cases {
-            let (found, found_tags, _) = parse_event(body);
-            assert_eq!(found.as_deref(), account, "{body}");
-            assert_eq!(found_tags, tags, "{body}");
+            let found = parse_event(body);
+            assert_eq!(found.account.as_deref(), account, "{body}");
+            assert_eq!(found.tags, tags, "{body}");
         }
     }
 }
