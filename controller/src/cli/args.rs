@@ -208,9 +208,112 @@ pub fn until(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
+/// `--exceptions-topic-arn`: an SNS topic ARN.
+pub fn topic_arn(text: &str) -> Result<String, String> {
+    let fields: Vec<&str> = text.split(':').collect();
+    match fields.as_slice() {
+        ["arn", _, "sns", region, account, name]
+            if !region.is_empty()
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && !name.is_empty() =>
+        {
+            Ok(text.to_string())
+        }
+        _ => Err(format!(
+            "`{text}` is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME, the output ExceptionsTopicArn of the automation stack)"
+        )),
+    }
+}
+
+/// `--queue-url`, `--alerts-queue-url`: an SQS queue URL (`https://…/ACCOUNT/NAME`; plain
+/// http only to this machine, for the emulator).
+pub fn queue_url(text: &str) -> Result<String, String> {
+    let fail = || {
+        format!(
+            "`{text}` is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME, an output of the automation stack)"
+        )
+    };
+    spa_schema::check::https_or_local_url(text).map_err(|_| fail())?;
+    let mut path = text
+        .split("://")
+        .nth(1)
+        .unwrap_or_default()
+        .split('/')
+        .skip(1);
+    match (path.next(), path.next(), path.next()) {
+        (Some(account), Some(name), None)
+            if account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && !name.is_empty() =>
+        {
+            Ok(text.to_string())
+        }
+        _ => Err(fail()),
+    }
+}
+
+/// An AWS id with its prefix (`o-…`, `vpc-…`, `subnet-…`): letters and digits after it.
+fn prefixed_id(text: &str, prefix: &str, what: &str) -> Result<String, String> {
+    match text.strip_prefix(prefix) {
+        Some(rest) if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            Ok(text.to_string())
+        }
+        _ => Err(format!(
+            "`{text}` is not {what} (`{prefix}` then letters and digits)"
+        )),
+    }
+}
+
+pub fn organization_id(text: &str) -> Result<String, String> {
+    prefixed_id(text, "o-", "an organization id")
+}
+
+pub fn vpc_id(text: &str) -> Result<String, String> {
+    prefixed_id(text, "vpc-", "a VPC id")
+}
+
+/// Comma-separated subnet ids.
+pub fn subnet_ids(text: &str) -> Result<String, String> {
+    for id in text.split(',') {
+        prefixed_id(id.trim(), "subnet-", "a subnet id")?;
+    }
+    Ok(text.split(',').map(str::trim).collect::<Vec<_>>().join(","))
+}
+
+/// A URL the controller reads from, or an image reference: no whitespace, not empty.
+pub fn token(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.contains(char::is_whitespace) {
+        return Err(format!("`{text}` is empty or holds whitespace"));
+    }
+    Ok(text.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn installation_flags_are_checked() {
+        assert!(topic_arn("arn:aws:sns:eu-west-1:123456789012:SpaDemoExceptions").is_ok());
+        assert!(topic_arn("SpaDemoExceptions").is_err());
+        assert!(topic_arn("arn:aws:sqs:eu-west-1:123456789012:q").is_err());
+        assert!(
+            queue_url("https://sqs.eu-west-1.amazonaws.com/123456789012/SpaDemoAlerts").is_ok()
+        );
+        assert!(queue_url("http://127.0.0.1:5000/123456789012/q").is_ok());
+        assert!(queue_url("http://sqs.example.com/123456789012/q").is_err());
+        assert!(queue_url("https://sqs.eu-west-1.amazonaws.com/SpaDemoAlerts").is_err());
+        assert!(organization_id("o-1rb4example").is_ok());
+        assert!(organization_id("1rb4example").is_err());
+        assert_eq!(
+            subnet_ids("subnet-0a, subnet-0b").as_deref(),
+            Ok("subnet-0a,subnet-0b")
+        );
+        assert!(subnet_ids("subnet-0a,vpc-1").is_err());
+        assert!(vpc_id("vpc-").is_err());
+        assert!(token("a b").is_err());
+    }
 
     #[test]
     fn rate_limits_are_finite_and_in_range() {

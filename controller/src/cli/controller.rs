@@ -76,17 +76,17 @@ pub struct RunArgs {
     /// The SQS queue that the EventBridge rules feed (Organizations tag and move events,
     /// CodeBuild build state changes, spa's events); see docs/lifecycle.md. Without it,
     /// builds are polled and the sweep catches changes made by hand.
-    #[arg(long, value_name = "URL", env = "SPA_QUEUE_URL")]
+    #[arg(long, value_name = "URL", env = "SPA_QUEUE_URL", value_parser = super::args::queue_url)]
     pub queue_url: Option<String>,
 
     /// The `<env>Alerts` SQS queue: budget alerts from each account's SpaAlertTopic become
     /// BudgetAlertException events, and preparation subscribes each topic to it.
-    #[arg(long, value_name = "URL", env = "SPA_ALERTS_QUEUE_URL")]
+    #[arg(long, value_name = "URL", env = "SPA_ALERTS_QUEUE_URL", value_parser = super::args::queue_url)]
     pub alerts_queue_url: Option<String>,
 
     /// The SNS topic `<env>Exceptions`: every exception is published on it (its e-mail
     /// subscribers are told), besides the Teams and Slack webhooks of the settings.
-    #[arg(long, value_name = "ARN", env = "SPA_EXCEPTIONS_TOPIC_ARN")]
+    #[arg(long, value_name = "ARN", env = "SPA_EXCEPTIONS_TOPIC_ARN", value_parser = super::args::topic_arn)]
     pub exceptions_topic_arn: Option<String>,
 
     /// The EventBridge bus of the automation account for spa's events (name or ARN).
@@ -286,5 +286,58 @@ pub fn run(command: &ControllerCommand) -> Result<Output, Failure> {
         ControllerCommand::Run(args) => run_controller(args),
         ControllerCommand::Status(args) => status(args),
         ControllerCommand::Health(args) => health(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+
+    /// A value of the kind the template's `!Ref` after `flag` gives.
+    fn sample(flag: &str) -> &'static str {
+        match flag {
+            "--queue-url" => "https://sqs.eu-west-1.amazonaws.com/123456789012/SpaDemoEvents",
+            "--alerts-queue-url" => {
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/SpaDemoAlerts"
+            }
+            "--exceptions-topic-arn" => "arn:aws:sns:eu-west-1:123456789012:SpaDemoExceptions",
+            _ => "https://example.com/value",
+        }
+    }
+
+    /// The container's `Command:` list of `deploy/automation.yaml`, references replaced by
+    /// values of their kind. A flag renamed in the code and not in `deploy/` would stop
+    /// every task at start.
+    fn container_command() -> Vec<String> {
+        let template = include_str!("../../../deploy/automation.yaml");
+        let mut lines = template
+            .lines()
+            .skip_while(|l| l.trim() != "Command:")
+            .skip(1);
+        let mut args = vec!["spa".to_string()];
+        for line in lines.by_ref() {
+            let Some(item) = line.trim().strip_prefix("- ") else {
+                break;
+            };
+            let previous = args.last().cloned().unwrap_or_default();
+            args.push(if item.starts_with('!') {
+                sample(&previous).to_string()
+            } else {
+                item.to_string()
+            });
+        }
+        args
+    }
+
+    #[test]
+    fn the_automation_templates_controller_command_parses() {
+        let args = container_command();
+        assert!(args.contains(&"--alerts-queue-url".to_string()), "{args:?}");
+        let cli = Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        assert!(matches!(cli.command, Command::Controller(_)));
+        // The health check too.
+        Cli::try_parse_from(["spa", "controller", "health"]).unwrap();
     }
 }

@@ -27,27 +27,27 @@ pub struct ParametersArgs {
     pub source: SourceArgs,
 
     /// Automation stack: the organization id (aws organizations describe-organization).
-    #[arg(long, value_name = "o-…")]
+    #[arg(long, value_name = "o-…", value_parser = super::args::organization_id)]
     pub organization_id: Option<String>,
 
     /// Automation stack: the controller's image, e.g. ghcr.io/spa-project/spa:0.1.0.
-    #[arg(long, value_name = "URI")]
+    #[arg(long, value_name = "URI", value_parser = super::args::token)]
     pub image_uri: Option<String>,
 
     /// Automation stack: the settings repository the controller follows.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = super::args::token)]
     pub settings_repository_url: Option<String>,
 
     /// Automation stack: its branch.
-    #[arg(long, default_value = "main", value_name = "BRANCH")]
+    #[arg(long, default_value = "main", value_name = "BRANCH", value_parser = super::args::token)]
     pub settings_branch: String,
 
     /// Automation stack: the VPC the tasks run in.
-    #[arg(long, value_name = "vpc-…")]
+    #[arg(long, value_name = "vpc-…", value_parser = super::args::vpc_id)]
     pub vpc_id: Option<String>,
 
     /// Automation stack: its subnets, comma-separated.
-    #[arg(long, value_name = "subnet-…,subnet-…")]
+    #[arg(long, value_name = "subnet-…,subnet-…", value_parser = super::args::subnet_ids)]
     pub subnet_ids: Option<String>,
 }
 

@@ -119,12 +119,12 @@ pub struct RunArgs {
     pub concurrency: usize,
 
     /// Without --until-idle: the SQS queue the EventBridge rules feed (docs/lifecycle.md).
-    #[arg(long, value_name = "URL", env = "SPA_QUEUE_URL")]
+    #[arg(long, value_name = "URL", env = "SPA_QUEUE_URL", value_parser = super::args::queue_url)]
     pub queue_url: Option<String>,
 
     /// The `<env>Alerts` SQS queue: preparation subscribes each account's SpaAlertTopic to
     /// it, and (without --until-idle) budget alerts on it become exceptions.
-    #[arg(long, value_name = "URL", env = "SPA_ALERTS_QUEUE_URL")]
+    #[arg(long, value_name = "URL", env = "SPA_ALERTS_QUEUE_URL", value_parser = super::args::queue_url)]
     pub alerts_queue_url: Option<String>,
 
     /// Without --until-idle: how often every account not released is looked at (at least 1s).

@@ -12,7 +12,6 @@ pub mod apply;
 pub mod args;
 pub mod controller;
 pub mod deploy;
-mod deployed;
 pub mod dev;
 pub mod diff;
 pub mod explain;
