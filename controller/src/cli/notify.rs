@@ -7,7 +7,7 @@ use super::ops::connect::{connect, runtime};
 use super::ops::settings::open_valid;
 use super::{AwsArgs, Failure, Output, SourceArgs, Term};
 use crate::lifecycle::events::Exception;
-use crate::notify::{Notification, NotifyCounters, Targets, deliver};
+use crate::notify::{Channel, Notification, NotifyCounters, Targets, deliver};
 
 /// Where exceptions go: Teams, Slack, the exceptions topic.
 #[derive(Debug, Subcommand)]
@@ -30,34 +30,22 @@ pub struct TestArgs {
     pub aws: AwsArgs,
 
     /// The SNS topic `<env>Exceptions` (output ExceptionsTopicArn of the automation stack).
-    #[arg(long, value_name = "ARN", env = "SPA_EXCEPTIONS_TOPIC_ARN")]
+    #[arg(long, value_name = "ARN", env = "SPA_EXCEPTIONS_TOPIC_ARN", value_parser = super::args::topic_arn)]
     pub exceptions_topic_arn: Option<String>,
 
-    /// Only these channels (repeatable): sns, teams, slack, incidents.
-    #[arg(long, value_parser = ["sns", "teams", "slack", "incidents"], value_name = "CHANNEL")]
-    pub channel: Vec<String>,
+    /// Only these channels (repeatable).
+    #[arg(long, value_enum, value_name = "CHANNEL")]
+    pub channel: Vec<Channel>,
 }
 
 pub fn run(command: &NotifyCommand, term: &Term) -> Result<Output, Failure> {
     let NotifyCommand::Test(args) = command;
     let (_, settings) = open_valid(&args.source, "nothing was sent", term.diagnostics_style())?;
     let mut targets = Targets::from_settings(&settings, args.exceptions_topic_arn.clone());
-    if !args.channel.is_empty() {
-        let keep = |name: &str| args.channel.iter().any(|c| c == name);
-        for (name, target) in [
-            ("sns", &mut targets.topic),
-            ("teams", &mut targets.teams),
-            ("slack", &mut targets.slack),
-            ("incidents", &mut targets.response_plan),
-        ] {
-            if !keep(name) {
-                *target = None;
-            }
-        }
-    }
+    targets.keep(&args.channel);
     if targets.channels().is_empty() {
         return Err(Failure::Usage(
-            "no channel to test: set features.with_microsoft_webhook_on_alerts or features.with_slack_webhook_on_alerts in settings, or give --exceptions-topic-arn".into(),
+            "no channel to test: set features.with_microsoft_webhook_on_alerts, with_slack_webhook_on_alerts or with_response_plan_arn in settings, or give --exceptions-topic-arn (with --channel: only those, if configured)".into(),
         ));
     }
     let environment = settings.environment_identifier.value.clone();
@@ -87,7 +75,7 @@ pub fn run(command: &NotifyCommand, term: &Term) -> Result<Output, Failure> {
         account_tags: Vec::new(),
     };
     let runtime = runtime()?;
-    let outcomes: BTreeMap<&str, Result<(), String>> = runtime.block_on(async {
+    let outcomes: BTreeMap<Channel, Result<(), String>> = runtime.block_on(async {
         let aws = connect(&args.aws, Some(&settings)).await;
         let http = reqwest::Client::new();
         deliver(
@@ -104,11 +92,11 @@ pub fn run(command: &NotifyCommand, term: &Term) -> Result<Output, Failure> {
     for (channel, outcome) in &outcomes {
         match outcome {
             Ok(()) => {
-                let _ = writeln!(stdout, "{channel:<6} sent");
+                let _ = writeln!(stdout, "{:<6} sent", channel.name());
             }
             Err(error) => {
                 failed = true;
-                let _ = writeln!(stdout, "{channel:<6} failed: {error}");
+                let _ = writeln!(stdout, "{:<6} failed: {error}", channel.name());
             }
         }
     }

@@ -42,17 +42,74 @@ impl Targets {
         }
     }
 
-    /// The configured channels, by name.
-    pub fn channels(&self) -> Vec<&'static str> {
-        [
-            ("sns", self.topic.is_some()),
-            ("teams", self.teams.is_some()),
-            ("slack", self.slack.is_some()),
-            ("incidents", self.response_plan.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, on)| on.then_some(name))
-        .collect()
+    fn slot(&mut self, channel: Channel) -> &mut Option<String> {
+        match channel {
+            Channel::Sns => &mut self.topic,
+            Channel::Teams => &mut self.teams,
+            Channel::Slack => &mut self.slack,
+            Channel::Incidents => &mut self.response_plan,
+        }
+    }
+
+    /// Where `channel` goes (a topic, a webhook, a response plan), when configured.
+    pub fn address(&self, channel: Channel) -> Option<&str> {
+        match channel {
+            Channel::Sns => self.topic.as_deref(),
+            Channel::Teams => self.teams.as_deref(),
+            Channel::Slack => self.slack.as_deref(),
+            Channel::Incidents => self.response_plan.as_deref(),
+        }
+    }
+
+    /// The configured channels.
+    pub fn channels(&self) -> Vec<Channel> {
+        Channel::ALL
+            .into_iter()
+            .filter(|c| self.address(*c).is_some())
+            .collect()
+    }
+
+    /// Only `only` (all of them when empty).
+    pub fn keep(&mut self, only: &[Channel]) {
+        if only.is_empty() {
+            return;
+        }
+        for channel in Channel::ALL {
+            if !only.contains(&channel) {
+                *self.slot(channel) = None;
+            }
+        }
+    }
+}
+
+/// Where a notification can go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+pub enum Channel {
+    /// The SNS topic `<env>Exceptions`.
+    Sns,
+    /// The Teams Workflows webhook.
+    Teams,
+    /// The Slack incoming webhook.
+    Slack,
+    /// An Incident Manager incident.
+    Incidents,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 4] = [
+        Channel::Sns,
+        Channel::Teams,
+        Channel::Slack,
+        Channel::Incidents,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::Sns => "sns",
+            Channel::Teams => "teams",
+            Channel::Slack => "slack",
+            Channel::Incidents => "incidents",
+        }
     }
 }
 
@@ -208,43 +265,23 @@ async fn incident(aws: &Aws, plan: &str, n: &Notification) -> Result<(), crate::
     aws.tag_incident(&record, &tags).await
 }
 
-/// Sends `n` to one channel.
+/// Sends `n` to `channel` at `address` (its topic, webhook or response plan).
 pub async fn send(
-    channel: &str,
-    targets: &Targets,
+    channel: Channel,
+    address: &str,
     n: &Notification,
     aws: &Aws,
     http: &reqwest::Client,
 ) -> Result<(), String> {
     match channel {
-        "sns" => {
-            let topic = targets.topic.as_deref().unwrap_or_default();
-            aws.publish(topic, &subject(n), &plain_text(n))
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        }
-        "teams" => {
-            post(
-                http,
-                targets.teams.as_deref().unwrap_or_default(),
-                &teams_body(n),
-            )
+        Channel::Sns => aws
+            .publish(address, &subject(n), &plain_text(n))
             .await
-        }
-        "slack" => {
-            post(
-                http,
-                targets.slack.as_deref().unwrap_or_default(),
-                &slack_body(n),
-            )
-            .await
-        }
-        "incidents" => {
-            let plan = targets.response_plan.as_deref().unwrap_or_default();
-            incident(aws, plan, n).await.map_err(|e| e.to_string())
-        }
-        other => Err(format!("unknown channel {other}")),
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Channel::Teams => post(http, address, &teams_body(n)).await,
+        Channel::Slack => post(http, address, &slack_body(n)).await,
+        Channel::Incidents => incident(aws, address, n).await.map_err(|e| e.to_string()),
     }
 }
 

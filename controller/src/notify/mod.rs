@@ -16,7 +16,7 @@ use prometheus_client::metrics::family::Family;
 
 use crate::aws::Aws;
 use crate::lifecycle::events::Exception;
-pub use channels::Targets;
+pub use channels::{Channel, Targets};
 
 /// One exception on its way to people.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,15 +132,16 @@ pub async fn deliver(
     notification: &Notification,
     targets: &Targets,
     counters: &NotifyCounters,
-) -> BTreeMap<&'static str, Result<(), String>> {
+) -> BTreeMap<Channel, Result<(), String>> {
     let mut outcomes = BTreeMap::new();
     for channel in targets.channels() {
+        let address = targets.address(channel).unwrap_or_default();
         let mut result = Err(String::new());
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_secs(1 << (attempt - 1))).await;
             }
-            result = channels::send(channel, targets, notification, aws, http).await;
+            result = channels::send(channel, address, notification, aws, http).await;
             if result.is_ok() {
                 break;
             }
@@ -149,7 +150,7 @@ pub async fn deliver(
         counters
             .sends
             .get_or_create(&vec![
-                ("channel".to_string(), channel.to_string()),
+                ("channel".to_string(), channel.name().to_string()),
                 ("outcome".to_string(), outcome.to_string()),
             ])
             .inc();
@@ -159,15 +160,15 @@ pub async fn deliver(
             .unwrap_or_else(|p| p.into_inner());
         match &result {
             Ok(()) => {
-                errors.remove(channel);
+                errors.remove(channel.name());
             }
             Err(error) => {
                 tracing::warn!(
-                    channel,
+                    channel = channel.name(),
                     label = notification.label,
                     "notification failed: {error}"
                 );
-                errors.insert(channel.to_string(), error.clone());
+                errors.insert(channel.name().to_string(), error.clone());
             }
         }
         outcomes.insert(channel, result);
