@@ -108,22 +108,11 @@ async fn a_member_account_is_prepared_through_the_role_chain_and_idempotently() 
             format!("arn:aws:iam::{account}:role/SpaRoleForEvents")
         );
     }
-    let sns = aws_sdk_sns::Client::new(&inside);
-    let subscriptions = sns
-        .list_subscriptions_by_topic()
-        .topic_arn(&ready.topic_arn)
-        .send()
-        .await
-        .unwrap();
-    let endpoints: Vec<&str> = subscriptions
-        .subscriptions()
-        .iter()
-        .filter_map(|s| s.endpoint())
-        .collect();
     assert_eq!(
-        endpoints,
+        crate::common::topic_endpoints(&inside, &ready.topic_arn).await,
         ["arn:aws:sqs:eu-west-1:123456789012:SpaTestAlerts"]
     );
+    let sns = aws_sdk_sns::Client::new(&inside);
     let attributes = sns
         .get_topic_attributes()
         .topic_arn(&ready.topic_arn)

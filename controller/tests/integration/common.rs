@@ -70,3 +70,17 @@ pub async fn queue_for(config: &aws_config::SdkConfig, name: &str, sources: &[&s
         .unwrap();
     url
 }
+
+/// The endpoints subscribed to `topic`, read with `config` (credentials of its account).
+pub async fn topic_endpoints(config: &aws_config::SdkConfig, topic: &str) -> Vec<String> {
+    aws_sdk_sns::Client::new(config)
+        .list_subscriptions_by_topic()
+        .topic_arn(topic)
+        .send()
+        .await
+        .unwrap()
+        .subscriptions()
+        .iter()
+        .filter_map(|s| s.endpoint().map(str::to_string))
+        .collect()
+}

@@ -260,19 +260,12 @@ async fn the_life_cycle_runs_with_exactly_the_permissions_of_the_templates() {
         "check",
     )
     .await;
-    let subscriptions = aws_sdk_sns::Client::new(&member)
-        .list_subscriptions_by_topic()
-        .topic_arn(format!("arn:aws:sns:eu-west-1:{ana}:SpaAlertTopic"))
-        .send()
-        .await
-        .unwrap();
-    let endpoints: Vec<&str> = subscriptions
-        .subscriptions()
-        .iter()
-        .filter_map(|s| s.endpoint())
-        .collect();
     assert_eq!(
-        endpoints,
+        crate::common::topic_endpoints(
+            &member,
+            &format!("arn:aws:sns:eu-west-1:{ana}:SpaAlertTopic")
+        )
+        .await,
         ["arn:aws:sqs:eu-west-1:123456789012:SpaIamAlerts"]
     );
 }

@@ -100,6 +100,21 @@ impl World {
         Arc::new(engine)
     }
 
+    /// As [`World::engine`], with a notifier (one notification per label and account an hour).
+    async fn engine_notifying(
+        &self,
+        options: EngineOptions,
+    ) -> (Arc<Engine>, Arc<spa_controller::notify::Notifier>) {
+        let aws = self.aws();
+        let observation = observe(&aws, &self.settings).await;
+        let notifier =
+            spa_controller::notify::Notifier::start(aws.clone(), Duration::from_secs(3600));
+        let engine = Engine::new(aws, self.clock.clone(), options, self.settings.clone())
+            .with_notifier(notifier.clone());
+        engine.set_accounts(accounts_from(&observation));
+        (Arc::new(engine), notifier)
+    }
+
     fn state(&self, account: &str) -> Option<String> {
         self.organizations
             .tags_of(account)
@@ -671,23 +686,13 @@ async fn a_storm_of_budget_alerts_gives_one_notification_per_window() {
     );
     let alerts = "https://sqs.eu-west-1.amazonaws.com/123456789012/SpaTestAlerts";
     let topic = "arn:aws:sns:eu-west-1:123456789012:SpaTestExceptions";
-    let aws = world.aws();
-    let observation = observe(&aws, &world.settings).await;
-    let notifier = spa_controller::notify::Notifier::start(aws.clone(), Duration::from_secs(3600));
-    let engine = Arc::new(
-        Engine::new(
-            aws,
-            world.clock.clone(),
-            EngineOptions {
-                alerts_queue_url: Some(alerts.to_string()),
-                exceptions_topic_arn: Some(topic.to_string()),
-                ..quick()
-            },
-            world.settings.clone(),
-        )
-        .with_notifier(notifier.clone()),
-    );
-    engine.set_accounts(accounts_from(&observation));
+    let (engine, notifier) = world
+        .engine_notifying(EngineOptions {
+            alerts_queue_url: Some(alerts.to_string()),
+            exceptions_topic_arn: Some(topic.to_string()),
+            ..quick()
+        })
+        .await;
     let alert = serde_json::json!({
         "Type": "Notification",
         "TopicArn": format!("arn:aws:sns:eu-west-1:{A}:SpaAlertTopic"),
@@ -764,14 +769,7 @@ async fn an_exception_becomes_an_incident_tagged_with_the_account() {
         BuildStatus::Failed,
         BuildStatus::Failed,
     ]);
-    let aws = world.aws();
-    let observation = observe(&aws, &world.settings).await;
-    let notifier = spa_controller::notify::Notifier::start(aws.clone(), Duration::from_secs(3600));
-    let engine = Arc::new(
-        Engine::new(aws, world.clock.clone(), quick(), world.settings.clone())
-            .with_notifier(notifier.clone()),
-    );
-    engine.set_accounts(accounts_from(&observation));
+    let (engine, notifier) = world.engine_notifying(quick()).await;
     run(&engine).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let started = world.fakes.incidents.started();
