@@ -240,20 +240,20 @@ struct Features {
     with_cost_management_tag: Option<String>,
     /// CSV files of tags and variables, relative to settings.yaml.
     with_csv_files: Option<Vec<String>>,
-    /// Recipients of alerts.
+    /// Recipients of alerts (not managed by spa yet: subscribe them to `<env>Exceptions`).
     with_email_subscriptions_on_alerts: Option<Vec<String>>,
     /// End-user documents: label to path.
     with_end_user_documents: Option<BTreeMap<String, String>>,
-    /// Microsoft Teams incoming webhook (https).
-    #[schemars(regex(pattern = r"^https://"))]
+    /// Microsoft Teams Workflows webhook: every exception is posted as an Adaptive Card. https (http only to 127.0.0.1 or localhost).
+    #[schemars(regex(pattern = r"^(https://|http://(127\.0\.0\.1|localhost)([:/?#]|$))"))]
     with_microsoft_webhook_on_alerts: Option<String>,
     /// Sender of automated e-mails, optionally with a display name.
     with_origin_email_recipient: Option<String>,
-    /// ARN of an Incident Manager response plan.
+    /// ARN of an Incident Manager response plan: every exception starts an incident.
     #[schemars(regex(pattern = r"^arn:"))]
     with_response_plan_arn: Option<String>,
-    /// Slack incoming webhook (https).
-    #[schemars(regex(pattern = r"^https://"))]
+    /// Slack incoming webhook: every exception is posted. https (http only to 127.0.0.1 or localhost).
+    #[schemars(regex(pattern = r"^(https://|http://(127\.0\.0\.1|localhost)([:/?#]|$))"))]
     with_slack_webhook_on_alerts: Option<String>,
     /// Prefix of the tags spa writes (`<prefix>state`, `<prefix>holder`). Default: account-.
     with_tag_prefix: Option<String>,
