@@ -210,17 +210,9 @@ pub fn until(text: &str) -> Result<String, String> {
 
 /// `--exceptions-topic-arn`: an SNS topic ARN.
 pub fn topic_arn(text: &str) -> Result<String, String> {
-    let fields: Vec<&str> = text.split(':').collect();
-    match fields.as_slice() {
-        ["arn", _, "sns", region, account, name]
-            if !region.is_empty()
-                && account.len() == 12
-                && account.bytes().all(|b| b.is_ascii_digit())
-                && !name.is_empty() =>
-        {
-            Ok(text.to_string())
-        }
-        _ => Err(format!(
+    match crate::lifecycle::alerts::topic_owner(text) {
+        Some(_) => Ok(text.to_string()),
+        None => Err(format!(
             "`{text}` is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME, the output ExceptionsTopicArn of the automation stack)"
         )),
     }
@@ -243,9 +235,7 @@ pub fn queue_url(text: &str) -> Result<String, String> {
         .skip(1);
     match (path.next(), path.next(), path.next()) {
         (Some(account), Some(name), None)
-            if account.len() == 12
-                && account.bytes().all(|b| b.is_ascii_digit())
-                && !name.is_empty() =>
+            if spa_schema::check::account_id(account).is_ok() && !name.is_empty() =>
         {
             Ok(text.to_string())
         }

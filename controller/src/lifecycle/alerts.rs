@@ -55,11 +55,13 @@ struct Envelope {
 }
 
 /// The account of an SNS topic ARN (`arn:aws:sns:<region>:<account>:<name>`) and its name.
-fn topic_owner(topic_arn: &str) -> Option<(&str, &str)> {
+pub fn topic_owner(topic_arn: &str) -> Option<(&str, &str)> {
     let fields: Vec<&str> = topic_arn.split(':').collect();
     match fields.as_slice() {
-        ["arn", _, "sns", _, account, name]
-            if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) =>
+        ["arn", _, "sns", region, account, name]
+            if !region.is_empty()
+                && !name.is_empty()
+                && spa_schema::check::account_id(account).is_ok() =>
         {
             Some((account, name))
         }

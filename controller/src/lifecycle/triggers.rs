@@ -69,7 +69,7 @@ fn sign_in_exception(event: &Value, account: &str) -> Option<(Event, Exception)>
 }
 
 fn is_account_id(text: &str) -> bool {
-    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+    spa_schema::check::account_id(text).is_ok()
 }
 
 /// The account of an ARN (`arn:aws:codebuild:eu-west-1:123456789012:build/…`).
