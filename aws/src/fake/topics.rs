@@ -1,16 +1,12 @@
-//! SNS topics of the automation account in memory: what was published, the subscriptions,
-//! and the subscriptions confirmed.
+//! SNS of the automation account in memory: what was published, and the subscriptions
+//! confirmed.
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{Behaviour, paginate};
-use crate::{AwsError, ErrorKind, Page, Subscription, Topics, api};
-
-/// SNS list pages hold 100 subscriptions.
-const PAGE: usize = 100;
+use super::Behaviour;
+use crate::{AwsError, Topics, api};
 
 #[derive(Debug, Default)]
 pub struct FakeTopics {
@@ -22,7 +18,6 @@ pub struct FakeTopics {
 struct TopicsState {
     /// (topic, subject, message)
     published: Vec<(String, String, String)>,
-    subscriptions: BTreeMap<String, Vec<Subscription>>,
     /// (topic, token)
     confirmed: Vec<(String, String)>,
     next: u64,
@@ -40,15 +35,6 @@ impl FakeTopics {
 
     pub fn confirmed(&self) -> Vec<(String, String)> {
         self.lock().confirmed.clone()
-    }
-
-    /// The endpoints subscribed to `topic`.
-    pub fn endpoints(&self, topic: &str) -> Vec<String> {
-        self.lock()
-            .subscriptions
-            .get(topic)
-            .map(|s| s.iter().map(|s| s.endpoint.clone()).collect())
-            .unwrap_or_default()
     }
 }
 
@@ -69,73 +55,6 @@ impl Topics for FakeTopics {
         ));
         state.next += 1;
         Ok(format!("message-{}", state.next))
-    }
-
-    async fn subscriptions(
-        &self,
-        topic_arn: &str,
-        next_token: Option<String>,
-    ) -> Result<Page<Subscription>, AwsError> {
-        self.behaviour
-            .enter(api::LIST_SUBSCRIPTIONS_BY_TOPIC, topic_arn)
-            .await?;
-        let all = self
-            .lock()
-            .subscriptions
-            .get(topic_arn)
-            .cloned()
-            .unwrap_or_default();
-        Ok(paginate(&all, next_token, PAGE))
-    }
-
-    async fn subscribe(
-        &self,
-        topic_arn: &str,
-        protocol: &str,
-        endpoint: &str,
-    ) -> Result<(), AwsError> {
-        self.behaviour.enter(api::SUBSCRIBE, topic_arn).await?;
-        let mut state = self.lock();
-        state.next += 1;
-        let arn = format!("{topic_arn}:{:08}", state.next);
-        let subscriptions = state
-            .subscriptions
-            .entry(topic_arn.to_string())
-            .or_default();
-        if !subscriptions
-            .iter()
-            .any(|s| s.protocol == protocol && s.endpoint == endpoint)
-        {
-            subscriptions.push(Subscription {
-                arn,
-                protocol: protocol.to_string(),
-                endpoint: endpoint.to_string(),
-            });
-        }
-        Ok(())
-    }
-
-    async fn unsubscribe(&self, subscription_arn: &str) -> Result<(), AwsError> {
-        self.behaviour
-            .enter(api::UNSUBSCRIBE, subscription_arn)
-            .await?;
-        let mut state = self.lock();
-        let mut found = false;
-        for subscriptions in state.subscriptions.values_mut() {
-            let before = subscriptions.len();
-            subscriptions.retain(|s| s.arn != subscription_arn);
-            found |= subscriptions.len() != before;
-        }
-        if found {
-            Ok(())
-        } else {
-            Err(AwsError::new(
-                api::UNSUBSCRIBE,
-                ErrorKind::NotFound,
-                "NotFound",
-                format!("no subscription {subscription_arn}"),
-            ))
-        }
     }
 
     async fn confirm_subscription(&self, topic_arn: &str, token: &str) -> Result<(), AwsError> {

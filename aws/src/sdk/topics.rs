@@ -75,47 +75,6 @@ impl Topics for SdkTopics {
         Ok(output.message_id().unwrap_or_default().to_string())
     }
 
-    async fn subscriptions(
-        &self,
-        topic_arn: &str,
-        next_token: Option<String>,
-    ) -> Result<Page<Subscription>, AwsError> {
-        page_of(
-            &self.client,
-            topic_arn,
-            next_token,
-            api::LIST_SUBSCRIPTIONS_BY_TOPIC,
-        )
-        .await
-    }
-
-    async fn subscribe(
-        &self,
-        topic_arn: &str,
-        protocol: &str,
-        endpoint: &str,
-    ) -> Result<(), AwsError> {
-        self.client
-            .subscribe()
-            .topic_arn(topic_arn)
-            .protocol(protocol)
-            .endpoint(endpoint)
-            .send()
-            .await
-            .map_err(|e| classify(api::SUBSCRIBE, e))?;
-        Ok(())
-    }
-
-    async fn unsubscribe(&self, subscription_arn: &str) -> Result<(), AwsError> {
-        self.client
-            .unsubscribe()
-            .subscription_arn(subscription_arn)
-            .send()
-            .await
-            .map_err(|e| classify(api::UNSUBSCRIBE, e))?;
-        Ok(())
-    }
-
     async fn confirm_subscription(&self, topic_arn: &str, token: &str) -> Result<(), AwsError> {
         self.client
             .confirm_subscription()
