@@ -58,6 +58,18 @@ pub const DESCRIBE_ACCOUNT: Api = Api::new("DescribeAccount", Family::OrgDescrib
 pub const LIST_PARENTS: Api = Api::new("ListParents", Family::OrgListParents);
 pub const TAG_RESOURCE: Api = Api::new("TagResource", Family::OrgTag);
 pub const UNTAG_RESOURCE: Api = Api::new("UntagResource", Family::OrgTag);
+// Service control policies (Organizations, management account). Reads share the published
+// ListPolicies/ListTargetsForPolicy bucket; writes have no published rate of their own and
+// draw from the bucket of the other Organizations operations.
+pub const LIST_POLICIES: Api = Api::new("ListPolicies", Family::OrgListPolicies);
+pub const LIST_TARGETS_FOR_POLICY: Api = Api::new("ListTargetsForPolicy", Family::OrgListPolicies);
+pub const DESCRIBE_POLICY: Api = Api::new("DescribePolicy", Family::OrgDescribe);
+pub const LIST_POLICY_TAGS: Api = Api::new("ListTagsForResource", Family::OrgListTags);
+pub const CREATE_POLICY: Api = Api::new("CreatePolicy", Family::OrgOther);
+pub const UPDATE_POLICY: Api = Api::new("UpdatePolicy", Family::OrgOther);
+pub const DELETE_POLICY: Api = Api::new("DeletePolicy", Family::OrgOther);
+pub const ATTACH_POLICY: Api = Api::new("AttachPolicy", Family::OrgOther);
+pub const DETACH_POLICY: Api = Api::new("DetachPolicy", Family::OrgOther);
 
 // SSM Parameter Store (automation account).
 pub const GET_PARAMETERS_BY_PATH: Api = Api::new("GetParametersByPath", Family::SsmRead);

@@ -128,7 +128,8 @@ pub fn kind_of_code(code: &str, status: Option<u16>) -> ErrorKind {
         | "TooManyUpdates"
         | "ConditionalCheckFailedException"
         | "ResourceInUseException"
-        | "OperationAbortedException" => ErrorKind::Conflict,
+        | "OperationAbortedException"
+        | "PolicyChangesInProgressException" => ErrorKind::Conflict,
         "AccessDeniedException"
         | "AccessDenied"
         | "UnauthorizedOperation"
@@ -143,6 +144,7 @@ pub fn kind_of_code(code: &str, status: Option<u16>) -> ErrorKind {
         | "ChildNotFoundException"
         | "TargetNotFoundException"
         | "RootNotFoundException"
+        | "PolicyNotFoundException"
         | "ParameterNotFound"
         | "ResourceNotFoundException"
         | "ParameterVersionNotFound"

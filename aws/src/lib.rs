@@ -26,6 +26,7 @@ pub mod members;
 pub mod metrics;
 pub mod organizations;
 pub mod parameters;
+pub mod policies;
 pub mod queues;
 pub mod sdk;
 pub mod seed;
@@ -42,6 +43,7 @@ pub use members::{Member, MemberAccount, Members};
 pub use metrics::CallCounter;
 pub use organizations::Organizations;
 pub use parameters::Parameters;
+pub use policies::Policies;
 pub use queues::Queues;
 pub use topics::Topics;
 pub use types::*;
@@ -51,6 +53,7 @@ pub use types::*;
 #[derive(Clone)]
 pub struct Backends {
     pub organizations: Arc<dyn Organizations>,
+    pub policies: Arc<dyn Policies>,
     pub parameters: Arc<dyn Parameters>,
     pub members: Arc<dyn Members>,
     pub events: Arc<dyn Events>,

@@ -80,6 +80,8 @@ pub enum Family {
     OrgTag,
     OrgDescribe,
     OrgMove,
+    /// ListPolicies, ListPoliciesForTarget, ListTargetsForPolicy.
+    OrgListPolicies,
     /// Everything else of Organizations (create, policies).
     OrgOther,
     SsmRead,
@@ -109,6 +111,7 @@ impl Family {
             Family::OrgTag => Quota::new(4.0, 6.0),
             Family::OrgDescribe => Quota::new(20.0, 30.0),
             Family::OrgMove => Quota::new(2.0, 3.0),
+            Family::OrgListPolicies => Quota::new(5.0, 8.0),
             Family::OrgOther => Quota::new(5.0, 8.0),
             Family::SsmRead => Quota::new(40.0, 40.0),
             Family::SsmWrite => Quota::new(3.0, 3.0),
@@ -125,7 +128,7 @@ impl Family {
         }
     }
 
-    pub const ALL: [Family; 19] = [
+    pub const ALL: [Family; 20] = [
         Family::OrgListRoots,
         Family::OrgListParents,
         Family::OrgListChildren,
@@ -134,6 +137,7 @@ impl Family {
         Family::OrgTag,
         Family::OrgDescribe,
         Family::OrgMove,
+        Family::OrgListPolicies,
         Family::OrgOther,
         Family::SsmRead,
         Family::SsmWrite,

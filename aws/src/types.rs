@@ -160,3 +160,37 @@ pub struct QueueMessage {
     pub receipt: String,
     pub body: String,
 }
+
+/// A service control policy of the organization, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicySummary {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// AWS's own policies (`FullAWSAccess`): never spa's.
+    pub aws_managed: bool,
+}
+
+/// What a policy is attached to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    Root,
+    OrganizationalUnit,
+    Account,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PolicyTarget {
+    pub id: String,
+    pub kind: TargetKind,
+}
+
+/// What an attachment or a detachment found: done now, or already so (AWS refuses a second
+/// attachment and the detachment of what is not attached; both are idempotent for spa).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attachment {
+    Changed,
+    AlreadySo,
+}

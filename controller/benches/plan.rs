@@ -87,6 +87,7 @@ fn main() {
         organizational_units: units,
         accounts,
         parameters: BTreeMap::new(),
+        policies: Default::default(),
         missing_organizational_units: Vec::new(),
         missing_accounts: Vec::new(),
         errors: Vec::new(),

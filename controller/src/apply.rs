@@ -1,45 +1,85 @@
 //! Apply: carries out a plan, exactly: all tag changes of one account in one TagResource and
 //! one UntagResource, one PutParameter per created or updated parameter, DeleteParameters
-//! in batches of ten. Every call goes through the rate limiters and the retry policy; a
+//! in batches of ten, one CreatePolicy, UpdatePolicy or DeletePolicy per policy and one
+//! AttachPolicy or DetachPolicy per attachment. Writes run in three phases: documents
+//! (parameters, tags, policies created and updated), then attachments (a new policy's id
+//! comes from its creation), then policy deletions (a policy is detached first). Every call goes through the rate limiters and the retry policy; a
 //! failing item does not stop the others; each item reports its own result. `apply` never
 //! decides: it does what the plan says, and refuses a plan it must not carry out — whatever
 //! the plan says, it writes nothing outside the [`Scope`] spa owns.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::aws::{Aws, AwsError, Tag, api};
-use crate::observe::Observation;
-use crate::plan::{Action, Destructive, Plan};
+use crate::aws::{Aws, AwsError, ErrorKind, Tag, api};
+use crate::observe::{Observation, name_prefix, ownership_tags};
+use crate::plan::{Action, AttachAction, Destructive, Plan};
 
-/// What spa owns and may write: parameters under `/<env>/` and the managed accounts of an
-/// observation. Built from the settings' environment and what was observed, never from a
-/// plan, so that a plan cannot widen it.
+/// What spa owns and may write: parameters under `/<env>/`, the managed accounts of an
+/// observation, the policies it made (and new ones named `<env>-…`), attached only to the
+/// listed OUs and managed accounts. Built from the settings' environment and what was
+/// observed, never from a plan, so that a plan cannot widen it.
 #[derive(Debug, Clone)]
 pub struct Scope {
+    environment: String,
     prefix: String,
     accounts: BTreeSet<String>,
+    units: BTreeSet<String>,
+    policy_prefix: String,
+    /// Ids of the policies spa made, as observed.
+    policies: BTreeSet<String>,
+    /// Names of policies spa did not make: never created over, never touched.
+    foreign: BTreeSet<String>,
 }
 
 impl Scope {
     pub fn new(environment: &str, observation: &Observation) -> Scope {
         Scope {
+            environment: environment.to_string(),
             prefix: Observation::parameter_prefix(environment),
             accounts: observation.accounts.keys().cloned().collect(),
+            units: observation.organizational_units.keys().cloned().collect(),
+            policy_prefix: name_prefix(environment),
+            policies: observation
+                .policies
+                .owned
+                .values()
+                .map(|p| p.id.clone())
+                .collect(),
+            foreign: observation.policies.foreign.iter().cloned().collect(),
         }
     }
 
     fn owns(&self, write: &Write) -> bool {
         let parameter =
             |name: &str| name.starts_with(&self.prefix) && name.len() > self.prefix.len();
+        let new_policy = |name: &str| {
+            name.starts_with(&self.policy_prefix)
+                && name.len() > self.policy_prefix.len()
+                && !self.foreign.contains(name)
+        };
+        let policy = |id: &Option<String>, name: &str| match id {
+            Some(id) => self.policies.contains(id),
+            None => new_policy(name),
+        };
         match write {
             Write::Tag { account, .. } | Write::Untag { account, .. } => {
                 self.accounts.contains(account)
             }
             Write::Put { name, .. } => parameter(name),
             Write::Delete { names } => names.iter().all(|n| parameter(n)),
+            Write::CreatePolicy { name, .. } => new_policy(name),
+            Write::UpdatePolicy { id, .. } | Write::DeletePolicy { id, .. } => {
+                self.policies.contains(id)
+            }
+            Write::Attach { id, name, target } => {
+                policy(id, name) && (self.accounts.contains(target) || self.units.contains(target))
+            }
+            // Detaching one of spa's policies undoes what spa did, wherever it was.
+            Write::Detach { id, .. } => self.policies.contains(id),
         }
     }
 }
@@ -99,7 +139,36 @@ enum Write {
     Delete {
         names: Vec<String>,
     },
+    CreatePolicy {
+        name: String,
+        description: String,
+        content: String,
+    },
+    UpdatePolicy {
+        id: String,
+        name: String,
+        description: String,
+        content: String,
+    },
+    DeletePolicy {
+        id: String,
+        name: String,
+    },
+    /// `id` is `None` for a policy the same apply creates.
+    Attach {
+        id: Option<String>,
+        name: String,
+        target: String,
+    },
+    Detach {
+        id: String,
+        name: String,
+        target: String,
+    },
 }
+
+/// Ids of the policies created during this apply, by name, for their attachments.
+type Created = Mutex<BTreeMap<String, String>>;
 
 impl Write {
     fn target(&self) -> String {
@@ -107,6 +176,12 @@ impl Write {
             Write::Tag { account, .. } | Write::Untag { account, .. } => account.clone(),
             Write::Put { name, .. } => name.clone(),
             Write::Delete { names } => names.join(", "),
+            Write::CreatePolicy { name, .. }
+            | Write::UpdatePolicy { name, .. }
+            | Write::DeletePolicy { name, .. } => name.clone(),
+            Write::Attach { name, target, .. } | Write::Detach { name, target, .. } => {
+                format!("{name} {target}")
+            }
         }
     }
 
@@ -116,20 +191,78 @@ impl Write {
             Write::Untag { .. } => api::UNTAG_RESOURCE.name,
             Write::Put { .. } => api::PUT_PARAMETER.name,
             Write::Delete { .. } => api::DELETE_PARAMETERS.name,
+            Write::CreatePolicy { .. } => api::CREATE_POLICY.name,
+            Write::UpdatePolicy { .. } => api::UPDATE_POLICY.name,
+            Write::DeletePolicy { .. } => api::DELETE_POLICY.name,
+            Write::Attach { .. } => api::ATTACH_POLICY.name,
+            Write::Detach { .. } => api::DETACH_POLICY.name,
         }
     }
 
-    async fn run(&self, aws: &Aws) -> Result<(), AwsError> {
+    /// Which phase the write belongs to: documents, attachments, deletions of policies.
+    fn phase(&self) -> usize {
+        match self {
+            Write::Attach { .. } | Write::Detach { .. } => 1,
+            Write::DeletePolicy { .. } => 2,
+            _ => 0,
+        }
+    }
+
+    async fn run(&self, aws: &Aws, environment: &str, created: &Created) -> Result<(), AwsError> {
         match self {
             Write::Tag { account, tags } => aws.tag_resource(account, tags).await,
             Write::Untag { account, keys } => aws.untag_resource(account, keys).await,
             Write::Put { name, value, tier } => aws.put_parameter(name, value, *tier).await,
             Write::Delete { names } => aws.delete_parameters(names).await,
+            Write::CreatePolicy {
+                name,
+                description,
+                content,
+            } => {
+                let policy = aws
+                    .create_policy(name, description, content, &ownership_tags(environment))
+                    .await?;
+                created
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(name.clone(), policy.id);
+                Ok(())
+            }
+            Write::UpdatePolicy {
+                id,
+                description,
+                content,
+                ..
+            } => aws.update_policy(id, description, content).await,
+            Write::DeletePolicy { id, .. } => aws.delete_policy(id).await,
+            Write::Attach { id, name, target } => {
+                let id = match id {
+                    Some(id) => id.clone(),
+                    None => created
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get(name)
+                        .cloned()
+                        .ok_or_else(|| {
+                            AwsError::new(
+                                api::ATTACH_POLICY,
+                                ErrorKind::Terminal,
+                                "",
+                                format!(
+                                    "the policy {name} was not created, so it cannot be attached"
+                                ),
+                            )
+                        })?,
+                };
+                aws.attach_policy(&id, target).await.map(|_| ())
+            }
+            Write::Detach { id, target, .. } => aws.detach_policy(id, target).await.map(|_| ()),
         }
     }
 }
 
-/// The writes a plan needs, in a stable order: parameters, then accounts.
+/// The writes a plan needs, in a stable order: parameters, accounts, policies, attachments,
+/// policy deletions.
 fn writes(plan: &Plan) -> Vec<Write> {
     let mut writes = Vec::new();
     for change in &plan.parameters {
@@ -174,6 +307,45 @@ fn writes(plan: &Plan) -> Vec<Write> {
             });
         }
     }
+    for change in &plan.policies {
+        match (change.action, &change.id, &change.after) {
+            (Action::Create, _, Some(content)) => writes.push(Write::CreatePolicy {
+                name: change.name.clone(),
+                description: change.description.clone(),
+                content: content.clone(),
+            }),
+            (Action::Update, Some(id), Some(content)) => writes.push(Write::UpdatePolicy {
+                id: id.clone(),
+                name: change.name.clone(),
+                description: change.description.clone(),
+                content: content.clone(),
+            }),
+            _ => {}
+        }
+    }
+    for change in &plan.attachments {
+        match (change.action, &change.policy_id) {
+            (AttachAction::Attach, id) => writes.push(Write::Attach {
+                id: id.clone(),
+                name: change.policy.clone(),
+                target: change.target.clone(),
+            }),
+            (AttachAction::Detach, Some(id)) => writes.push(Write::Detach {
+                id: id.clone(),
+                name: change.policy.clone(),
+                target: change.target.clone(),
+            }),
+            (AttachAction::Detach, None) => {}
+        }
+    }
+    for change in &plan.policies {
+        if let (Action::Delete, Some(id)) = (change.action, &change.id) {
+            writes.push(Write::DeletePolicy {
+                id: id.clone(),
+                name: change.name.clone(),
+            });
+        }
+    }
     writes
 }
 
@@ -210,35 +382,23 @@ pub async fn apply(
             targets: foreign,
         });
     }
-    let total = writes.len();
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<(usize, ItemResult)> = futures::stream::iter(writes.iter().enumerate())
-        .map(|(index, write)| {
-            let done = &done;
-            async move {
-                let outcome = write.run(aws).await;
-                if let Err(error) = &outcome {
-                    tracing::warn!(
-                        target = write.target(),
-                        operation = write.operation(),
-                        "{error}"
-                    );
-                }
-                let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                progress(finished, total);
-                (
-                    index,
-                    ItemResult {
-                        target: write.target(),
-                        operation: write.operation(),
-                        error: outcome.err().map(|e| e.to_string()),
-                    },
-                )
-            }
-        })
-        .buffer_unordered(options.concurrency.max(1))
-        .collect()
-        .await;
+    let run = Run {
+        aws,
+        environment: &scope.environment,
+        created: Created::default(),
+        done: std::sync::atomic::AtomicUsize::new(0),
+        total: writes.len(),
+        progress,
+    };
+    let mut results: Vec<(usize, ItemResult)> = Vec::with_capacity(writes.len());
+    for phase in 0..3 {
+        let batch: Vec<(usize, &Write)> = writes
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.phase() == phase)
+            .collect();
+        results.extend(run.phase(batch, options.concurrency).await);
+    }
     results.sort_by_key(|(index, _)| *index);
     let results: Vec<ItemResult> = results.into_iter().map(|(_, r)| r).collect();
     let failed = results.iter().filter(|r| r.error.is_some()).count();
@@ -247,4 +407,48 @@ pub async fn apply(
         failed,
         results,
     })
+}
+
+/// What the writes of one apply share.
+struct Run<'a> {
+    aws: &'a Aws,
+    environment: &'a str,
+    created: Created,
+    done: std::sync::atomic::AtomicUsize,
+    total: usize,
+    progress: &'a (dyn Fn(usize, usize) + Sync),
+}
+
+impl Run<'_> {
+    /// Runs one phase's writes, `concurrency` at a time.
+    async fn phase(
+        &self,
+        batch: Vec<(usize, &Write)>,
+        concurrency: usize,
+    ) -> Vec<(usize, ItemResult)> {
+        futures::stream::iter(batch)
+            .map(|(index, write)| async move {
+                let outcome = write.run(self.aws, self.environment, &self.created).await;
+                if let Err(error) = &outcome {
+                    tracing::warn!(
+                        target = write.target(),
+                        operation = write.operation(),
+                        "{error}"
+                    );
+                }
+                let finished = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                (self.progress)(finished, self.total);
+                (
+                    index,
+                    ItemResult {
+                        target: write.target(),
+                        operation: write.operation(),
+                        error: outcome.err().map(|e| e.to_string()),
+                    },
+                )
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await
+    }
 }

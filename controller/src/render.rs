@@ -8,7 +8,10 @@ use anstyle::{AnsiColor, Style};
 use similar::TextDiff;
 
 use crate::desired::ValueKind;
-use crate::plan::{AccountChange, Action, ParameterChange, Plan, TagAction};
+use crate::plan::{
+    AccountChange, Action, AttachAction, AttachmentChange, ParameterChange, Plan, PolicyChange,
+    TagAction,
+};
 
 /// GitHub refuses comments longer than this.
 pub const GITHUB_COMMENT_LIMIT: usize = 65_535;
@@ -57,16 +60,25 @@ pub fn canonical(kind: ValueKind, text: &str) -> String {
 
 /// A unified diff of a parameter's value (JSON re-printed first).
 pub fn value_diff(change: &ParameterChange) -> String {
-    let before = change
-        .before
-        .as_deref()
-        .map(|t| canonical(change.kind, t))
-        .unwrap_or_default();
-    let after = change
-        .after
-        .as_deref()
-        .map(|t| canonical(change.kind, t))
-        .unwrap_or_default();
+    diff(
+        change.kind,
+        change.before.as_deref(),
+        change.after.as_deref(),
+    )
+}
+
+/// A unified diff of a policy document (JSON re-printed first).
+pub fn document_diff(change: &PolicyChange) -> String {
+    diff(
+        ValueKind::Json,
+        change.before.as_deref(),
+        change.after.as_deref(),
+    )
+}
+
+fn diff(kind: ValueKind, before: Option<&str>, after: Option<&str>) -> String {
+    let before = before.map(|t| canonical(kind, t)).unwrap_or_default();
+    let after = after.map(|t| canonical(kind, t)).unwrap_or_default();
     TextDiff::from_lines(&before, &after)
         .unified_diff()
         .context_radius(3)
@@ -135,13 +147,7 @@ pub fn text(plan: &Plan) -> String {
             let _ = writeln!(out, "  {} {}{tier}", paint(style, symbol), change.name);
             if change.action == Action::Update {
                 for line in value_diff(change).lines().skip(2) {
-                    let painted = match line.chars().next() {
-                        Some('+') => paint(ADDED, line),
-                        Some('-') => paint(REMOVED, line),
-                        Some('@') => paint(HUNK, line),
-                        _ => line.to_string(),
-                    };
-                    let _ = writeln!(out, "      {painted}");
+                    let _ = writeln!(out, "      {}", painted_diff_line(line));
                 }
             }
         }
@@ -190,18 +196,87 @@ pub fn text(plan: &Plan) -> String {
             }
         }
     }
+    text_policies(&mut out, plan);
     if !plan.skipped.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            paint(WARNING, "Not planned (observation incomplete):")
-        );
+        let _ = writeln!(out, "\n{}", paint(WARNING, "Not planned:"));
         for item in &plan.skipped {
             let _ = writeln!(out, "  {item}");
         }
     }
     let _ = writeln!(out, "\n{}", summary_line(plan));
     out
+}
+
+fn painted_diff_line(line: &str) -> String {
+    match line.chars().next() {
+        Some('+') => paint(ADDED, line),
+        Some('-') => paint(REMOVED, line),
+        Some('@') => paint(HUNK, line),
+        _ => line.to_string(),
+    }
+}
+
+/// What an attachment is about, for people: the target and, for a per-state policy, why.
+fn attachment_label(change: &AttachmentChange) -> String {
+    let kind = match change.target_kind {
+        crate::aws::TargetKind::Root => "root",
+        crate::aws::TargetKind::OrganizationalUnit => "OU",
+        crate::aws::TargetKind::Account => "account",
+    };
+    let mut label = if change.target_name == change.target {
+        format!("{kind} {}", change.target)
+    } else {
+        format!("{kind} {} ({})", change.target_name, change.target)
+    };
+    match (&change.state, &change.destructive) {
+        (_, Some(reason)) => {
+            let _ = write!(label, " — {reason}");
+        }
+        (Some(state), None) => {
+            let _ = write!(label, " — the account is {state}");
+        }
+        (None, None) => {}
+    }
+    label
+}
+
+fn text_policies(out: &mut String, plan: &Plan) {
+    if !plan.policies.is_empty() {
+        let _ = writeln!(out, "\nService control policies:");
+        for change in &plan.policies {
+            let (symbol, style) = match change.action {
+                Action::Create => ("+", ADDED),
+                Action::Update => ("~", CHANGED),
+                Action::Delete => ("-", REMOVED),
+            };
+            let flag = match &change.destructive {
+                Some(reason) => format!(" {}", paint(DANGER, &format!("! {reason}"))),
+                None => String::new(),
+            };
+            let _ = writeln!(out, "  {} {}{flag}", paint(style, symbol), change.name);
+            if change.action == Action::Update {
+                for line in document_diff(change).lines().skip(2) {
+                    let _ = writeln!(out, "      {}", painted_diff_line(line));
+                }
+            }
+        }
+    }
+    if !plan.attachments.is_empty() {
+        let _ = writeln!(out, "\nPolicy attachments:");
+        for change in &plan.attachments {
+            let (symbol, style, verb) = match change.action {
+                AttachAction::Attach => ("+", ADDED, "attached to"),
+                AttachAction::Detach => ("-", REMOVED, "detached from"),
+            };
+            let line = format!("{} {verb} {}", change.policy, attachment_label(change));
+            let line = if change.destructive.is_some() {
+                paint(DANGER, &line)
+            } else {
+                line
+            };
+            let _ = writeln!(out, "  {} {line}", paint(style, symbol));
+        }
+    }
 }
 
 fn tier_name(change: &ParameterChange) -> &'static str {
@@ -244,11 +319,13 @@ pub fn markdown(plan: &Plan, limit: usize, full_plan_hint: &str) -> String {
             .replace("settings ", "Settings `")
             .replacen(" (desired", "` (desired", 1)
     );
-    if !plan.complete {
-        let _ = writeln!(
-            head,
-            "> [!WARNING]\n> The observation was incomplete; these were not planned:"
-        );
+    if !plan.skipped.is_empty() {
+        let why = if plan.complete {
+            "These were not planned:"
+        } else {
+            "The observation was incomplete; these were not planned:"
+        };
+        let _ = writeln!(head, "> [!WARNING]\n> {why}");
         for item in &plan.skipped {
             let _ = writeln!(head, "> - {}", escape(item));
         }
@@ -311,9 +388,96 @@ pub fn markdown(plan: &Plan, limit: usize, full_plan_hint: &str) -> String {
                 count(Action::Delete)
             );
         }
+        if !plan.policies.is_empty() || !plan.attachments.is_empty() {
+            let policies =
+                |action: Action| plan.policies.iter().filter(|p| p.action == action).count();
+            let attachments = |action: AttachAction| {
+                plan.attachments
+                    .iter()
+                    .filter(|a| a.action == action)
+                    .count()
+            };
+            let _ = writeln!(
+                head,
+                "| service control policies | created | updated | deleted | attached | detached |\n|---|---:|---:|---:|---:|---:|\n| `{}-*` | {} | {} | {} | {} | {} |\n",
+                plan.environment,
+                policies(Action::Create),
+                policies(Action::Update),
+                policies(Action::Delete),
+                attachments(AttachAction::Attach),
+                attachments(AttachAction::Detach)
+            );
+        }
     }
 
     let mut blocks: Vec<String> = Vec::new();
+    for change in &plan.policies {
+        let symbol = match change.action {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Delete => "-",
+        };
+        let (fence, body) = match change.action {
+            Action::Update => ("diff", document_diff(change)),
+            Action::Create => (
+                "json",
+                canonical(ValueKind::Json, change.after.as_deref().unwrap_or_default()),
+            ),
+            Action::Delete => (
+                "json",
+                canonical(
+                    ValueKind::Json,
+                    change.before.as_deref().unwrap_or_default(),
+                ),
+            ),
+        };
+        let flag = match &change.destructive {
+            Some(reason) => format!(" ⚠️ {}", escape(reason)),
+            None => String::new(),
+        };
+        blocks.push(format!(
+            "<details><summary>{symbol} policy <code>{}</code>{flag}</summary>\n\n```{fence}\n{}```\n</details>\n",
+            escape(&change.name),
+            body.replace("```", "`\u{200b}``")
+        ));
+    }
+    if !plan.attachments.is_empty() {
+        let mut block = format!(
+            "<details><summary>policy attachments: +{} -{}</summary>\n\n| | policy | target | why |\n|---|---|---|---|\n",
+            plan.attachments
+                .iter()
+                .filter(|a| a.action == AttachAction::Attach)
+                .count(),
+            plan.attachments
+                .iter()
+                .filter(|a| a.action == AttachAction::Detach)
+                .count()
+        );
+        for change in &plan.attachments {
+            let symbol = match (change.action, change.destructive.is_some()) {
+                (AttachAction::Attach, _) => "+",
+                (AttachAction::Detach, false) => "-",
+                (AttachAction::Detach, true) => "- ⚠️",
+            };
+            let target = if change.target_name == change.target {
+                format!("`{}`", change.target)
+            } else {
+                format!("{} `{}`", escape(&change.target_name), change.target)
+            };
+            let why = match (&change.destructive, &change.state) {
+                (Some(reason), _) => escape(reason),
+                (None, Some(state)) => format!("the account is {state}"),
+                (None, None) => String::new(),
+            };
+            let _ = writeln!(
+                block,
+                "| {symbol} | `{}` | {target} | {why} |",
+                escape(&change.policy)
+            );
+        }
+        block.push_str("\n</details>\n");
+        blocks.push(block);
+    }
     for change in &plan.parameters {
         let symbol = match change.action {
             Action::Create => "+",

@@ -376,6 +376,11 @@ impl AccountState {
             AccountState::Expired => "expired",
         }
     }
+
+    /// The state a tag value names, if any.
+    pub fn parse(text: &str) -> Option<AccountState> {
+        AccountState::ALL.into_iter().find(|s| s.as_str() == text)
+    }
 }
 
 /// A service control policy that spa creates (named `<environment_identifier>-<name>`,
@@ -421,6 +426,13 @@ impl ServiceControlPolicy {
     /// policy without `states`.
     pub fn applies_in(&self, state: AccountState) -> bool {
         self.states.is_empty() || self.states.iter().any(|s| s.value == state)
+    }
+
+    /// Whether an account (in the listed OU `parent`, if any) is among the targets: listed
+    /// by the policy, or a direct child of one of its OUs.
+    pub fn targets_account(&self, account: &str, parent: Option<&str>) -> bool {
+        self.accounts.iter().any(|a| a.value == account)
+            || parent.is_some_and(|p| self.organizational_units.iter().any(|u| u.value == p))
     }
 }
 

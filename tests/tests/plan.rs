@@ -18,12 +18,17 @@ fn the_plan_of_the_example_reads_well() {
     insta::assert_snapshot!("example_text", run.stdout);
 
     // What a reviewer reads first; the details repeat what is published, one block per
-    // parameter (24) and per account whose tags change (22).
+    // parameter (24), per account whose tags change (22), per policy created (5) and one for
+    // the policies' attachments.
     let run = emulator.spa(repo.path(), &["plan", "--format", "markdown"]);
     assert_eq!(run.code, 0, "{run:?}");
     let (head, details) = run.stdout.split_once("#### Details\n").expect("details");
     insta::assert_snapshot!("example_markdown_head", head);
-    assert_eq!(details.matches("<details>").count(), 24 + 22, "{details}");
+    assert_eq!(
+        details.matches("<details>").count(),
+        24 + 22 + 5 + 1,
+        "{details}"
+    );
 
     // Colour on request, even into a pipe; the words stay the same.
     let run = emulator.spa(repo.path(), &["plan", "--color", "always"]);

@@ -18,6 +18,7 @@ mod leases;
 mod members;
 mod organizations;
 mod parameters;
+mod policies;
 mod queues;
 mod topics;
 
@@ -210,6 +211,7 @@ impl Fakes {
     pub fn backends(&self) -> crate::Backends {
         crate::Backends {
             organizations: self.organizations.clone(),
+            policies: self.organizations.clone(),
             parameters: self.parameters.clone(),
             members: self.members.clone(),
             events: self.events.clone(),

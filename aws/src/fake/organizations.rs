@@ -22,10 +22,20 @@ struct FakeAccount {
 }
 
 #[derive(Debug, Default)]
-struct OrgState {
-    root: String,
+pub(super) struct OrgState {
+    pub(super) root: String,
     units: BTreeMap<String, FakeUnit>,
     accounts: BTreeMap<String, FakeAccount>,
+    /// Service control policies by id (fake/policies.rs).
+    pub(super) policies: BTreeMap<String, super::policies::FakePolicy>,
+    pub(super) next_policy: u64,
+}
+
+impl OrgState {
+    /// Whether `id` is the root, an OU or an account of the organization.
+    pub(super) fn has_target(&self, id: &str) -> bool {
+        id == self.root || self.units.contains_key(id) || self.accounts.contains_key(id)
+    }
 }
 
 /// An organization in memory.
@@ -37,16 +47,18 @@ pub struct FakeOrganizations {
 
 impl FakeOrganizations {
     pub fn new(behaviour: Behaviour) -> FakeOrganizations {
+        let mut state = OrgState {
+            root: "r-fake".to_string(),
+            ..OrgState::default()
+        };
+        super::policies::add_full_aws_access(&mut state);
         FakeOrganizations {
-            state: Mutex::new(OrgState {
-                root: "r-fake".to_string(),
-                ..OrgState::default()
-            }),
+            state: Mutex::new(state),
             behaviour,
         }
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, OrgState> {
+    pub(super) fn state(&self) -> std::sync::MutexGuard<'_, OrgState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -55,7 +67,9 @@ impl FakeOrganizations {
     }
 
     pub fn add_unit(&self, id: &str, name: &str, parent: &str) {
-        self.state().units.insert(
+        let mut state = self.state();
+        super::policies::attach_full_aws_access(&mut state, id);
+        state.units.insert(
             id.to_string(),
             FakeUnit {
                 name: name.to_string(),
@@ -65,7 +79,9 @@ impl FakeOrganizations {
     }
 
     pub fn add_account(&self, id: &str, name: &str, parent: &str, tags: &[(&str, &str)]) {
-        self.state().accounts.insert(
+        let mut state = self.state();
+        super::policies::attach_full_aws_access(&mut state, id);
+        state.accounts.insert(
             id.to_string(),
             FakeAccount {
                 account: Account {

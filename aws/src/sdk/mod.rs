@@ -27,6 +27,7 @@ mod leases;
 mod members;
 mod organizations;
 mod parameters;
+mod policies;
 mod queues;
 mod topics;
 
@@ -129,10 +130,12 @@ pub async fn connect(options: &AwsOptions, limiters: Arc<Limiters>) -> Aws {
     let organizations_config = aws_sdk_organizations::config::Builder::from(&management)
         .region(Region::new("us-east-1"))
         .build();
+    let organizations = Arc::new(organizations::SdkOrganizations {
+        client: aws_sdk_organizations::Client::from_conf(organizations_config),
+    });
     let backends = Backends {
-        organizations: Arc::new(organizations::SdkOrganizations {
-            client: aws_sdk_organizations::Client::from_conf(organizations_config),
-        }),
+        organizations: organizations.clone(),
+        policies: organizations,
         parameters: Arc::new(parameters::SdkParameters {
             client: aws_sdk_ssm::Client::new(&base),
         }),

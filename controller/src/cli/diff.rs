@@ -7,7 +7,11 @@ use spa_schema::diag::Style;
 use super::ops::settings::{load_valid, open};
 use super::plan::PlanFormat;
 use super::{Failure, Output, SourceArgs, Term};
-use crate::observe::{Observation, ObservedParameter};
+use crate::aws::PolicyTarget;
+use crate::aws::policies::target_kind;
+use crate::observe::{
+    Observation, ObservedParameter, ObservedPolicies, ObservedPolicy, ObservedUnit,
+};
 use crate::render;
 use crate::source::Source;
 
@@ -15,8 +19,9 @@ use crate::source::Source;
 /// documents, differ between two commits — no AWS needed (for reviewers when CI has no
 /// credentials).
 ///
-/// What is compared is exactly what spa publishes to SSM. Accounts are resolved without
-/// their OU (that needs the organization): a change to an OU shows on the OU.
+/// What is compared is exactly what spa publishes to SSM, and the service control policies
+/// with their attachments to OUs. Accounts are resolved without their OU (that needs the
+/// organization): a change to an OU shows on the OU.
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     /// The commit the change starts from (e.g. the pull request's base).
@@ -53,12 +58,39 @@ fn settings_at(
     Ok((source, settings))
 }
 
-/// An observation made of nothing but parameters, for planning one commit against another.
-fn as_observation(desired: &crate::desired::Desired) -> Observation {
+/// An observation made of the parameters and policies `desired` publishes, for planning one
+/// commit against another (`units`: the listed OUs of both commits).
+fn as_observation(
+    desired: &crate::desired::Desired,
+    units: BTreeMap<String, ObservedUnit>,
+) -> Observation {
+    let owned = desired
+        .policies
+        .iter()
+        .map(|(name, policy)| {
+            (
+                name.clone(),
+                ObservedPolicy {
+                    id: name.clone(),
+                    name: name.clone(),
+                    description: policy.description.clone(),
+                    content: policy.content.clone(),
+                    targets: policy
+                        .targets
+                        .keys()
+                        .map(|t| PolicyTarget {
+                            id: t.clone(),
+                            kind: target_kind(t),
+                        })
+                        .collect(),
+                },
+            )
+        })
+        .collect();
     Observation {
         environment: desired.environment.clone(),
         root_id: None,
-        organizational_units: BTreeMap::new(),
+        organizational_units: units,
         accounts: BTreeMap::new(),
         parameters: desired
             .parameters
@@ -73,6 +105,10 @@ fn as_observation(desired: &crate::desired::Desired) -> Observation {
                 )
             })
             .collect(),
+        policies: ObservedPolicies {
+            owned,
+            foreign: Vec::new(),
+        },
         missing_organizational_units: Vec::new(),
         missing_accounts: Vec::new(),
         errors: Vec::new(),
@@ -81,13 +117,38 @@ fn as_observation(desired: &crate::desired::Desired) -> Observation {
     }
 }
 
-fn empty(environment: &str) -> Observation {
+/// The listed OUs of both commits, as if they existed (named by their ids): policy
+/// attachments to OUs show in the difference. Accounts need the organization.
+fn units(
+    base: &spa_schema::Settings,
+    head: &spa_schema::Settings,
+) -> BTreeMap<String, ObservedUnit> {
+    base.organizational_units
+        .iter()
+        .chain(&head.organizational_units)
+        .map(|u| {
+            let id = u.identifier.value.clone();
+            (
+                id.clone(),
+                ObservedUnit {
+                    name: id.clone(),
+                    id,
+                    accounts: Vec::new(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// An organization of nothing but the listed OUs.
+fn empty(environment: &str, units: BTreeMap<String, ObservedUnit>) -> Observation {
     Observation {
         environment: environment.to_string(),
         root_id: None,
-        organizational_units: BTreeMap::new(),
+        organizational_units: units,
         accounts: BTreeMap::new(),
         parameters: BTreeMap::new(),
+        policies: ObservedPolicies::default(),
         missing_organizational_units: Vec::new(),
         missing_accounts: Vec::new(),
         errors: Vec::new(),
@@ -100,17 +161,18 @@ pub fn run(args: &DiffArgs, term: &Term) -> Result<Output, Failure> {
     let style = term.diagnostics_style();
     let (base_source, base) = settings_at(args, &args.base, style)?;
     let (head_source, head) = settings_at(args, &args.head, style)?;
+    let units = units(&base, &head);
     let base_desired = crate::desired::desired(
         &base,
-        &empty(&base.environment_identifier.value),
+        &empty(&base.environment_identifier.value, units.clone()),
         base_source.revision().commit.as_deref(),
     );
     let head_desired = crate::desired::desired(
         &head,
-        &empty(&head.environment_identifier.value),
+        &empty(&head.environment_identifier.value, units.clone()),
         head_source.revision().commit.as_deref(),
     );
-    let mut plan = crate::plan::plan(&head_desired, &as_observation(&base_desired));
+    let mut plan = crate::plan::plan(&head_desired, &as_observation(&base_desired, units));
     plan.destructive
         .extend(crate::plan::purge_transitions(&base_desired, &head_desired));
     plan.summary.destructive = plan.destructive.len();

@@ -69,6 +69,8 @@ pub(super) struct Controller {
     last_full: Option<Instant>,
     dirty_accounts: BTreeSet<String>,
     dirty_parameters: bool,
+    /// spa wrote policies or attachments since the last observation: read them again.
+    dirty_policies: bool,
     lifecycle: Option<Lifecycle>,
 }
 
@@ -103,6 +105,7 @@ impl Controller {
             last_full: None,
             dirty_accounts: BTreeSet::new(),
             dirty_parameters: false,
+            dirty_policies: false,
             lifecycle: None,
         }
     }
@@ -332,12 +335,16 @@ impl Controller {
             let full = pending.resync
                 || self.observation.is_none()
                 || self.last_full.is_none_or(|t| t.elapsed() >= self.options.resync_interval);
+            if let Some(lifecycle) = &self.lifecycle {
+                self.dirty_policies |= lifecycle.engine.take_policies_written();
+            }
             let observation = match (&self.observation, full) {
                 (Some(previous), false) => {
                     let reuse = Reuse {
                         previous,
                         dirty_accounts: std::mem::take(&mut self.dirty_accounts),
                         parameters: std::mem::take(&mut self.dirty_parameters),
+                        policies: std::mem::take(&mut self.dirty_policies),
                     };
                     observe_incremental(&aws, &settings, &reuse).await
                 }
@@ -347,6 +354,7 @@ impl Controller {
                     self.last_full = Some(Instant::now());
                     self.dirty_accounts.clear();
                     self.dirty_parameters = false;
+                    self.dirty_policies = false;
                     self.shared.update(|s| s.last_full_observation = Some(rfc3339(now())));
                     observation
                 }
@@ -383,6 +391,11 @@ impl Controller {
                     metrics.set_drift(full_plan.summary.add + full_plan.summary.change + full_plan.summary.remove);
                 }
             }
+            // Per-state attachments follow the life cycle, which may have moved on since.
+            let plan = match &self.lifecycle {
+                Some(lifecycle) => plan.without_stale_states(|a| lifecycle.engine.known_state(a)),
+                None => plan,
+            };
             // An incomplete observation plans only what it read: apply that part.
             let mut plan = plan;
             plan.complete = true;
@@ -406,6 +419,7 @@ impl Controller {
             // What was written is read again next time.
             self.dirty_accounts.extend(plan.accounts.iter().map(|a| a.account.clone()));
             self.dirty_parameters |= !plan.parameters.is_empty();
+            self.dirty_policies |= !plan.policies.is_empty() || !plan.attachments.is_empty();
             self.observation = Some(observation.clone());
             self.drive_lifecycle(&aws, &settings, &observation, observed_at_ms, full).await;
             let failed = report.as_ref().map_or(0, |r| r.failed);

@@ -54,10 +54,14 @@ fn policy(actions: &[String]) -> String {
 
 fn settings(ou: &str) -> Arc<Settings> {
     let yaml = format!(
-        "environment_identifier: SpaIam\nautomation:\n  account_id: \"123456789012\"\n  region: eu-west-1\n  role_arn_to_manage_accounts: arn:aws:iam::{MANAGEMENT}:role/{MANAGEMENT_ROLE}\n  role_name_to_manage_codebuild: {MEMBER_ROLE}\nworker:\n  preparation_buildspec_template_file: prep.yaml\norganizational_units:\n  - identifier: {ou}\n    preparation:\n      feature: enabled\n"
+        "environment_identifier: SpaIam\nautomation:\n  account_id: \"123456789012\"\n  region: eu-west-1\n  role_arn_to_manage_accounts: arn:aws:iam::{MANAGEMENT}:role/{MANAGEMENT_ROLE}\n  role_name_to_manage_codebuild: {MEMBER_ROLE}\nworker:\n  preparation_buildspec_template_file: prep.yaml\norganizational_units:\n  - identifier: {ou}\n    preparation:\n      feature: enabled\nservice_control_policies:\n  - name: NoRoot\n    file: deny.json\n    organizational_units: [{ou}]\n  - name: WhilePrepared\n    file: deny.json\n    organizational_units: [{ou}]\n    states: [assigned]\n"
     );
     let files = MemoryFiles::new()
         .with("settings.yaml", yaml.as_str())
+        .with(
+            "deny.json",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:root"}}}]}"#,
+        )
         .with(
             "prep.yaml",
             "version: 0.2\nphases:\n  build:\n    commands:\n      - echo prepare\n",
@@ -203,6 +207,29 @@ async fn the_life_cycle_runs_with_exactly_the_permissions_of_the_templates() {
     let aws = connect(&spa, Arc::new(Limiters::default())).await;
     let observation = observe(&aws, &settings).await;
     assert!(observation.complete, "{:?}", observation.errors);
+    // The settings loop: parameters, enrolment tags, the two policies and the OU's attachment.
+    let plan = spa_controller::plan::plan(
+        &spa_controller::desired::desired(&settings, &observation, None),
+        &observation,
+    );
+    let report = spa_controller::apply::apply(
+        &aws,
+        &plan,
+        &spa_controller::apply::Scope::new("SpaIam", &observation),
+        spa_controller::apply::ApplyOptions {
+            allow_destructive: true,
+            concurrency: 4,
+        },
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.failed, 0, "{report:?}");
+    assert!(
+        report.results.iter().any(|r| r.operation == "AttachPolicy"),
+        "{report:?}"
+    );
+    let observation = observe(&aws, &settings).await;
     let engine = Arc::new(Engine::new(
         aws.clone(),
         system_clock(),
@@ -251,6 +278,23 @@ async fn the_life_cycle_runs_with_exactly_the_permissions_of_the_templates() {
     let reason = ben_tags.get("account-parked").expect("ben is parked");
     assert!(reason.contains("codebuild:CreateProject"), "{reason}");
     assert!(reason.contains(MEMBER_ROLE), "{reason}");
+    // The per-state policy was attached on entering assigned, and detached from ana on
+    // leaving it, with the management role's permissions.
+    let attached = |id: String| {
+        let aws = aws.clone();
+        async move {
+            let mut on = Vec::new();
+            for policy in aws.service_control_policies().await.unwrap() {
+                let targets = aws.policy_targets(&policy.id).await.unwrap();
+                if policy.name.starts_with("SpaIam-") && targets.iter().any(|t| t.id == id) {
+                    on.push(policy.name);
+                }
+            }
+            on
+        }
+    };
+    assert_eq!(attached(ana.clone()).await, Vec::<String>::new());
+    assert_eq!(attached(ben.clone()).await, ["SpaIam-WhilePrepared"]);
 
     // Read back, without enforcement: ana's alert topic is subscribed to the alerts queue.
     enforce(&emulator, "inf");

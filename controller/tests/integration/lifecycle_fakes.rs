@@ -1163,3 +1163,103 @@ async fn an_incremental_observation_never_rolls_back_the_engines_tags() {
     engine.set_observed_accounts(fresh, after, true);
     assert_eq!(engine.known_states()[A].as_deref(), Some("released"));
 }
+
+const FREEZE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":["arn:aws:iam::*:role/AWSControlTowerExecution","arn:aws:iam::*:role/SpaCodeBuildServiceRole"]}}}]}"#;
+
+#[tokio::test(start_paused = true)]
+async fn a_per_state_policy_follows_each_account_round_the_cycle() {
+    let items = format!(
+        "{BOTH}service_control_policies:\n  - name: Freeze\n    file: freeze.json\n    organizational_units: [ou-test-sandboxes]\n    states: [expired]\n"
+    );
+    let world = World::new(
+        &[
+            (A, &[("account-state", "released")]),
+            (B, &[("account-state", "released")]),
+        ],
+        settings_with(&items, "cron(0 18 ? * FRI *)", &[("freeze.json", FREEZE)]),
+        FakeMember::default,
+    );
+    // The settings loop creates the policy (no account is expired: attached nowhere).
+    let aws = world.aws();
+    let observed = observe(&aws, &world.settings).await;
+    let plan = spa_controller::plan::plan(
+        &spa_controller::desired::desired(&world.settings, &observed, None),
+        &observed,
+    );
+    assert_eq!(plan.policies.len(), 1);
+    assert!(plan.attachments.is_empty(), "{:?}", plan.attachments);
+    let scope = spa_controller::apply::Scope::new("SpaTest", &observed);
+    let options = spa_controller::apply::ApplyOptions {
+        allow_destructive: true,
+        concurrency: 4,
+    };
+    let report = spa_controller::apply::apply(&aws, &plan, &scope, options, &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.failed, 0, "{report:?}");
+
+    // While each account is expired (its purge running), the policy is attached to it.
+    let organizations = world.organizations.clone();
+    // (account, the state it entered, the policies attached to it then)
+    type Seen = Vec<(String, State, Vec<String>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let record = seen.clone();
+    let aws = world.aws();
+    let observation = observe(&aws, &world.settings).await;
+    let engine = Engine::new(
+        aws,
+        world.clock.clone(),
+        EngineOptions {
+            expire_now: true,
+            ..quick()
+        },
+        world.settings.clone(),
+    )
+    .with_observer(move |step| {
+        if let Step::Transition { account, to, .. } = step {
+            record
+                .lock()
+                .unwrap()
+                .push((account.clone(), *to, organizations.policies_of(account)));
+        }
+    });
+    engine.set_accounts(accounts_from(&observation));
+    let engine = Arc::new(engine);
+    run(&engine).await;
+    let seen = seen.lock().unwrap().clone();
+    for account in [A, B] {
+        let path: Vec<(State, bool)> = seen
+            .iter()
+            .filter(|(a, ..)| a == account)
+            .map(|(_, to, policies)| (*to, policies.contains(&"SpaTest-Freeze".to_string())))
+            .collect();
+        assert_eq!(
+            path,
+            [
+                (State::Expired, true),
+                (State::Assigned, false),
+                (State::Released, false)
+            ],
+            "{account}"
+        );
+        assert_eq!(world.state(account).as_deref(), Some("released"));
+    }
+    // Two writes per account and cycle: attached on entering expired, detached on leaving.
+    let served = &world.organizations.behaviour.served;
+    assert_eq!(served.count(api::ATTACH_POLICY, "ok"), 2);
+    assert_eq!(served.count(api::DETACH_POLICY, "ok"), 2);
+    // One listing found the policy's id for both accounts.
+    assert_eq!(
+        served.calls(api::LIST_POLICIES),
+        1 + 2,
+        "two observations, one lookup"
+    );
+    assert!(engine.take_policies_written());
+    // The settings loop agrees with the life cycle: nothing to do.
+    let observed = observe(&world.aws(), &world.settings).await;
+    let plan = spa_controller::plan::plan(
+        &spa_controller::desired::desired(&world.settings, &observed, None),
+        &observed,
+    );
+    assert!(plan.attachments.is_empty(), "{:?}", plan.attachments);
+}

@@ -14,3 +14,5 @@ mod observe_emulator;
 mod observe_fakes;
 mod plan_apply_emulator;
 mod plan_fixtures;
+mod policies_emulator;
+mod policies_fakes;

@@ -178,8 +178,8 @@ accounts:
     }
 
     // k listed OUs (3, one missing) + 1 ListRoots + ⌈12/20⌉ + ⌈5/20⌉ pages, one tag read per
-    // managed account, ⌈26/10⌉ parameter pages, and DescribeAccount only for the listed
-    // accounts found under no listed OU.
+    // managed account, ⌈26/10⌉ parameter pages, DescribeAccount only for the listed
+    // accounts found under no listed OU, and the SCPs listed once.
     let calls = aws.calls();
     assert_eq!(calls.count(api::LIST_ROOTS, "ok"), 1);
     assert_eq!(calls.calls(api::DESCRIBE_ORGANIZATIONAL_UNIT), 3);
@@ -192,7 +192,9 @@ accounts:
     );
     assert_eq!(calls.calls(api::GET_PARAMETERS_BY_PATH), 3);
     assert_eq!(calls.calls(api::LIST_PARENTS), 0, "never per account");
-    assert_eq!(calls.total(), 1 + 3 + 2 + 18 + 2 + 3);
+    // One ListPolicies page: no SCP is named like spa's, so none is read further.
+    assert_eq!(calls.calls(api::LIST_POLICIES), 1);
+    assert_eq!(calls.total(), 1 + 3 + 2 + 18 + 2 + 3 + 1);
 
     // The fingerprint is a function of what was observed.
     let again = observe(&aws, &settings).await;

@@ -60,6 +60,25 @@ async fn parameter(aws: &Aws, name: &str) -> Option<String> {
         .and_then(|o| o.parameter().and_then(|p| p.value()).map(str::to_string))
 }
 
+/// The SCPs attached to a target, by name, sorted.
+async fn policies_of(aws: &Aws, target: &str) -> Vec<String> {
+    let output = aws
+        .organizations
+        .list_policies_for_target()
+        .target_id(target)
+        .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<String> = output
+        .policies()
+        .iter()
+        .filter_map(|p| p.name().map(str::to_string))
+        .collect();
+    names.sort();
+    names
+}
+
 fn assert_ok(run: &Run) {
     assert_eq!(run.code, 0, "{run:?}");
 }
@@ -238,11 +257,23 @@ async fn the_gitops_cycle_on_the_emulator() {
 
     let run = emulator.spa(repo.path(), &["apply", "--yes", "--allow-destructive"]);
     assert_ok(&run);
-    // 24 PutParameter, 22 TagResource, and one UntagResource (sales-demo has an unset tag).
+    // 24 PutParameter, 22 TagResource, one UntagResource (sales-demo has an unset tag), 5
+    // CreatePolicy and 12 AttachPolicy: 11 to the OUs, and DenyWorkDuringPurge to the one
+    // account that is expired (ds-shared-2).
     assert!(
-        run.stdout.contains("Applied: 47 succeeded, 0 failed."),
+        run.stdout.contains("Applied: 64 succeeded, 0 failed."),
         "{}",
         run.stdout
+    );
+    let attached = policies_of(&aws, "807120191889").await;
+    assert_eq!(
+        attached,
+        vec!["FullAWSAccess", "SpaDemo-DenyWorkDuringPurge"]
+    );
+    assert_eq!(
+        policies_of(&aws, "155545259459").await,
+        vec!["FullAWSAccess"],
+        "a released account has no per-state policy"
     );
 
     // Read back through the SDK.

@@ -117,6 +117,82 @@ fn facts_about_the_fixtures() {
 }
 
 #[test]
+fn guardrails_are_planned_and_their_loosening_flagged() {
+    use spa_controller::plan::Action::{Create, Delete, Update};
+    use spa_controller::plan::AttachAction::{Attach, Detach};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/plans");
+    let plan = case(&dir.join("guardrails/settings.yaml"));
+    let policies: Vec<(&str, spa_controller::plan::Action, bool)> = plan
+        .policies
+        .iter()
+        .map(|p| (p.name.as_str(), p.action, p.destructive.is_some()))
+        .collect();
+    assert_eq!(
+        policies,
+        vec![
+            ("Fix-Leave", Update, true),
+            ("Fix-Old", Delete, true),
+            ("Fix-Regions", Update, false),
+            ("Fix-Shares", Create, false),
+        ],
+        "DenyRoot is the same JSON however it is formatted; Costly is not spa's"
+    );
+    let attachments: Vec<(&str, &str, spa_controller::plan::AttachAction, bool)> = plan
+        .attachments
+        .iter()
+        .map(|a| {
+            (
+                a.policy.as_str(),
+                a.target.as_str(),
+                a.action,
+                a.destructive.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        attachments,
+        vec![
+            ("Fix-Freeze", "111111111111", Detach, false),
+            ("Fix-Freeze", "222222222222", Attach, false),
+            ("Fix-Leave", "ou-fix1-sandbox1", Detach, true),
+            ("Fix-Old", "444444444444", Detach, true),
+            ("Fix-Old", "ou-fix1-sandbox1", Detach, true),
+            ("Fix-Regions", "333333333333", Attach, false),
+            ("Fix-Shares", "ou-fix1-sandbox1", Attach, false),
+        ],
+        "DenyRoot stays on the root, where someone attached it by hand"
+    );
+    assert_eq!(
+        plan.attachments[1].state.as_deref(),
+        Some("expired"),
+        "a per-state attachment says why"
+    );
+    assert!(
+        plan.skipped.iter().any(|s| s.contains("Fix-Costly")),
+        "{:?}",
+        plan.skipped
+    );
+    // The controller applies what is not destructive, and no guardrail leaves a target.
+    let safe = plan.without_destructive();
+    assert!(safe.policies.iter().all(|p| p.destructive.is_none()));
+    assert!(
+        safe.attachments
+            .iter()
+            .all(|a| a.action == Attach || a.target == "111111111111")
+    );
+    // A per-state attachment decided on a state the account has left is dropped.
+    let now = plan.clone().without_stale_states(|account| {
+        (account == "222222222222").then(|| "assigned".to_string())
+    });
+    assert!(
+        now.attachments.iter().all(|a| a.policy != "Fix-Freeze"),
+        "{:?}",
+        now.attachments
+    );
+    assert_eq!(now.attachments.len(), plan.attachments.len() - 2);
+}
+
+#[test]
 fn markdown_always_fits_in_a_comment() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/plans");
     let plan = case(&dir.join("first-run/settings.yaml"));

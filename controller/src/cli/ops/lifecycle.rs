@@ -199,21 +199,22 @@ pub fn force_states(
     context: &Context,
     targets: Vec<String>,
     state: State,
-) -> Vec<(String, AwsError)> {
+) -> Vec<(String, crate::lifecycle::engine::StepError)> {
     let engine = context.engine.clone();
-    let results: Vec<(String, Result<(), AwsError>)> = context.runtime.block_on(async {
-        futures::stream::iter(targets)
-            .map(|account| {
-                let engine = engine.clone();
-                async move {
-                    let result = engine.force_state(&account, state).await;
-                    (account, result)
-                }
-            })
-            .buffer_unordered(8)
-            .collect()
-            .await
-    });
+    let results: Vec<(String, Result<(), crate::lifecycle::engine::StepError>)> =
+        context.runtime.block_on(async {
+            futures::stream::iter(targets)
+                .map(|account| {
+                    let engine = engine.clone();
+                    async move {
+                        let result = engine.force_state(&account, state).await;
+                        (account, result)
+                    }
+                })
+                .buffer_unordered(8)
+                .collect()
+                .await
+        });
     results
         .into_iter()
         .filter_map(|(account, result)| result.err().map(|e| (account, e)))

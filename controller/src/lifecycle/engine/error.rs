@@ -42,6 +42,21 @@ pub enum StepError {
     NoBuildspec(Job),
     #[error("parking the account: {0}")]
     Park(AwsError),
+    #[error("{} the service control policy {policy}: {error}{}", if *.attach { "attaching" } else { "detaching" }, policy_hint(.error.kind))]
+    Policy {
+        policy: String,
+        attach: bool,
+        error: AwsError,
+    },
+}
+
+/// What to do about a denied policy change.
+fn policy_hint(kind: ErrorKind) -> &'static str {
+    if kind == ErrorKind::AccessDenied {
+        "; hint: the management role needs organizations:AttachPolicy and DetachPolicy on spa's policies and the accounts (deploy/management.yaml)"
+    } else {
+        ""
+    }
 }
 
 impl StepError {
@@ -55,6 +70,7 @@ impl StepError {
             | StepError::Project(e)
             | StepError::StartBuild(e)
             | StepError::Park(e) => Some(e),
+            StepError::Policy { error, .. } => Some(error),
             StepError::Member { error, .. } => Some(&error.error),
             StepError::AlertsQueue { error, .. } => Some(error),
             StepError::NoBuildspec(_) => None,
@@ -79,7 +95,8 @@ impl StepError {
             StepError::ReadTags(_)
             | StepError::WriteState(_)
             | StepError::Park(_)
-            | StepError::AlertsQueue { .. } => Event::GenericException,
+            | StepError::AlertsQueue { .. }
+            | StepError::Policy { .. } => Event::GenericException,
         }
     }
 }

@@ -25,12 +25,13 @@ use spa_schema::Settings;
 use super::events;
 use super::machine::{self, Job, State};
 use super::queue::WorkQueue;
-use crate::aws::{Aws, AwsError, Clock};
+use crate::aws::{Aws, Clock};
 
 mod builds;
 mod config;
 mod enrol;
 mod error;
+mod guardrails;
 mod memory;
 mod step;
 mod tags;
@@ -192,6 +193,10 @@ pub struct Engine {
     /// Accounts taken on from events since the last full observation: an incremental one
     /// does not know them yet, and must not drop them.
     from_events: Mutex<BTreeSet<String>>,
+    /// Ids of spa's per-state policies, by name (guardrails.rs).
+    policy_ids: Mutex<BTreeMap<String, String>>,
+    /// A policy was attached or detached since the settings loop last asked.
+    policies_written: std::sync::atomic::AtomicBool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -218,6 +223,8 @@ impl Engine {
             alerts_queue_arn: tokio::sync::OnceCell::new(),
             notifier: None,
             from_events: Mutex::new(BTreeSet::new()),
+            policy_ids: Mutex::default(),
+            policies_written: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -318,6 +325,14 @@ impl Engine {
             .contains_key(account)
     }
 
+    /// The state tag last known for one managed account.
+    pub fn known_state(&self, account: &str) -> Option<String> {
+        let state_tag = self.config().state_tag();
+        self.known(account)
+            .and_then(|k| k.tags)
+            .and_then(|t| t.get(&state_tag).cloned())
+    }
+
     /// The state tag last known for each managed account.
     pub fn known_states(&self) -> BTreeMap<String, Option<String>> {
         let state_tag = self.config().state_tag();
@@ -384,23 +399,31 @@ impl Engine {
 
     /// An operator moves `account` to `state`: the state and a new cycle are written, and a
     /// park is lifted. The life cycle goes on from there.
-    pub async fn force_state(&self, account: &str, state: State) -> Result<(), AwsError> {
+    pub async fn force_state(&self, account: &str, state: State) -> Result<(), StepError> {
         let config = self.config();
-        let from = self
-            .known(account)
-            .and_then(|k| k.tags)
+        let known = self.known(account);
+        let from = known
+            .as_ref()
+            .and_then(|k| k.tags.as_ref())
             .and_then(|t| t.get(&config.state_tag()).cloned());
+        let parent = known.and_then(|k| k.parent);
+        self.follow_policies(account, parent.as_deref(), from.as_deref(), state)
+            .await?;
         let tags = BTreeMap::from([
             (config.state_tag(), state.as_str().to_string()),
             (config.since_tag(), self.now_ms().to_string()),
         ]);
-        self.write_tags(account, &tags).await?;
+        self.write_tags(account, &tags)
+            .await
+            .map_err(StepError::WriteState)?;
         let parked = self
             .known(account)
             .and_then(|k| k.tags)
             .is_some_and(|t| t.contains_key(&config.parked_tag()));
         if parked {
-            self.untag(account, &[config.parked_tag()]).await?;
+            self.untag(account, &[config.parked_tag()])
+                .await
+                .map_err(StepError::WriteState)?;
         }
         lock(&self.memory).remove(account);
         self.counters.transitions.inc();

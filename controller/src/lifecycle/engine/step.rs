@@ -17,6 +17,8 @@ use crate::lifecycle::machine::{self, Action, Build, Event, Facts, Job, State};
 /// What one reconcile has decided and not yet written.
 #[derive(Default)]
 struct Writes {
+    /// The listed OU the account is in (per-state policies follow its OU).
+    parent: Option<String>,
     /// The tags as last read or written.
     tags: BTreeMap<String, String>,
     set: BTreeMap<String, String>,
@@ -49,6 +51,7 @@ impl Engine {
         let preparation = *effective.preparation.feature.value == Feature::Enabled;
         let purge = *effective.purge.feature.value == Feature::Enabled;
         let mut writes = Writes {
+            parent: known.parent.clone(),
             tags,
             ..Writes::default()
         };
@@ -141,9 +144,7 @@ impl Engine {
                         writes.events.push(account_event(&config, event, account))
                     }
                     Action::Park(reason) => {
-                        self.flush(account, &mut writes)
-                            .await
-                            .map_err(StepError::WriteState)?;
+                        self.flush(account, &mut writes).await?;
                         let event = if facts.build == Build::None {
                             Event::GenericException
                         } else {
@@ -156,9 +157,7 @@ impl Engine {
                     }
                     Action::StartBuild(job) => {
                         // Builds only happen after a transition is written: flush first.
-                        self.flush(account, &mut writes)
-                            .await
-                            .map_err(StepError::WriteState)?;
+                        self.flush(account, &mut writes).await?;
                         let since = writes
                             .tags
                             .get(&since_tag)
@@ -200,9 +199,7 @@ impl Engine {
                 break;
             }
         }
-        self.flush(account, &mut writes)
-            .await
-            .map_err(StepError::WriteState)?;
+        self.flush(account, &mut writes).await?;
         Ok(next)
     }
 
@@ -295,16 +292,27 @@ impl Engine {
         Ok(())
     }
 
-    /// Writes the chained transitions in one TagResource, then emits their events.
-    async fn flush(&self, account: &str, writes: &mut Writes) -> Result<(), AwsError> {
+    /// Brings the per-state policies to the new state, writes the chained transitions in one
+    /// TagResource, then emits their events.
+    async fn flush(&self, account: &str, writes: &mut Writes) -> Result<(), StepError> {
+        if let (Some((from, _)), Some((_, to))) =
+            (writes.transitions.first(), writes.transitions.last())
+        {
+            self.follow_policies(account, writes.parent.as_deref(), from.as_deref(), *to)
+                .await?;
+        }
         if !writes.set.is_empty() {
             let set = std::mem::take(&mut writes.set);
-            self.write_tags(account, &set).await?;
+            self.write_tags(account, &set)
+                .await
+                .map_err(StepError::WriteState)?;
             writes.tags.extend(set);
         }
         if !writes.unset.is_empty() {
             let keys = std::mem::take(&mut writes.unset);
-            self.untag(account, &keys).await?;
+            self.untag(account, &keys)
+                .await
+                .map_err(StepError::WriteState)?;
             for key in &keys {
                 writes.tags.remove(key);
             }

@@ -2,7 +2,8 @@
 //! (which accounts are managed, which OU each sits in). Only what spa owns: the parameters
 //! under `/<env>/` and, per managed account, the tags of its effective `account_tags`, the
 //! removal of its `unset_tags`, the holder tag (kept if present, else the account e-mail),
-//! and enrolment (`<prefix>state=vanilla`) when it has no state yet. Nothing else.
+//! and enrolment (`<prefix>state=vanilla`) when it has no state yet; the service control
+//! policies of settings and their attachments (`policies`). Nothing else.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,6 +13,10 @@ use spa_schema::{Feature, Resolver, Settings};
 
 use crate::aws::Tier;
 use crate::observe::Observation;
+
+mod policies;
+
+pub use policies::{DesiredPolicy, desired_policies};
 
 /// The largest value of the standard tier; above it a parameter must be advanced.
 pub const STANDARD_TIER_LIMIT: usize = 4096;
@@ -54,6 +59,9 @@ pub struct Desired {
     pub commit: Option<String>,
     pub parameters: BTreeMap<String, DesiredParameter>,
     pub accounts: BTreeMap<String, DesiredAccount>,
+    /// Service control policies by full name (`<env>-<name>`).
+    #[serde(default)]
+    pub policies: BTreeMap<String, DesiredPolicy>,
     pub state_tag: String,
     pub holder_tag: String,
     /// SHA-256 of the whole desired state (every CSV row included), hex.
@@ -177,11 +185,13 @@ pub fn desired(settings: &Settings, observed: &Observation, commit: Option<&str>
             },
         );
     }
+    let policies = desired_policies(settings, observed, &state_tag);
     let mut desired = Desired {
         environment,
         commit: commit.map(str::to_string),
         parameters,
         accounts,
+        policies,
         state_tag,
         holder_tag,
         fingerprint: String::new(),
@@ -192,6 +202,7 @@ pub fn desired(settings: &Settings, observed: &Observation, commit: Option<&str>
         "environment": desired.environment,
         "parameters": desired.parameters,
         "accounts": desired.accounts,
+        "policies": desired.policies,
     });
     let digest = Sha256::digest(content.to_string().as_bytes());
     desired.fingerprint = digest.iter().map(|b| format!("{b:02x}")).collect();

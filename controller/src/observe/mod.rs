@@ -1,12 +1,14 @@
 //! Observation: a read-only snapshot of what spa owns in AWS — the listed organizational
 //! units and their direct child accounts, the listed accounts, the tags of every managed
-//! account, and the parameters under `/<env>/` — with a fingerprint.
+//! account, the parameters under `/<env>/` and the service control policies spa made — with
+//! a fingerprint.
 //!
 //! Calls are the minimum the quotas allow: ListRoots once; per listed OU one
 //! DescribeOrganizationalUnit and ⌈n/20⌉ ListAccountsForParent pages (never ListParents per
 //! account); DescribeAccount only for listed accounts found under no listed OU; one
 //! ListTagsForResource per managed account (bounded concurrency, started as soon as the
-//! account is known); ⌈P/10⌉ GetParametersByPath pages. Accounts outside the managed scope
+//! account is known); ⌈P/10⌉ GetParametersByPath pages; the policies as `policies` says.
+//! Accounts outside the managed scope
 //! are never read beyond the listing that proves they are out of scope.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,6 +19,16 @@ use sha2::{Digest, Sha256};
 use spa_schema::Settings;
 
 use crate::aws::{Account, Aws, AwsError, ErrorKind};
+
+mod policies;
+
+pub use policies::{
+    ENVIRONMENT_TAG, MANAGED_BY, ObservedPolicies, ObservedPolicy, name_prefix, observe_policies,
+    owned, ownership_tags,
+};
+
+/// The target of observation errors about service control policies.
+pub const POLICIES_TARGET: &str = "service control policies";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObservedUnit {
@@ -65,6 +77,9 @@ pub struct Observation {
     pub accounts: BTreeMap<String, ObservedAccount>,
     /// Parameters under `/<env>/`.
     pub parameters: BTreeMap<String, ObservedParameter>,
+    /// The service control policies spa made for this environment.
+    #[serde(default)]
+    pub policies: ObservedPolicies,
     /// Listed in settings, absent from the organization.
     #[serde(default)]
     pub missing_organizational_units: Vec<String>,
@@ -112,6 +127,7 @@ impl Observation {
             "organizational_units": self.organizational_units,
             "accounts": self.accounts,
             "parameters": self.parameters,
+            "policies": self.policies,
             "missing_organizational_units": self.missing_organizational_units,
             "missing_accounts": self.missing_accounts,
         });
@@ -138,6 +154,8 @@ pub struct Reuse<'a> {
     pub dirty_accounts: BTreeSet<String>,
     /// Read the parameters again (spa wrote some).
     pub parameters: bool,
+    /// Read the service control policies again (spa wrote some, or attached or detached one).
+    pub policies: bool,
 }
 
 /// How far an observation is, for people waiting on it: accounts found by the listings,
@@ -348,9 +366,22 @@ async fn observe_with(
         }
     };
 
-    let ((units, missing_units, missing_accounts, listing_errors), tagged, parameters) =
-        tokio::join!(listings, tag_reads, parameter_read);
+    let reread_policies = reuse.is_none_or(|r| r.policies)
+        || previous.is_some_and(|p| p.errors.iter().any(|e| e.target == POLICIES_TARGET));
+    let policy_read = async {
+        match previous.filter(|_| !reread_policies) {
+            Some(previous) => Ok(previous.policies.clone()),
+            None => observe_policies(aws, &environment).await,
+        }
+    };
+
+    let ((units, missing_units, missing_accounts, listing_errors), tagged, parameters, policies) =
+        tokio::join!(listings, tag_reads, parameter_read, policy_read);
     errors.extend(listing_errors);
+    let policies = policies.unwrap_or_else(|e| {
+        errors.push(error(POLICIES_TARGET, &e));
+        ObservedPolicies::default()
+    });
 
     let mut accounts = BTreeMap::new();
     for (account, parent, tags) in tagged {
@@ -402,6 +433,7 @@ async fn observe_with(
         organizational_units: units,
         accounts,
         parameters,
+        policies,
         missing_organizational_units: missing_units,
         missing_accounts,
         complete: errors.is_empty(),

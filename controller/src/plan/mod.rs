@@ -3,7 +3,8 @@
 //!
 //! Destructive changes are classified and listed first: an account that would start being
 //! purged (purge switching to enabled, an account moving onto a purge path, `PURGE_MODE`
-//! becoming `--force`), and parameter deletions.
+//! becoming `--force`), parameter deletions, and guardrails loosened, detached or deleted
+//! (`policies`).
 
 use std::collections::BTreeMap;
 
@@ -12,6 +13,10 @@ use serde::{Deserialize, Serialize};
 use crate::aws::Tier;
 use crate::desired::{Desired, PurgePath, STANDARD_TIER_LIMIT, ValueKind};
 use crate::observe::Observation;
+
+mod policies;
+
+pub use policies::{AttachAction, AttachmentChange, PolicyChange, loosening};
 
 /// Bumped when the JSON shape of a plan changes incompatibly (docs/plan-format.md).
 pub const FORMAT_VERSION: u32 = 1;
@@ -89,7 +94,7 @@ impl AccountChange {
 /// One line of the "destructive" section, listed first by every rendering.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Destructive {
-    /// An account id or a parameter name.
+    /// An account id, a parameter name, a policy name, or a policy name and a target.
     pub target: String,
     pub reason: String,
 }
@@ -102,12 +107,34 @@ pub struct Summary {
     pub destructive: usize,
     pub accounts: usize,
     pub parameters: usize,
+    /// Policy documents and attachments that change.
+    #[serde(default)]
+    pub policies: usize,
 }
 
 impl Summary {
-    /// Counts parameter and tag changes (destructive lines are counted by the caller).
-    fn of(parameters: &[ParameterChange], accounts: &[AccountChange]) -> Summary {
+    /// Counts parameter, tag and policy changes (destructive lines are counted by the caller).
+    fn of(
+        parameters: &[ParameterChange],
+        accounts: &[AccountChange],
+        policies: &[PolicyChange],
+        attachments: &[AttachmentChange],
+    ) -> Summary {
         let mut summary = Summary::default();
+        for change in policies {
+            match change.action {
+                Action::Create => summary.add += 1,
+                Action::Update => summary.change += 1,
+                Action::Delete => summary.remove += 1,
+            }
+        }
+        for change in attachments {
+            match change.action {
+                AttachAction::Attach => summary.add += 1,
+                AttachAction::Detach => summary.remove += 1,
+            }
+        }
+        summary.policies = policies.len() + attachments.len();
         for change in parameters {
             match change.action {
                 Action::Create => summary.add += 1,
@@ -147,6 +174,12 @@ pub struct Plan {
     pub destructive: Vec<Destructive>,
     pub parameters: Vec<ParameterChange>,
     pub accounts: Vec<AccountChange>,
+    /// Service control policies created, updated, deleted.
+    #[serde(default)]
+    pub policies: Vec<PolicyChange>,
+    /// Policies attached to and detached from OUs and accounts.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentChange>,
 }
 
 /// Two values equal as JSON are equal: whitespace and key order never make a change.
@@ -359,9 +392,17 @@ pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
             }),
     );
 
+    let policy_plan = policies::plan_policies(desired, observed);
+    destructive.extend(policy_plan.destructive);
+    skipped.extend(policy_plan.skipped);
     let summary = Summary {
         destructive: destructive.len(),
-        ..Summary::of(&parameters, &accounts)
+        ..Summary::of(
+            &parameters,
+            &accounts,
+            &policy_plan.policies,
+            &policy_plan.attachments,
+        )
     };
     skipped.extend(
         observed
@@ -375,7 +416,10 @@ pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
                 )
             }),
     );
-    let no_changes = parameters.is_empty() && accounts.iter().all(|a| a.tags.is_empty());
+    let no_changes = parameters.is_empty()
+        && accounts.iter().all(|a| a.tags.is_empty())
+        && policy_plan.policies.is_empty()
+        && policy_plan.attachments.is_empty();
     Plan {
         format_version: FORMAT_VERSION,
         environment: desired.environment.clone(),
@@ -394,6 +438,8 @@ pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
         destructive,
         parameters,
         accounts,
+        policies: policy_plan.policies,
+        attachments: policy_plan.attachments,
     }
 }
 
@@ -499,9 +545,48 @@ impl Plan {
         for id in computed.keys().filter(|a| !saved.contains_key(*a)) {
             differ(format!("account {id}: missing from the saved plan"));
         }
+        let (saved_policies, saved_attachments) =
+            policies::keyed(&self.policies, &self.attachments);
+        let (computed_policies, computed_attachments) =
+            policies::keyed(&now.policies, &now.attachments);
+        for (name, change) in &saved_policies {
+            match computed_policies.get(name) {
+                None => differ(format!("policy {name}: in the saved plan only")),
+                Some(other) if other != change => differ(format!("policy {name}: changed")),
+                Some(_) => {}
+            }
+        }
+        for name in computed_policies
+            .keys()
+            .filter(|n| !saved_policies.contains_key(*n))
+        {
+            differ(format!("policy {name}: missing from the saved plan"));
+        }
+        for ((policy, target), change) in &saved_attachments {
+            let key = (policy.clone(), target.clone());
+            match computed_attachments.get(&key) {
+                None => differ(format!(
+                    "attachment of {policy} to {target}: in the saved plan only"
+                )),
+                Some(other) if other != change => {
+                    differ(format!("attachment of {policy} to {target}: changed"))
+                }
+                Some(_) => {}
+            }
+        }
+        for (policy, target) in computed_attachments
+            .keys()
+            .filter(|k| !saved_attachments.contains_key(*k))
+        {
+            differ(format!(
+                "attachment of {policy} to {target}: missing from the saved plan"
+            ));
+        }
         // Items listed twice in a file are not the computed plan either.
         if self.parameters.len() != saved_len(&self.parameters, |p| &p.name)
             || self.accounts.len() != saved_len(&self.accounts, |a| &a.account)
+            || self.policies.len() != saved_policies.len()
+            || self.attachments.len() != saved_attachments.len()
         {
             differ("an item listed twice".to_string());
         }
@@ -510,7 +595,8 @@ impl Plan {
 
     /// The plan without its destructive changes, for a controller that may only apply the
     /// rest: parameter deletions are dropped, and so are the parameters that would put an
-    /// account on a purge path (its own and its OU's). Tag changes stay: none is destructive.
+    /// account on a purge path (its own and its OU's), loosened or deleted policies and
+    /// detached guardrails. Tag changes stay: none is destructive.
     pub fn without_destructive(&self) -> Plan {
         let prefix = Observation::parameter_prefix(&self.environment);
         let mut withheld: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
@@ -535,14 +621,58 @@ impl Plan {
                 ..a.clone()
             })
             .collect();
-        let summary = Summary::of(&parameters, &accounts);
+        let policies: Vec<PolicyChange> = self
+            .policies
+            .iter()
+            .filter(|p| p.destructive.is_none())
+            .cloned()
+            .collect();
+        let attachments: Vec<AttachmentChange> = self
+            .attachments
+            .iter()
+            .filter(|a| a.destructive.is_none())
+            .cloned()
+            .collect();
+        let summary = Summary::of(&parameters, &accounts, &policies, &attachments);
         Plan {
-            no_changes: parameters.is_empty() && accounts.is_empty(),
+            no_changes: parameters.is_empty()
+                && accounts.is_empty()
+                && policies.is_empty()
+                && attachments.is_empty(),
             summary,
             destructive: Vec::new(),
             parameters,
             accounts,
+            policies,
+            attachments,
             ..self.clone()
         }
+    }
+
+    /// Drops the per-state attachments decided on a state the account has left since it was
+    /// observed (`state_now`: what the life cycle knows now). The life cycle attaches and
+    /// detaches those itself when it moves an account; a plan from an older observation must
+    /// not undo that.
+    pub fn without_stale_states(mut self, state_now: impl Fn(&str) -> Option<String>) -> Plan {
+        let before = self.attachments.len();
+        self.attachments.retain(|a| {
+            a.state.is_none() || a.destructive.is_some() || state_now(&a.target) == a.state
+        });
+        if self.attachments.len() != before {
+            self.summary = Summary {
+                destructive: self.summary.destructive,
+                ..Summary::of(
+                    &self.parameters,
+                    &self.accounts,
+                    &self.policies,
+                    &self.attachments,
+                )
+            };
+            self.no_changes = self.parameters.is_empty()
+                && self.accounts.iter().all(|a| a.tags.is_empty())
+                && self.policies.is_empty()
+                && self.attachments.is_empty();
+        }
+        self
     }
 }
