@@ -73,6 +73,7 @@ pub const DETACH_POLICY: Api = Api::new("DetachPolicy", Family::OrgOther);
 
 // SSM Parameter Store (automation account).
 pub const GET_PARAMETERS_BY_PATH: Api = Api::new("GetParametersByPath", Family::SsmRead);
+pub const DESCRIBE_PARAMETERS: Api = Api::new("DescribeParameters", Family::SsmRead);
 pub const PUT_PARAMETER: Api = Api::new("PutParameter", Family::SsmWrite);
 pub const DELETE_PARAMETERS: Api = Api::new("DeleteParameters", Family::SsmWrite);
 

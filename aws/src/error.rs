@@ -24,6 +24,9 @@ pub enum ErrorKind {
     Expired,
     /// A concurrent change got in the way (`ConcurrentModificationException`, `TooManyUpdates`).
     Conflict,
+    /// A service quota is full (`ParameterLimitExceeded`): nothing of the kind succeeds until
+    /// usage drops or the quota is raised. Never retried.
+    Quota,
     /// Anything else: the request itself is wrong, retrying will not help.
     Terminal,
 }
@@ -45,6 +48,7 @@ impl ErrorKind {
             ErrorKind::AccessDenied => "access_denied",
             ErrorKind::Expired => "expired",
             ErrorKind::Conflict => "conflict",
+            ErrorKind::Quota => "quota",
             ErrorKind::Terminal => "terminal",
         }
     }
@@ -103,6 +107,10 @@ impl fmt::Display for AwsError {
                 f,
                 " — check the credentials and the IAM permissions of the role in use"
             ),
+            ErrorKind::Quota if self.code == "ParameterLimitExceeded" => write!(
+                f,
+                " — the account and region hold the 10,000 standard parameters SSM allows: set automation.parameter_tier to intelligent-tiering or advanced, or features.with_account_parameters to false (docs/settings.md)"
+            ),
             _ => Ok(()),
         }
     }
@@ -124,6 +132,7 @@ pub fn kind_of_code(code: &str, status: Option<u16>) -> ErrorKind {
         | "RequestThrottledException"
         | "LimitExceededException" => ErrorKind::Throttled,
         "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => ErrorKind::Expired,
+        "ParameterLimitExceeded" => ErrorKind::Quota,
         "ConcurrentModificationException"
         | "TooManyUpdates"
         | "ConditionalCheckFailedException"
@@ -191,6 +200,11 @@ mod tests {
             ErrorKind::Conflict
         );
         assert_eq!(kind_of_code("Whatever", Some(503)), ErrorKind::Transient);
+        assert_eq!(
+            kind_of_code("ParameterLimitExceeded", Some(400)),
+            ErrorKind::Quota
+        );
+        assert!(!ErrorKind::Quota.is_retryable());
         assert_eq!(
             kind_of_code("ValidationException", Some(400)),
             ErrorKind::Terminal

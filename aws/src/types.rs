@@ -58,11 +58,22 @@ pub struct Parent {
     pub kind: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// A tier of SSM Parameter Store. `IntelligentTiering` is what spa asks for, never what a
+/// parameter is: AWS then makes it standard when it fits (4 KB, and room under the
+/// standard-tier quota) and advanced otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Tier {
     Standard,
     Advanced,
+    IntelligentTiering,
+}
+
+/// A parameter's name and tier, without its value (DescribeParameters).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParameterInfo {
+    pub name: String,
+    pub tier: Tier,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -87,6 +87,7 @@ fn main() {
         organizational_units: units,
         accounts,
         parameters: BTreeMap::new(),
+        parameter_usage: None,
         policies: Default::default(),
         missing_organizational_units: Vec::new(),
         missing_accounts: Vec::new(),
@@ -103,6 +104,7 @@ fn main() {
             ObservedParameter {
                 value: parameter.value.clone(),
                 version: 1,
+                tier: None,
             },
         );
     }

@@ -113,6 +113,8 @@ pub enum Refusal {
         "the plan was computed from an incomplete observation; plan again when every read succeeds"
     )]
     Incomplete,
+    #[error("the plan cannot be applied: {}; nothing was written", .0.join("; "))]
+    Blocked(Vec<String>),
     #[error("the plan has {} destructive change(s); review them and confirm with --allow-destructive", .0.len())]
     Destructive(Vec<Destructive>),
     #[error("the plan writes what spa does not own (only parameters under {prefix} and managed accounts): {}; nothing was written", .targets.join(", "))]
@@ -365,6 +367,9 @@ pub async fn apply(
 ) -> Result<ApplyReport, Refusal> {
     if !plan.complete {
         return Err(Refusal::Incomplete);
+    }
+    if !plan.blockers.is_empty() {
+        return Err(Refusal::Blocked(plan.blockers.clone()));
     }
     if !plan.destructive.is_empty() && !options.allow_destructive {
         return Err(Refusal::Destructive(plan.destructive.clone()));

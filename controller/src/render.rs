@@ -118,9 +118,39 @@ fn unit_label(plan: &Plan, unit: Option<&str>) -> String {
 
 /// For terminals: `+ ~ -` lines, styled with ANSI escapes (print it through an anstream
 /// stream, or strip them with `anstream::adapter::strip_str`).
+/// The Parameter Store line of a plan, when it says something worth reading.
+fn parameter_store_line(plan: &Plan) -> Option<String> {
+    let usage = plan.parameter_store.as_ref().filter(|u| u.is_notable())?;
+    let strategy = match usage.strategy {
+        crate::aws::Tier::Standard => "standard",
+        crate::aws::Tier::Advanced => "advanced",
+        crate::aws::Tier::IntelligentTiering => "intelligent-tiering",
+    };
+    Some(format!(
+        "SSM Parameter Store once applied (automation.parameter_tier: {strategy}): {} standard parameters of the {} the account and region may hold ({} of spa's, {} of others); {} advanced parameters of spa's, about ${}.{:02} a month",
+        usage.standard_total(),
+        usage.standard_quota,
+        usage.standard,
+        usage.standard_elsewhere,
+        usage.advanced,
+        usage.monthly_cost_cents / 100,
+        usage.monthly_cost_cents % 100
+    ))
+}
+
 pub fn text(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "spa plan for {} — {}", plan.environment, header(plan));
+    if !plan.blockers.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint(DANGER, "Cannot be applied (nothing will be written):")
+        );
+        for item in &plan.blockers {
+            let _ = writeln!(out, "  {} {item}", paint(DANGER, "✗"));
+        }
+    }
     if !plan.destructive.is_empty() {
         let _ = writeln!(
             out,
@@ -203,6 +233,9 @@ pub fn text(plan: &Plan) -> String {
             let _ = writeln!(out, "  {item}");
         }
     }
+    if let Some(line) = parameter_store_line(plan) {
+        let _ = writeln!(out, "\n{line}");
+    }
     let _ = writeln!(out, "\n{}", summary_line(plan));
     out
 }
@@ -283,6 +316,7 @@ fn tier_name(change: &ParameterChange) -> &'static str {
     match change.tier {
         crate::aws::Tier::Standard => "standard",
         crate::aws::Tier::Advanced => "advanced",
+        crate::aws::Tier::IntelligentTiering => "intelligent-tiering",
     }
 }
 
@@ -319,6 +353,19 @@ pub fn markdown(plan: &Plan, limit: usize, full_plan_hint: &str) -> String {
             .replace("settings ", "Settings `")
             .replacen(" (desired", "` (desired", 1)
     );
+    if !plan.blockers.is_empty() {
+        let _ = writeln!(
+            head,
+            "> [!CAUTION]\n> This plan cannot be applied; nothing will be written:"
+        );
+        for item in &plan.blockers {
+            let _ = writeln!(head, "> - {}", escape(item));
+        }
+        head.push('\n');
+    }
+    if let Some(line) = parameter_store_line(plan) {
+        let _ = writeln!(head, "{}\n", escape(&line));
+    }
     if !plan.skipped.is_empty() {
         let why = if plan.complete {
             "These were not planned:"

@@ -121,10 +121,6 @@ pub const IGNORED_KEYS: &[(&str, &str)] = &[
         "spa has no cockpit (dashboard) to show it on",
     ),
     (
-        "automation.parameter_tier",
-        "not implemented yet: a parameter is standard up to 4 KB and advanced above",
-    ),
-    (
         "automation.verbosity",
         "the controller writes JSON lines filtered by RUST_LOG",
     ),
@@ -134,10 +130,6 @@ pub const IGNORED_KEYS: &[(&str, &str)] = &[
     ("metering.shadows_ttl_in_seconds", NO_DATASTORE),
     ("metering.transactions_datastore", NO_DATASTORE),
     ("metering.transactions_ttl_in_seconds", NO_DATASTORE),
-    (
-        "features.with_account_parameters",
-        "not implemented yet: `/<env>/Accounts/<id>` is published for every listed account",
-    ),
     ("features.with_cost_email_recipients", NO_REPORTS),
     ("features.with_cost_extra_currencies", NO_REPORTS),
     (

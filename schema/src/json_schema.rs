@@ -61,7 +61,7 @@ struct Automation {
     /// When released accounts expire: an EventBridge `cron(...)` or `rate(...)` expression, in UTC.
     #[schemars(regex(pattern = SCHEDULE))]
     maintenance_window_expression: Option<String>,
-    /// SSM Parameter Store tiers: `standard` (default; every parameter standard, at most 10,000 per account and region), `intelligent-tiering` (AWS uses the advanced tier where needed) or `advanced` (every parameter advanced, $0.05 a month each).
+    /// SSM Parameter Store tiers: `standard` (default; standard up to 4 KB, advanced above; plans that would pass the 10,000 standard parameters of an account and region are refused), `intelligent-tiering` (AWS uses the advanced tier where size or count needs it) or `advanced` (every parameter advanced, $0.05 a month each).
     parameter_tier: Option<ParameterTier>,
     /// IAM role ARN in the management account, assumed to list and tag accounts.
     #[schemars(regex(pattern = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$"))]
@@ -228,7 +228,7 @@ struct AccountItem {
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct Features {
-    /// Publish `/<env>/Accounts/<id>` for every listed account. Default: true.
+    /// Publish `/<env>/Accounts/<id>` for every listed account, as the predecessor did (nothing in spa reads them back). Default: true.
     with_account_parameters: Option<bool>,
     /// Run on ARM (Graviton). Default: false.
     with_arm_architecture: Option<bool>,

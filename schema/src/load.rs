@@ -16,6 +16,9 @@ pub const SSM_STANDARD_LIMIT: usize = 4096;
 pub const SSM_ADVANCED_LIMIT: usize = 8192;
 /// AWS Organizations accepts at most 50 tags on an account.
 pub const MAX_TAGS_PER_ACCOUNT: usize = 50;
+/// Parameters an account and region hold: standard (not adjustable), advanced.
+pub const SSM_STANDARD_QUOTA: usize = 10_000;
+pub const SSM_ADVANCED_QUOTA: usize = 100_000;
 
 /// What loading found: the model (when settings.yaml could be read as a mapping, even with
 /// errors elsewhere) and every diagnostic. Only a result without errors may be applied.
@@ -227,7 +230,61 @@ fn load_inner(
     crate::policy::check_targets(&settings, diagnostics);
     check_reserved_tags(&settings, diagnostics);
     check_published_sizes(&settings, diagnostics);
+    check_parameter_quota(&settings, diagnostics);
     Some(settings)
+}
+
+/// The parameters settings publish must fit in the tier quota of one account and region,
+/// before anything else there counts: an error at the listed account that passes it (the
+/// plan also counts what the account already holds).
+fn check_parameter_quota(settings: &Settings, diagnostics: &mut Vec<Diagnostic>) {
+    use crate::model::ParameterTier;
+    let quota = match settings.automation.parameter_tier.value {
+        ParameterTier::Standard => SSM_STANDARD_QUOTA,
+        ParameterTier::Advanced => SSM_ADVANCED_QUOTA,
+        // Past the standard quota, AWS makes parameters advanced.
+        ParameterTier::IntelligentTiering => SSM_STANDARD_QUOTA + SSM_ADVANCED_QUOTA,
+    };
+    let shared = settings.organizational_units.len()
+        + usize::from(settings.preparation_buildspec.is_some())
+        + usize::from(settings.purge_buildspec.is_some())
+        + settings.documents.len();
+    if !settings.features.with_account_parameters.value {
+        return;
+    }
+    let mut seen = std::collections::HashSet::new();
+    let listed: Vec<&Item> = settings
+        .accounts
+        .iter()
+        .chain(&settings.csv_rows)
+        .filter(|item| seen.insert(item.identifier.value.as_str()))
+        .collect();
+    let total = shared + listed.len();
+    if total <= quota {
+        return;
+    }
+    let Some(span) = quota
+        .checked_sub(shared)
+        .and_then(|index| listed.get(index))
+        .and_then(|item| item.identifier.span.as_ref())
+    else {
+        return;
+    };
+    let tier = settings.automation.parameter_tier.value.as_str();
+    diagnostics.push(
+        Diagnostic::error(
+            "parameter-quota",
+            *span,
+            format!(
+                "settings publish {total} parameters ({} OUs, {} listed accounts, buildspecs and documents), above the {quota} that SSM Parameter Store holds in one account and region with `parameter_tier: {tier}`; this account is the first past the quota",
+                settings.organizational_units.len(),
+                listed.len(),
+            ),
+        )
+        .with_hint(
+            "set `automation.parameter_tier: intelligent-tiering` (parameters past 10,000 become advanced, $0.05 a month each) or `advanced`, or `features.with_account_parameters: false` (no /<env>/Accounts/<id>: nothing in spa reads them)",
+        ),
+    );
 }
 
 /// Reads and checks the document of each service control policy. A file named by two
@@ -448,6 +505,53 @@ fn estimate(layers: &[&Item], identifier: &str) -> (usize, usize) {
 mod tests {
     use super::*;
     use crate::files::MemoryFiles;
+
+    /// `accounts` listed in a CSV file, with `yaml` after the CSV line of settings.
+    fn many_accounts(accounts: usize, yaml: &str) -> Loaded {
+        let mut csv = String::from("Account\n");
+        for index in 0..accounts {
+            csv.push_str(&format!("{:012}\n", 100_000_000_000usize + index));
+        }
+        let files = MemoryFiles::new()
+            .with(
+                "settings.yaml",
+                format!("features:\n  with_csv_files:\n    - finops.csv\n{yaml}"),
+            )
+            .with("finops.csv", csv);
+        load(&files, "settings.yaml")
+    }
+
+    #[test]
+    fn settings_past_the_parameter_quota_are_refused_at_the_first_account_past_it() {
+        assert!(many_accounts(10_000, "").valid().is_some());
+        let loaded = many_accounts(10_001, "");
+        let errors: Vec<&Diagnostic> = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "parameter-quota")
+            .collect();
+        assert_eq!(errors.len(), 1);
+        let rendered = loaded.render_limited(diag::Style::Plain, 5);
+        assert!(rendered.contains("finops.csv:10002:1"), "{rendered}");
+        assert!(
+            rendered.contains("settings publish 10001 parameters"),
+            "{rendered}"
+        );
+        assert!(rendered.contains("intelligent-tiering"), "{rendered}");
+        // Each option settles it.
+        for option in [
+            "  with_account_parameters: false\n",
+            "automation:\n  parameter_tier: intelligent-tiering\n",
+            "automation:\n  parameter_tier: advanced\n",
+        ] {
+            let loaded = many_accounts(10_001, option);
+            assert!(
+                loaded.valid().is_some(),
+                "{option}: {}",
+                loaded.render_limited(diag::Style::Plain, 5)
+            );
+        }
+    }
 
     fn settings_with_csv(csv: String) -> Loaded {
         let files = MemoryFiles::new()

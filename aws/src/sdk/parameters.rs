@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{classify, next, text};
-use crate::{AwsError, Page, Parameter, Parameters, Tier, api};
+use crate::{AwsError, Page, Parameter, ParameterInfo, Parameters, Tier, api};
 
 pub(crate) struct SdkParameters {
     pub(crate) client: aws_sdk_ssm::Client,
@@ -43,6 +43,7 @@ impl Parameters for SdkParameters {
         let tier = match tier {
             Tier::Standard => aws_sdk_ssm::types::ParameterTier::Standard,
             Tier::Advanced => aws_sdk_ssm::types::ParameterTier::Advanced,
+            Tier::IntelligentTiering => aws_sdk_ssm::types::ParameterTier::IntelligentTiering,
         };
         self.client
             .put_parameter()
@@ -65,5 +66,37 @@ impl Parameters for SdkParameters {
             .await
             .map_err(|e| classify(api::DELETE_PARAMETERS, e))?;
         Ok(())
+    }
+
+    async fn describe_parameters(
+        &self,
+        next_token: Option<String>,
+    ) -> Result<Page<ParameterInfo>, AwsError> {
+        let output = self
+            .client
+            .describe_parameters()
+            .max_results(50)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|e| classify(api::DESCRIBE_PARAMETERS, e))?;
+        Ok(Page {
+            items: output
+                .parameters()
+                .iter()
+                .map(|p| ParameterInfo {
+                    name: text(p.name()),
+                    tier: match p.tier() {
+                        Some(aws_sdk_ssm::types::ParameterTier::Advanced) => Tier::Advanced,
+                        // AWS answers what a parameter is; the emulator echoes the request.
+                        Some(aws_sdk_ssm::types::ParameterTier::IntelligentTiering) => {
+                            Tier::IntelligentTiering
+                        }
+                        _ => Tier::Standard,
+                    },
+                })
+                .collect(),
+            next_token: next(output.next_token()),
+        })
     }
 }

@@ -101,10 +101,12 @@ fn as_observation(
                     ObservedParameter {
                         value: p.value.clone(),
                         version: 1,
+                        tier: None,
                     },
                 )
             })
             .collect(),
+        parameter_usage: None,
         policies: ObservedPolicies {
             owned,
             foreign: Vec::new(),
@@ -148,6 +150,7 @@ fn empty(environment: &str, units: BTreeMap<String, ObservedUnit>) -> Observatio
         organizational_units: units,
         accounts: BTreeMap::new(),
         parameters: BTreeMap::new(),
+        parameter_usage: None,
         policies: ObservedPolicies::default(),
         missing_organizational_units: Vec::new(),
         missing_accounts: Vec::new(),

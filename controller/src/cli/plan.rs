@@ -12,13 +12,14 @@ pub enum PlanFormat {
     Json,
 }
 
-/// Show what applying the settings would change in AWS — tags of managed accounts and
-/// parameters under /<env>/ — without changing anything.
+/// Show what applying the settings would change in AWS — tags of managed accounts,
+/// parameters under /<env>/, service control policies — without changing anything.
 ///
 /// Destructive changes (accounts put on a purge path, PURGE_MODE becoming --force,
-/// parameter deletions) are listed first. Exit code 0 (with --detailed-exitcode: 0 when
-/// nothing changes, 4 when something does), 1 when AWS could not be fully observed, 3 when
-/// the settings are invalid.
+/// parameter deletions, guardrails loosened, detached or deleted) are listed first. Exit
+/// code 0 (with --detailed-exitcode: 0 when nothing changes, 4 when something does), 1 when
+/// AWS could not be fully observed or the plan cannot be applied (a quota it would pass), 3
+/// when the settings are invalid.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[command(flatten)]
@@ -66,6 +67,13 @@ pub fn run(args: &PlanArgs, term: &Term) -> Result<Output, Failure> {
         output.stderr = format!(
             "error: the observation is incomplete ({} read(s) failed): the plan covers only what was read\n",
             planned.observation.errors.len()
+        );
+        return Err(Failure::Partial(output));
+    }
+    if !plan.blockers.is_empty() {
+        output.stderr = format!(
+            "error: this plan cannot be applied: {}\n",
+            plan.blockers.join("\n")
         );
         return Err(Failure::Partial(output));
     }

@@ -9,17 +9,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use spa_schema::model::ParameterTier;
 use spa_schema::{Feature, Resolver, Settings};
 
 use crate::aws::Tier;
-use crate::observe::Observation;
+use crate::observe::{Observation, by_size};
 
 mod policies;
 
 pub use policies::{DesiredPolicy, desired_policies};
-
-/// The largest value of the standard tier; above it a parameter must be advanced.
-pub const STANDARD_TIER_LIMIT: usize = 4096;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -34,6 +32,8 @@ pub enum ValueKind {
 pub struct DesiredParameter {
     pub value: String,
     pub kind: ValueKind,
+    /// The tier spa asks for (`automation.parameter_tier`): by size with `standard`,
+    /// `intelligent-tiering` or `advanced` as the strategy says.
     pub tier: Tier,
 }
 
@@ -59,6 +59,9 @@ pub struct Desired {
     pub commit: Option<String>,
     pub parameters: BTreeMap<String, DesiredParameter>,
     pub accounts: BTreeMap<String, DesiredAccount>,
+    /// `automation.parameter_tier`: `Standard` (by size), `IntelligentTiering`, `Advanced`.
+    #[serde(default = "standard")]
+    pub tier_strategy: Tier,
     /// Service control policies by full name (`<env>-<name>`).
     #[serde(default)]
     pub policies: BTreeMap<String, DesiredPolicy>,
@@ -68,11 +71,16 @@ pub struct Desired {
     pub fingerprint: String,
 }
 
-fn tier(value: &str) -> Tier {
-    if value.len() <= STANDARD_TIER_LIMIT {
-        Tier::Standard
-    } else {
-        Tier::Advanced
+fn standard() -> Tier {
+    Tier::Standard
+}
+
+/// The tier strategy of settings.
+fn strategy(settings: &Settings) -> Tier {
+    match settings.automation.parameter_tier.value {
+        ParameterTier::Standard => Tier::Standard,
+        ParameterTier::IntelligentTiering => Tier::IntelligentTiering,
+        ParameterTier::Advanced => Tier::Advanced,
     }
 }
 
@@ -94,6 +102,11 @@ pub fn desired(settings: &Settings, observed: &Observation, commit: Option<&str>
     let resolver = Resolver::new(settings);
     let state_tag = settings.state_tag();
     let holder_tag = settings.holder_tag();
+    let tier_strategy = strategy(settings);
+    let tier = |value: &str| match tier_strategy {
+        Tier::Standard => by_size(value),
+        other => other,
+    };
     let mut parameters = BTreeMap::new();
     let mut json = |name: String, value: serde_json::Value| {
         let text = value.to_string();
@@ -113,7 +126,12 @@ pub fn desired(settings: &Settings, observed: &Observation, commit: Option<&str>
             resolver.organizational_unit(id).to_published_json(),
         );
     }
-    for id in settings.listed_accounts() {
+    let accounts_published = settings.features.with_account_parameters.value;
+    for id in settings
+        .listed_accounts()
+        .into_iter()
+        .filter(|_| accounts_published)
+    {
         let parent = observed.accounts.get(id).and_then(|a| a.parent.as_deref());
         json(
             format!("/{environment}/Accounts/{id}"),
@@ -191,6 +209,7 @@ pub fn desired(settings: &Settings, observed: &Observation, commit: Option<&str>
         commit: commit.map(str::to_string),
         parameters,
         accounts,
+        tier_strategy,
         policies,
         state_tag,
         holder_tag,
@@ -202,6 +221,7 @@ pub fn desired(settings: &Settings, observed: &Observation, commit: Option<&str>
         "environment": desired.environment,
         "parameters": desired.parameters,
         "accounts": desired.accounts,
+        "tier_strategy": desired.tier_strategy,
         "policies": desired.policies,
     });
     let digest = Sha256::digest(content.to_string().as_bytes());

@@ -7,7 +7,8 @@
 //! DescribeOrganizationalUnit and ⌈n/20⌉ ListAccountsForParent pages (never ListParents per
 //! account); DescribeAccount only for listed accounts found under no listed OU; one
 //! ListTagsForResource per managed account (bounded concurrency, started as soon as the
-//! account is known); ⌈P/10⌉ GetParametersByPath pages; the policies as `policies` says.
+//! account is known); ⌈P/10⌉ GetParametersByPath pages and ⌈A/50⌉ DescribeParameters pages
+//! for the A parameters of the account; the policies as `policies` says.
 //! Accounts outside the managed scope
 //! are never read beyond the listing that proves they are out of scope.
 
@@ -20,8 +21,10 @@ use spa_schema::Settings;
 
 use crate::aws::{Account, Aws, AwsError, ErrorKind};
 
+mod parameters;
 mod policies;
 
+pub use parameters::{ObservedParameter, ParameterUsage, by_size, observe_parameters};
 pub use policies::{
     ENVIRONMENT_TAG, MANAGED_BY, ObservedPolicies, ObservedPolicy, name_prefix, observe_policies,
     owned, ownership_tags,
@@ -52,12 +55,6 @@ pub struct ObservedAccount {
     pub tags: Option<BTreeMap<String, String>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObservedParameter {
-    pub value: String,
-    pub version: i64,
-}
-
 /// A read that failed; the observation is then incomplete.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObserveError {
@@ -77,6 +74,9 @@ pub struct Observation {
     pub accounts: BTreeMap<String, ObservedAccount>,
     /// Parameters under `/<env>/`.
     pub parameters: BTreeMap<String, ObservedParameter>,
+    /// What the account and region hold beside them (`None`: not read).
+    #[serde(default)]
+    pub parameter_usage: Option<ParameterUsage>,
     /// The service control policies spa made for this environment.
     #[serde(default)]
     pub policies: ObservedPolicies,
@@ -127,6 +127,7 @@ impl Observation {
             "organizational_units": self.organizational_units,
             "accounts": self.accounts,
             "parameters": self.parameters,
+            "parameter_usage": self.parameter_usage,
             "policies": self.policies,
             "missing_organizational_units": self.missing_organizational_units,
             "missing_accounts": self.missing_accounts,
@@ -353,16 +354,11 @@ async fn observe_with(
         || previous.is_some_and(|p| p.errors.iter().any(|e| e.target == prefix));
     let parameter_read = async {
         match previous.filter(|_| !reread_parameters) {
-            Some(previous) => Ok(previous
-                .parameters
-                .iter()
-                .map(|(name, p)| crate::aws::Parameter {
-                    name: name.clone(),
-                    value: p.value.clone(),
-                    version: p.version,
-                })
-                .collect()),
-            None => aws.parameters_by_path(prefix.trim_end_matches('/')).await,
+            Some(previous) => Ok((
+                previous.parameters.clone(),
+                previous.parameter_usage.unwrap_or_default(),
+            )),
+            None => observe_parameters(aws, &prefix).await,
         }
     };
 
@@ -406,24 +402,11 @@ async fn observe_with(
             },
         );
     }
-    let parameters = match parameters {
-        Ok(list) => list
-            .into_iter()
-            // Only what spa owns, whatever the backend returned.
-            .filter(|p| p.name.starts_with(&prefix))
-            .map(|p| {
-                (
-                    p.name,
-                    ObservedParameter {
-                        value: p.value,
-                        version: p.version,
-                    },
-                )
-            })
-            .collect(),
+    let (parameters, parameter_usage) = match parameters {
+        Ok((parameters, usage)) => (parameters, Some(usage)),
         Err(e) => {
             errors.push(error(&prefix, &e));
-            BTreeMap::new()
+            (BTreeMap::new(), None)
         }
     };
     errors.sort_by(|a, b| a.target.cmp(&b.target));
@@ -433,6 +416,7 @@ async fn observe_with(
         organizational_units: units,
         accounts,
         parameters,
+        parameter_usage,
         policies,
         missing_organizational_units: missing_units,
         missing_accounts,

@@ -11,12 +11,14 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::aws::Tier;
-use crate::desired::{Desired, PurgePath, STANDARD_TIER_LIMIT, ValueKind};
+use crate::desired::{Desired, PurgePath, ValueKind};
 use crate::observe::Observation;
 
 mod policies;
+mod quota;
 
 pub use policies::{AttachAction, AttachmentChange, PolicyChange, loosening};
+pub use quota::ParameterStoreUsage;
 
 /// Bumped when the JSON shape of a plan changes incompatibly (docs/plan-format.md).
 pub const FORMAT_VERSION: u32 = 1;
@@ -180,6 +182,13 @@ pub struct Plan {
     /// Policies attached to and detached from OUs and accounts.
     #[serde(default)]
     pub attachments: Vec<AttachmentChange>,
+    /// What Parameter Store will hold after the plan, against its quotas (`None` when the
+    /// account's parameters could not be counted).
+    #[serde(default)]
+    pub parameter_store: Option<ParameterStoreUsage>,
+    /// Why the plan cannot be applied at all: apply refuses it before any write.
+    #[serde(default)]
+    pub blockers: Vec<String>,
 }
 
 /// Two values equal as JSON are equal: whitespace and key order never make a change.
@@ -267,8 +276,8 @@ pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
             }),
             Some(have) => {
                 // An advanced parameter cannot go back to standard: it stays advanced.
-                let was_advanced = have.value.len() > STANDARD_TIER_LIMIT;
-                let tier = if was_advanced {
+                let was_advanced = have.tier() == Tier::Advanced;
+                let tier = if was_advanced && want.tier == Tier::Standard {
                     Tier::Advanced
                 } else {
                     want.tier
@@ -305,11 +314,7 @@ pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
                     kind,
                     before: Some(have.value.clone()),
                     after: None,
-                    tier: if have.value.len() > STANDARD_TIER_LIMIT {
-                        Tier::Advanced
-                    } else {
-                        Tier::Standard
-                    },
+                    tier: have.tier(),
                     tier_change: false,
                     destructive: true,
                 });
@@ -392,6 +397,7 @@ pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
             }),
     );
 
+    let (parameter_store, blockers) = quota::parameter_store(desired, observed, &parameters);
     let policy_plan = policies::plan_policies(desired, observed);
     destructive.extend(policy_plan.destructive);
     skipped.extend(policy_plan.skipped);
@@ -440,6 +446,8 @@ pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
         accounts,
         policies: policy_plan.policies,
         attachments: policy_plan.attachments,
+        parameter_store,
+        blockers,
     }
 }
 
@@ -500,10 +508,15 @@ impl Plan {
                 "no_changes": p.no_changes,
                 "summary": p.summary,
                 "destructive": p.destructive,
+                "parameter_store": p.parameter_store,
+                "blockers": p.blockers,
             })
         };
         if header(self) != header(now) {
-            differ("its header (commit, fingerprints, summary or destructive changes)".to_string());
+            differ(
+                "its header (commit, fingerprints, summary, destructive changes or blockers)"
+                    .to_string(),
+            );
         }
         let saved: BTreeMap<&str, &ParameterChange> = self
             .parameters
@@ -674,5 +687,78 @@ impl Plan {
                 && self.attachments.is_empty();
         }
         self
+    }
+
+    /// What [`Plan::without_destructive`] leaves out: the destructive lines and the changes
+    /// they stand for (parameters that delete or put accounts on a purge path, destructive
+    /// policy changes and detachments), with the accounts concerned. What an operator
+    /// approves (`spa approve`).
+    pub fn withheld(&self) -> Plan {
+        let kept = self.without_destructive();
+        let kept_parameters: std::collections::BTreeSet<&str> =
+            kept.parameters.iter().map(|p| p.name.as_str()).collect();
+        let parameters: Vec<ParameterChange> = self
+            .parameters
+            .iter()
+            .filter(|p| !kept_parameters.contains(p.name.as_str()))
+            .cloned()
+            .collect();
+        let accounts: Vec<AccountChange> = self
+            .accounts
+            .iter()
+            .filter(|a| !a.destructive.is_empty())
+            .map(|a| AccountChange {
+                tags: Vec::new(),
+                ..a.clone()
+            })
+            .collect();
+        let policies: Vec<PolicyChange> = self
+            .policies
+            .iter()
+            .filter(|p| p.destructive.is_some())
+            .cloned()
+            .collect();
+        let attachments: Vec<AttachmentChange> = self
+            .attachments
+            .iter()
+            .filter(|a| a.destructive.is_some())
+            .cloned()
+            .collect();
+        Plan {
+            summary: Summary {
+                destructive: self.destructive.len(),
+                ..Summary::of(&parameters, &accounts, &policies, &attachments)
+            },
+            no_changes: self.destructive.is_empty(),
+            parameters,
+            accounts,
+            policies,
+            attachments,
+            ..self.clone()
+        }
+    }
+
+    /// The fingerprint of the withheld part, `None` when nothing is destructive: the
+    /// settings it comes from (commit and desired state) and every withheld change with its
+    /// before and after. An approval names it; any other destructive change, or the same
+    /// ones from other settings or against another AWS state, has another fingerprint.
+    pub fn withheld_fingerprint(&self) -> Option<String> {
+        use sha2::{Digest, Sha256};
+        if self.destructive.is_empty() {
+            return None;
+        }
+        let withheld = self.withheld();
+        let content = serde_json::json!({
+            "environment": withheld.environment,
+            "commit": withheld.commit,
+            "desired_fingerprint": withheld.desired_fingerprint,
+            "destructive": withheld.destructive,
+            "parameters": withheld.parameters,
+            "accounts": withheld.accounts,
+            "policies": withheld.policies,
+            "attachments": withheld.attachments,
+        });
+        let digest = Sha256::digest(content.to_string().as_bytes());
+        Some(digest.iter().map(|b| format!("{b:02x}")).collect())
     }
 }

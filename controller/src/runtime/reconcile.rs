@@ -412,6 +412,13 @@ impl Controller {
                     Ok(report) => Some(report),
                     Err(refusal) => {
                         tracing::error!("{refusal}");
+                        self.shared.update(|s| {
+                            s.last_error = Some(ErrorRecord {
+                                at: rfc3339(now()),
+                                commit: good_commit.clone(),
+                                message: refusal.to_string(),
+                            })
+                        });
                         return Outcome::Failed;
                     }
                 }

@@ -1011,9 +1011,9 @@ async fn ten_thousand_accounts_expire_within_ten_percent_of_the_tag_bound() {
     let organizations = Arc::new(FakeOrganizations::new(Behaviour::with_quotas()));
     let root = organizations.root_id();
     // Every account also has a CSV row: each reconcile resolves one account among
-    // 10,000 rows.
+    // 10,000 rows. (Their account parameters would pass the standard tier's quota.)
     let mut yaml = String::from(
-        "features:\n  with_csv_files:\n    - finops.csv\ndefaults:\n  purge:\n    feature: enabled\n    variables:\n      MAXIMUM_AGE: 5d\norganizational_units:\n",
+        "features:\n  with_account_parameters: false\n  with_csv_files:\n    - finops.csv\ndefaults:\n  purge:\n    feature: enabled\n    variables:\n      MAXIMUM_AGE: 5d\norganizational_units:\n",
     );
     let mut csv = String::from("Account,Purge: MAXIMUM_AGE\n");
     let since = ((FRIDAY_18 - 3 * 86_400) * 1000).to_string();

@@ -12,6 +12,7 @@ mod lifecycle_emulator;
 mod lifecycle_fakes;
 mod observe_emulator;
 mod observe_fakes;
+mod parameters_fakes;
 mod plan_apply_emulator;
 mod plan_fixtures;
 mod policies_emulator;

@@ -191,10 +191,19 @@ accounts:
         "standalone and the missing one"
     );
     assert_eq!(calls.calls(api::GET_PARAMETERS_BY_PATH), 3);
+    // The names and tiers of the account's parameters, 28 of them (two of other tools): the
+    // emulator answers 10 a page where AWS answers the 50 asked for.
+    assert_eq!(calls.calls(api::DESCRIBE_PARAMETERS), 3);
     assert_eq!(calls.calls(api::LIST_PARENTS), 0, "never per account");
     // One ListPolicies page: no SCP is named like spa's, so none is read further.
     assert_eq!(calls.calls(api::LIST_POLICIES), 1);
-    assert_eq!(calls.total(), 1 + 3 + 2 + 18 + 2 + 3 + 1);
+    assert_eq!(calls.total(), 1 + 3 + 2 + 18 + 2 + 3 + 1 + 3);
+
+    assert_eq!(
+        observation.parameter_usage.map(|u| u.standard_elsewhere),
+        Some(2),
+        "the quota counts the parameters of other tools"
+    );
 
     // The fingerprint is a function of what was observed.
     let again = observe(&aws, &settings).await;
