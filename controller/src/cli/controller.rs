@@ -18,11 +18,12 @@ pub enum ControllerCommand {
 
 /// Keep the fleet converged on the latest commit of a branch: poll (fetch) the repository,
 /// watch a local working copy, resync periodically to repair drift, and serve the admin
-/// endpoints (/healthz, /readyz, /metrics, /status, POST /resync, /suspend, /resume).
+/// endpoints (/healthz, /readyz, /metrics, /status, POST /resync, /suspend, /resume,
+/// /approve).
 ///
 /// An invalid commit is never applied: the last good one stays in force and /status shows
 /// the error with the commit id. Destructive changes are withheld unless
-/// --allow-destructive. Logs are JSON lines on stderr (RUST_LOG filters them;
+/// --allow-destructive, or an operator approves the withheld plan (`spa approve`). Logs are JSON lines on stderr (RUST_LOG filters them;
 /// --log-format text for people).
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -262,6 +263,41 @@ pub fn status(args: &StatusArgs) -> Result<Output, Failure> {
                     "last plan   {} to add, {} to change, {} to remove, {} destructive ({} withheld); {} applied, {} failed\n",
                     plan.summary.add, plan.summary.change, plan.summary.remove, plan.summary.destructive,
                     plan.withheld_destructive, plan.applied, plan.failed
+                ));
+            }
+            if let Some(withheld) = &status.withheld {
+                out.push_str(&format!(
+                    "WITHHELD    {} destructive change(s) since {}, fingerprint {}\n",
+                    withheld.count, withheld.since, withheld.fingerprint
+                ));
+                for reason in &withheld.destructive {
+                    out.push_str(&format!("              ! {reason}\n"));
+                }
+                if withheld.count > withheld.destructive.len() {
+                    out.push_str(&format!(
+                        "              … and {} more\n",
+                        withheld.count - withheld.destructive.len()
+                    ));
+                }
+                out.push_str(&format!(
+                    "            approve them: spa approve {} --reason TEXT\n",
+                    withheld.fingerprint
+                ));
+            }
+            if let Some(approval) = &status.approval {
+                out.push_str(&format!(
+                    "approval    {:?} — {} by {} ({}) at {}: {}{}\n",
+                    approval.outcome,
+                    &approval.fingerprint[..approval.fingerprint.len().min(12)],
+                    approval.who,
+                    approval.token,
+                    approval.at,
+                    approval.reason,
+                    approval
+                        .note
+                        .as_deref()
+                        .map(|n| format!("; {n}"))
+                        .unwrap_or_default()
                 ));
             }
             if !status.queue.is_empty() {

@@ -86,6 +86,7 @@ pub enum Command {
     Lifecycle(lifecycle::LifecycleCommand),
     Resync(operator::ResyncArgs),
     Suspend(operator::SuspendArgs),
+    Approve(operator::ApproveArgs),
     Resume(operator::ResumeArgs),
     Schema(schema::SchemaArgs),
     /// Where exceptions go: `spa notify test` sends a test through every channel.
@@ -180,6 +181,7 @@ pub fn run(cli: Cli, term: &Term) -> Result<Output, Failure> {
         Command::Lifecycle(command) => lifecycle::run(&command, term),
         Command::Resync(args) => operator::resync(&args),
         Command::Suspend(args) => operator::suspend(&args),
+        Command::Approve(args) => operator::approve(&args),
         Command::Resume(args) => operator::resume(&args),
         Command::Schema(args) => schema::run(&args),
         Command::Deploy(command) => deploy::run(&command, term),

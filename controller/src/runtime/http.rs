@@ -1,5 +1,6 @@
 //! Admin endpoints (axum), on loopback by default. Reads are open; every mutating endpoint
-//! needs `Authorization: Bearer <SPA_ADMIN_TOKEN>` and is disabled when no token is set.
+//! (`/resync`, `/suspend`, `/resume`, `/approve`) needs `Authorization: Bearer
+//! <SPA_ADMIN_TOKEN>` and is disabled when no token is set.
 //!
 //! The server bounds what a client can hold: a few seconds to send the request headers, a
 //! maximum age per connection, a cap on open connections (past it, new ones are closed at
@@ -27,6 +28,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/resync", post(resync))
         .route("/suspend", post(suspend))
         .route("/resume", post(resume))
+        .route("/approve", post(approve))
         .with_state(shared)
 }
 
@@ -93,8 +95,8 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
 }
 
-/// Checks the bearer token, comparing in constant time.
-fn authorized(shared: &Shared, headers: &HeaderMap) -> Result<(), Box<Response>> {
+/// Checks the bearer token, comparing in constant time; the token's id (a digest prefix).
+fn authorized(shared: &Shared, headers: &HeaderMap) -> Result<String, Box<Response>> {
     let Some(expected) = shared.admin_token.as_deref().filter(|t| !t.is_empty()) else {
         return Err(Box::new(error(
             StatusCode::FORBIDDEN,
@@ -113,7 +115,7 @@ fn authorized(shared: &Shared, headers: &HeaderMap) -> Result<(), Box<Response>>
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0;
     if same {
-        Ok(())
+        Ok(super::approvals::token_id(given))
     } else {
         Err(Box::new(error(
             StatusCode::UNAUTHORIZED,
@@ -227,6 +229,47 @@ async fn suspend(
     tracing::warn!(%reason, %who, "suspended");
     shared.suspend(reason, who, until);
     axum::Json(shared.status().suspension).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct ApproveBody {
+    fingerprint: Option<String>,
+    reason: Option<String>,
+    who: Option<String>,
+    #[serde(default)]
+    resync: bool,
+}
+
+/// Approves the destructive changes withheld now, by their fingerprint.
+async fn approve(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Option<axum::Json<ApproveBody>>,
+) -> Response {
+    let token = match authorized(&shared, &headers) {
+        Ok(token) => token,
+        Err(response) => return *response,
+    };
+    let Some(axum::Json(body)) = body else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "expected a JSON body: {\"fingerprint\": …, \"reason\": …, \"who\": …}",
+        );
+    };
+    let (Some(fingerprint), Some(reason), Some(who)) = (
+        body.fingerprint.filter(|f| !f.trim().is_empty()),
+        body.reason.filter(|r| !r.trim().is_empty()),
+        body.who.filter(|w| !w.trim().is_empty()),
+    ) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "`fingerprint`, `reason` and `who` are required",
+        );
+    };
+    match shared.approve(fingerprint.trim(), reason, who, token, body.resync) {
+        Ok(approval) => (StatusCode::ACCEPTED, axum::Json(approval)).into_response(),
+        Err(why) => error(StatusCode::CONFLICT, &why),
+    }
 }
 
 async fn resume(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {

@@ -33,6 +33,8 @@ pub struct Metrics {
     suspended: Gauge,
     leader: Gauge,
     lifecycle_queued: Gauge,
+    withheld_destructive: Gauge,
+    approvals: Family<Labels, Counter>,
     lifecycle_registered: bool,
 }
 
@@ -124,6 +126,17 @@ impl Metrics {
             "spa_lifecycle_queued",
             "Accounts queued or being reconciled.",
         );
+        let withheld_destructive = gauge(
+            &mut registry,
+            "spa_withheld_destructive",
+            "Destructive changes the controller withholds now, waiting for an approval.",
+        );
+        let approvals = Family::<Labels, Counter>::default();
+        registry.register(
+            "spa_approvals",
+            "Approved plans applied, by outcome (applied, failed).",
+            approvals.clone(),
+        );
         registry.register_collector(Box::new(AwsCalls(calls)));
         Metrics {
             registry,
@@ -135,6 +148,8 @@ impl Metrics {
             suspended,
             leader,
             lifecycle_queued,
+            withheld_destructive,
+            approvals,
             lifecycle_registered: false,
         }
     }
@@ -234,6 +249,21 @@ impl Metrics {
                 .get_or_create(&[("action", action)])
                 .set(i64::try_from(count).unwrap_or(i64::MAX));
         }
+    }
+
+    pub fn set_withheld(&self, items: usize) {
+        self.withheld_destructive
+            .set(i64::try_from(items).unwrap_or(i64::MAX));
+    }
+
+    pub fn count_approval(&self, outcome: super::approvals::Outcome) {
+        let label = match outcome {
+            super::approvals::Outcome::Applied => "applied",
+            super::approvals::Outcome::Failed => "failed",
+            super::approvals::Outcome::Pending => "pending",
+            super::approvals::Outcome::Expired => "expired",
+        };
+        self.approvals.get_or_create(&[("outcome", label)]).inc();
     }
 
     pub fn set_drift(&self, items: usize) {

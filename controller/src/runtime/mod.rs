@@ -17,6 +17,7 @@ use crate::aws::sdk::AwsOptions;
 use crate::aws::{Family, Limiters, Quota};
 use crate::source::{Source, SourceOptions};
 
+pub mod approvals;
 pub mod http;
 mod lease;
 pub mod metrics;

@@ -15,6 +15,7 @@ use serde::Serialize;
 use tracing::Instrument;
 
 use super::ControllerOptions;
+use super::approvals::{Outcome as ApprovalOutcome, Withheld};
 use super::shared::{Pending, Shared};
 use super::state::{ErrorRecord, PlanRecord, now, rfc3339};
 use super::supervise::supervise;
@@ -377,16 +378,35 @@ impl Controller {
             }
             let desired = crate::desired::desired(&settings, &observation, good_commit.as_deref());
             let full_plan = crate::plan::plan(&desired, &observation);
-            let withheld = if self.options.allow_destructive { 0 } else { full_plan.destructive.len() };
+            // Destructive changes go through only when allowed for good, or approved for
+            // this very plan.
+            let withheld_fingerprint = full_plan.withheld_fingerprint();
+            let approved = self.shared.approval_for(withheld_fingerprint.as_deref());
+            let allow_destructive = self.options.allow_destructive || approved.is_some();
+            let withheld = if allow_destructive { 0 } else { full_plan.destructive.len() };
             let plan = if withheld > 0 {
-                tracing::warn!(withheld, "destructive changes withheld: run with --allow-destructive, or apply them with `spa apply`");
+                tracing::warn!(withheld, fingerprint = withheld_fingerprint.as_deref().unwrap_or(""), "destructive changes withheld: approve them with `spa approve FINGERPRINT --reason …`, apply them with `spa apply`, or run with --allow-destructive");
                 full_plan.without_destructive()
             } else {
                 full_plan.clone()
             };
+            self.shared.update(|s| {
+                s.withheld = match (&withheld_fingerprint, withheld > 0) {
+                    (Some(fingerprint), true) => {
+                        let since = s
+                            .withheld
+                            .as_ref()
+                            .filter(|w| w.fingerprint == *fingerprint)
+                            .map_or_else(|| rfc3339(now()), |w| w.since.clone());
+                        Some(Withheld::of(&full_plan, fingerprint.clone(), since))
+                    }
+                    _ => None,
+                };
+            });
             {
                 let metrics = self.shared.metrics.lock().unwrap_or_else(|p| p.into_inner());
                 metrics.set_plan(&full_plan.summary);
+                metrics.set_withheld(withheld);
                 if full && self.shared.status().applied_commit == good_commit {
                     metrics.set_drift(full_plan.summary.add + full_plan.summary.change + full_plan.summary.remove);
                 }
@@ -404,7 +424,7 @@ impl Controller {
             } else {
                 tracing::info!(add = plan.summary.add, change = plan.summary.change, remove = plan.summary.remove, "applying");
                 let options = ApplyOptions {
-                    allow_destructive: self.options.allow_destructive,
+                    allow_destructive,
                     concurrency: 8,
                 };
                 let scope = crate::apply::Scope::new(&settings.environment_identifier.value, &observation);
@@ -431,6 +451,16 @@ impl Controller {
             self.drive_lifecycle(&aws, &settings, &observation, observed_at_ms, full).await;
             let failed = report.as_ref().map_or(0, |r| r.failed);
             let applied = report.as_ref().map_or(0, |r| r.succeeded);
+            if let Some(approval) = &approved {
+                let (outcome, note) = if failed == 0 {
+                    (ApprovalOutcome::Applied, format!("applied at {} ({applied} writes)", rfc3339(now())))
+                } else {
+                    (ApprovalOutcome::Failed, format!("applied at {}: {failed} of {} writes failed", rfc3339(now()), applied + failed))
+                };
+                tracing::warn!(fingerprint = %approval.fingerprint, reason = %approval.reason, who = %approval.who, ?outcome, "approved destructive changes applied");
+                self.shared.metrics.lock().unwrap_or_else(|p| p.into_inner()).count_approval(outcome);
+                self.shared.approval_used(outcome, note);
+            }
             let converged = failed == 0 && observation.complete;
             self.shared.update(|s| {
                 s.last_plan = Some(PlanRecord {

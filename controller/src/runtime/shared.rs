@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
+use super::approvals::{APPROVAL_LIFETIME, Approval, Outcome, names};
 use super::metrics::Metrics;
 use super::state::{StatusDoc, Suspension, now, rfc3339};
 use crate::aws::CallCounter;
@@ -159,5 +160,101 @@ impl Shared {
             status.suspension = None;
         }
         status.suspension.clone()
+    }
+
+    /// Records an operator's approval of the withheld plan `given` (its fingerprint, or at
+    /// least its first 12 hex digits) and asks for a reconcile. Refused, with why, when
+    /// nothing is withheld or `given` names another plan.
+    pub fn approve(
+        &self,
+        given: &str,
+        reason: String,
+        who: String,
+        token: String,
+        resync: bool,
+    ) -> Result<Approval, String> {
+        let approval = {
+            let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(withheld) = &status.withheld else {
+                return Err(
+                    "nothing is withheld now: there is no destructive change to approve"
+                        .to_string(),
+                );
+            };
+            if !names(given, &withheld.fingerprint) {
+                return Err(format!(
+                    "the withheld plan is {}, not {given}: review it (`spa controller status`) and approve that fingerprint",
+                    withheld.fingerprint
+                ));
+            }
+            let at = now();
+            let approval = Approval {
+                fingerprint: withheld.fingerprint.clone(),
+                reason,
+                who,
+                token,
+                at: rfc3339(at),
+                outcome: Outcome::Pending,
+                note: Some(
+                    "applied at the next reconcile if its plan is still this one".to_string(),
+                ),
+                at_time: Some(at),
+            };
+            status.approval = Some(approval.clone());
+            approval
+        };
+        tracing::warn!(
+            fingerprint = %approval.fingerprint,
+            reason = %approval.reason,
+            who = %approval.who,
+            token = %approval.token,
+            "destructive changes approved"
+        );
+        self.trigger("operator approval", resync, false);
+        Ok(approval)
+    }
+
+    /// The pending approval of the plan whose withheld part is `fingerprint`, if there is
+    /// one. An approval past its lifetime expires; one of another plan waits, saying so.
+    pub(super) fn approval_for(&self, fingerprint: Option<&str>) -> Option<Approval> {
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        let approval = status
+            .approval
+            .as_mut()
+            .filter(|a| a.outcome == Outcome::Pending)?;
+        let at = approval.at_time.unwrap_or_else(now);
+        if now().duration_since(at) > APPROVAL_LIFETIME {
+            approval.outcome = Outcome::Expired;
+            approval.note = Some("no plan with this fingerprint came within an hour".to_string());
+            tracing::warn!(fingerprint = %approval.fingerprint, "approval expired");
+            return None;
+        }
+        match fingerprint {
+            Some(fingerprint) if fingerprint == approval.fingerprint => Some(approval.clone()),
+            Some(other) => {
+                approval.note = Some(format!(
+                    "waiting: the plan computed at {} withholds other changes ({other})",
+                    rfc3339(now())
+                ));
+                None
+            }
+            None => {
+                approval.note = Some(format!(
+                    "waiting: the plan computed at {} has no destructive change",
+                    rfc3339(now())
+                ));
+                None
+            }
+        }
+    }
+
+    /// What became of the approval just used.
+    pub(super) fn approval_used(&self, outcome: Outcome, note: String) {
+        self.update(|s| {
+            if let Some(approval) = s.approval.as_mut() {
+                approval.outcome = outcome;
+                approval.note = Some(note);
+            }
+        });
     }
 }

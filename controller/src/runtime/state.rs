@@ -70,6 +70,12 @@ pub struct StatusDoc {
     /// The account life cycle: counters and accounts queued.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub lifecycle: Option<LifecycleStatus>,
+    /// The destructive changes withheld now, to approve by their fingerprint.
+    #[serde(default)]
+    pub withheld: Option<super::approvals::Withheld>,
+    /// The last approval and what became of it.
+    #[serde(default)]
+    pub approval: Option<super::approvals::Approval>,
 }
 
 /// What the life cycle did since the controller started.

@@ -412,3 +412,156 @@ fn a_watched_working_copy_reconciles_on_changes_only() {
     let second = change_dana_cost_center(&repo, "CC-4242");
     controller.wait_for("the commit applied through the watch", 30, applied(&second));
 }
+
+/// `spa approve` as an operator runs it, with the admin token.
+fn approve(controller: &ControllerProcess, repo: &GitRepo, fingerprint: &str) -> spa_tests::Run {
+    let url = controller.url();
+    spa_tests::spa_env(
+        repo.path(),
+        &[
+            "approve",
+            fingerprint,
+            "--reason",
+            "CHG-1234: sandboxes are purged from now on",
+            "--who",
+            "alice",
+            "--controller",
+            &url,
+        ],
+        &[("SPA_ADMIN_TOKEN", ADMIN_TOKEN)],
+    )
+}
+
+fn withheld(status: &serde_json::Value) -> Option<String> {
+    status["withheld"]["fingerprint"]
+        .as_str()
+        .map(str::to_string)
+}
+
+#[test]
+fn an_approval_applies_exactly_the_approved_plan_and_nothing_else() {
+    let emulator = Emulator::start();
+    let repo = origin(&emulator);
+    let url = url(&repo);
+    // No --allow-destructive: the example's purge paths are withheld.
+    let controller = emulator.controller(
+        repo.path(),
+        &["--repo", url.as_str(), "--interval", "1s", "--no-lifecycle"],
+    );
+    let status = controller.wait_for("destructive changes withheld", 60, |s| {
+        withheld(s).is_some() && s["applied_commit"].is_string()
+    });
+    let first = withheld(&status).unwrap();
+    assert_eq!(status["withheld"]["count"], 20, "{status:#}");
+    assert_eq!(controller.metric("spa_withheld_destructive"), 20.0);
+    // Dana's OU enters a purge path: her parameter is part of what is withheld.
+    let dana_parameter = format!("/SpaDemo/Accounts/{DANA}");
+    assert_eq!(parameter(&emulator, &dana_parameter), None);
+
+    // Only the plan withheld now can be approved.
+    let run = approve(&controller, &repo, "0123456789abcdef");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("409"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&first),
+        "names the plan to review: {}",
+        run.stderr
+    );
+
+    // Approved, then the plan moves on before the controller applies it: a new commit
+    // puts more accounts on a purge path. Nothing destructive is applied, the approval
+    // waits, and the new plan is withheld under another fingerprint.
+    let run = spa_tests::spa_env(
+        repo.path(),
+        &[
+            "suspend",
+            "--reason",
+            "approval test",
+            "--controller",
+            &controller.url(),
+        ],
+        &[("SPA_ADMIN_TOKEN", ADMIN_TOKEN)],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = approve(&controller, &repo, &first[..16]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let settings = std::fs::read_to_string(repo.path().join("settings.yaml")).unwrap();
+    let changed = settings.replacen(
+        "        PURGE_MODE: '--dry-run'",
+        "        PURGE_MODE: '--force'",
+        1,
+    );
+    assert_ne!(changed, settings);
+    repo.write("settings.yaml", changed);
+    let forced = repo.commit("data science purges for real");
+    let run = spa_tests::spa_env(
+        repo.path(),
+        &["resume", "--controller", &controller.url()],
+        &[("SPA_ADMIN_TOKEN", ADMIN_TOKEN)],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let status = controller.wait_for("the new plan withheld", 30, |s| {
+        s["last_plan"]["commit"] == forced.as_str() && withheld(s).is_some_and(|w| w != first)
+    });
+    let second = withheld(&status).unwrap();
+    assert_eq!(status["approval"]["outcome"], "pending", "{status:#}");
+    assert_eq!(status["approval"]["who"], "alice");
+    assert!(
+        status["approval"]["token"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    assert!(
+        !status.to_string().contains(ADMIN_TOKEN),
+        "the token itself is never shown"
+    );
+    assert!(
+        status["approval"]["note"]
+            .as_str()
+            .unwrap()
+            .contains(&second),
+        "{status:#}"
+    );
+    assert_eq!(
+        parameter(&emulator, &dana_parameter),
+        None,
+        "nothing destructive was applied"
+    );
+
+    // The plan withheld now is approved: applied, and nothing is withheld any more.
+    let run = approve(&controller, &repo, &second);
+    assert_eq!(run.code, 0, "{run:?}");
+    let status = controller.wait_for("the approved plan applied", 30, |s| {
+        s["approval"]["outcome"] == "applied"
+    });
+    assert_eq!(status["withheld"], serde_json::Value::Null, "{status:#}");
+    assert_eq!(status["approval"]["fingerprint"], second.as_str());
+    assert!(parameter(&emulator, &dana_parameter).is_some());
+    assert_eq!(controller.metric("spa_withheld_destructive"), 0.0);
+    assert_eq!(
+        controller.metric("spa_approvals_total{outcome=\"applied\"}"),
+        1.0
+    );
+    let run = emulator.spa(repo.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "converged: {run:?}");
+}
+
+/// A parameter's value in the emulator, read through the SDK.
+fn parameter(emulator: &Emulator, name: &str) -> Option<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let options = spa_controller::aws::sdk::AwsOptions::emulator(&emulator.endpoint);
+        let config = spa_controller::aws::sdk::sdk_config(&options).await;
+        aws_sdk_ssm::Client::new(&config)
+            .get_parameter()
+            .name(name)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.parameter().and_then(|p| p.value()).map(str::to_string))
+    })
+}
