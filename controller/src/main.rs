@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anstream::{AutoStream, ColorChoice};
 use anstyle::{AnsiColor, Style};
 use clap::Parser;
-use spa_controller::cli::terminal::no_color_env;
+use spa_controller::cli::terminal::{Progressing, no_color_env};
 use spa_controller::cli::{self, Cli, ColorWhen, Failure, LogFormat, Output, Terminal, exit};
 use spa_schema::diag;
 
@@ -95,6 +95,44 @@ impl Terminal for Printer {
         } else {
             diag::Style::Plain
         }
+    }
+
+    fn progress(&self, what: &str) -> Option<Box<dyn Progressing>> {
+        if !self.stderr_is_terminal {
+            return None;
+        }
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr())
+                .with_prefix(what.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        Some(Box::new(Bar(bar)))
+    }
+}
+
+/// A progress bar on stderr: counts, rate and time left once the total is known, a
+/// spinner with the count before.
+struct Bar(indicatif::ProgressBar);
+
+impl Progressing for Bar {
+    fn update(&self, done: u64, total: Option<u64>, note: &str) {
+        let template = match total {
+            Some(_) => {
+                "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, {eta} left) {msg}"
+            }
+            None => "{spinner} {prefix} [{elapsed_precise}] {pos} ({per_sec}) {msg}",
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            self.0.set_style(style);
+        }
+        if let Some(total) = total {
+            self.0.set_length(total);
+        }
+        self.0.set_position(done);
+        self.0.set_message(note.to_string());
+    }
+
+    fn finish(&self) {
+        self.0.finish_and_clear();
     }
 }
 

@@ -104,3 +104,47 @@ fn a_listed_organizational_unit_that_does_not_exist_is_reported() {
         run.stdout
     );
 }
+
+/// A long observation says how far it is: a bar with counts, rate and time left on a
+/// terminal (checked under a pseudo-terminal, `script` of util-linux), a line every few
+/// seconds elsewhere, and nothing of it on stdout.
+#[test]
+fn a_long_observation_shows_its_progress() {
+    let emulator = Emulator::start();
+    let repo = GitRepo::example();
+    let run = emulator.spa(repo.path(), &["dev", "seed", "--org", "organization.yaml"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // 22 accounts at 3 tag reads a second: about 7 s, past the quiet first 2 s.
+    let slow = ["status", "--rate-limit", "org-list-tags=3/1"];
+
+    let command = format!("{} {}", spa_tests::spa_bin().display(), slow.join(" "));
+    let output = std::process::Command::new("script")
+        .args(["--quiet", "--return", "--command", &command, "/dev/null"])
+        .current_dir(repo.path())
+        .envs(emulator.env())
+        .env("TERM", "xterm-256color")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("script (util-linux) runs");
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{screen}");
+    assert!(screen.contains("observing: tags read"), "{screen}");
+    assert!(
+        screen.contains("/22 ("),
+        "a count of a known total: {screen}"
+    );
+    assert!(screen.contains("left)"), "a time left: {screen}");
+    assert!(screen.contains("/s,"), "a rate: {screen}");
+    assert!(screen.contains("dana-eng"), "then the result: {screen}");
+
+    // Without a terminal: lines on stderr, stdout keeps only the data.
+    let run = emulator.spa(repo.path(), &slow);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("observing: tags read for"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains('\r'), "no bar drawn into a pipe");
+    assert!(!run.stdout.contains("observing"), "{}", run.stdout);
+}

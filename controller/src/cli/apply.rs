@@ -86,17 +86,29 @@ pub fn run(args: &ApplyArgs, term: &Term) -> Result<Output, Failure> {
                 .to_string(),
         ));
     }
-    let progress = |done: usize, total: usize| {
-        if term.stderr_is_terminal() {
-            let end = if done == total { "\n" } else { "" };
-            term.err(&format!("\rapplying: {done}/{total} writes{end}"));
+    // A bar on a terminal; elsewhere a line every few seconds (writes run at the quotas:
+    // 10,000 tag changes take 42 minutes).
+    let bar = term.progress("applying: writes");
+    let last_line = std::sync::Mutex::new(std::time::Instant::now());
+    let progress = |done: usize, total: usize| match &bar {
+        Some(bar) => bar.update(done as u64, Some(total as u64), ""),
+        None => {
+            let mut last = last_line.lock().unwrap_or_else(|p| p.into_inner());
+            if last.elapsed() >= std::time::Duration::from_secs(5) {
+                *last = std::time::Instant::now();
+                term.err(&format!("applying: {done} of {total} writes\n"));
+            }
         }
     };
     let options = ApplyOptions {
         allow_destructive,
         concurrency: args.concurrency,
     };
-    let report = carry_out(&runtime, &planned, options, &progress)?;
+    let report = carry_out(&runtime, &planned, options, &progress);
+    if let Some(bar) = &bar {
+        bar.finish();
+    }
+    let report = report?;
     let mut stdout = String::from("\n");
     for result in &report.results {
         let _ = match &result.error {

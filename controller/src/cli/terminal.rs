@@ -21,6 +21,19 @@ pub trait Terminal: Send + Sync {
     fn stderr_is_terminal(&self) -> bool;
     /// How the settings' diagnostics are rendered for stderr (colour or not).
     fn diagnostics_style(&self) -> Style;
+    /// A progress bar on stderr (counts, rate, time left) when stderr is a terminal;
+    /// `None` elsewhere: the caller then writes a line every few seconds.
+    fn progress(&self, _what: &str) -> Option<Box<dyn Progressing>> {
+        None
+    }
+}
+
+/// A progress display that a command updates while it works.
+pub trait Progressing: Send + Sync {
+    /// `done` of `total` (`None` while the total is still being counted), and a note.
+    fn update(&self, done: u64, total: Option<u64>, note: &str);
+    /// Clears the display.
+    fn finish(&self);
 }
 
 /// What the commands receive: shared, so that background progress (the life-cycle engine's

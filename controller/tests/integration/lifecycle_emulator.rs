@@ -3,6 +3,7 @@
 //! through the assumed role, spa's events reach the bus and come back through an
 //! EventBridge rule to the SQS queue the engine consumes. The emulator has no CodeBuild
 //! events: build outcomes are polled.
+#![allow(clippy::print_stderr)] // the enrolment test reports its latencies
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,7 +12,8 @@ use std::time::Duration;
 use spa_controller::aws::sdk::{AwsOptions, assume_role, connect, sdk_config};
 use spa_controller::aws::seed::{AccountSpec, OrganizationSpec, UnitSpec, seed};
 use spa_controller::aws::{Aws, Limiters, system_clock};
-use spa_controller::lifecycle::engine::{Engine, EngineOptions, accounts_from};
+use spa_controller::lifecycle::engine::{Engine, EngineOptions, Step, accounts_from};
+use spa_controller::lifecycle::machine::State;
 use spa_controller::lifecycle::triggers;
 use spa_controller::observe::observe;
 use spa_schema::{MemoryFiles, Settings};
@@ -292,4 +294,224 @@ async fn accounts_go_round_the_cycle_with_builds_inside_them_and_events_through_
             "{id}"
         );
     }
+}
+
+/// The EventBridge event of CloudTrail's MoveAccount, as the forwarding rule delivers it.
+fn move_account_event(account: &str, from: &str, to: &str) -> String {
+    serde_json::json!({
+        "version": "0",
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.organizations",
+        "account": "123456789012",
+        "region": "us-east-1",
+        "detail": {
+            "eventSource": "organizations.amazonaws.com",
+            "eventName": "MoveAccount",
+            "requestParameters": {
+                "accountId": account,
+                "sourceParentId": from,
+                "destinationParentId": to
+            }
+        }
+    })
+    .to_string()
+}
+
+/// A new account moved into a managed OU is enrolled from its event, without waiting for a
+/// full observation. The emulator emits no Organizations events: the event is put on the
+/// queue as the forwarding rule would deliver it, after the account really moved. Measured:
+/// event to released (preparation disabled) and event to preparation started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_account_is_enrolled_from_its_event_in_seconds() {
+    let emulator = Emulator::start();
+    let options = AwsOptions::emulator(&emulator.endpoint);
+    let account = |name: &str| AccountSpec {
+        name: name.into(),
+        email: format!("{name}@example.com"),
+        id: None,
+        tags: BTreeMap::from([("account-state".to_string(), "released".to_string())]),
+    };
+    let unit = |name: &str, accounts| UnitSpec {
+        name: name.into(),
+        id: None,
+        accounts,
+        organizational_units: Vec::new(),
+    };
+    let newcomer = |name: &str| AccountSpec {
+        tags: BTreeMap::new(),
+        ..account(name)
+    };
+    let seeded = seed(
+        &options,
+        OrganizationSpec {
+            seed: 29,
+            management_account: "123456789012".into(),
+            management_role: "SpaAccountsManagementRole".into(),
+            member_role: MEMBER_ROLE.into(),
+            accounts: vec![newcomer("quick"), newcomer("prepared")],
+            organizational_units: vec![
+                unit("Quick", vec![account("ana")]),
+                unit("Prepared", vec![account("ben")]),
+            ],
+        },
+    )
+    .await
+    .unwrap();
+    let ou = |name: &str| {
+        seeded
+            .organizational_units
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap()
+            .1
+            .clone()
+    };
+    let id = |name: &str| {
+        seeded
+            .accounts
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap()
+            .1
+            .clone()
+    };
+    let (quick_ou, prepared_ou) = (ou("Quick"), ou("Prepared"));
+    let yaml = format!(
+        "environment_identifier: SpaE2E\nautomation:\n  account_id: \"123456789012\"\n  region: eu-west-1\n  role_name_to_manage_codebuild: {MEMBER_ROLE}\nworker:\n  preparation_buildspec_template_file: prep.yaml\norganizational_units:\n  - identifier: {quick_ou}\n    account_tags:\n      team: quick\n  - identifier: {prepared_ou}\n    preparation:\n      feature: enabled\n"
+    );
+    let settings = Arc::new(valid_settings(
+        &MemoryFiles::new()
+            .with("settings.yaml", yaml.as_str())
+            .with(
+                "prep.yaml",
+                "version: 0.2\nphases:\n  build:\n    commands:\n      - echo prepare\n",
+            ),
+    ));
+
+    // The engine runs as in the controller: the queue consumed, workers forever.
+    let mut member_options = options.clone();
+    member_options.member_role_name = Some(MEMBER_ROLE.to_string());
+    let aws = connect(&member_options, Arc::new(Limiters::default())).await;
+    let observation = observe(&aws, &settings).await;
+    assert_eq!(
+        observation.accounts.len(),
+        2,
+        "the newcomers are not managed yet"
+    );
+    let base = sdk_config(&options).await;
+    let queue = queue_for(&base, "spa-moves", &["aws.organizations"]).await;
+    let steps: Arc<std::sync::Mutex<Vec<(std::time::Instant, Step)>>> = Arc::default();
+    let record = steps.clone();
+    let engine = Arc::new(
+        Engine::new(
+            aws.clone(),
+            system_clock(),
+            EngineOptions {
+                poll: Duration::from_millis(500),
+                backoff: Duration::from_secs(1),
+                concurrency: 4,
+                ..EngineOptions::default()
+            },
+            settings.clone(),
+        )
+        .with_observer(move |step| {
+            record
+                .lock()
+                .unwrap()
+                .push((std::time::Instant::now(), step.clone()))
+        }),
+    );
+    engine.set_accounts(accounts_from(&observation));
+    let consumer = tokio::spawn(triggers::consume(
+        engine.clone(),
+        aws.clone(),
+        queue.clone(),
+        1,
+    ));
+    let worker = engine.clone();
+    let workers = tokio::spawn(async move { worker.work(false).await });
+
+    // Both newcomers move into the managed OUs; their events reach the queue.
+    let management = assume_role(
+        &base,
+        "arn:aws:iam::123456789012:role/SpaAccountsManagementRole",
+        "test",
+    )
+    .await;
+    let organizations = aws_sdk_organizations::Client::new(&management);
+    let root = observation.root_id.clone().unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&base);
+    let sent = std::time::Instant::now();
+    for (name, to) in [("quick", &quick_ou), ("prepared", &prepared_ou)] {
+        organizations
+            .move_account()
+            .account_id(id(name))
+            .source_parent_id(&root)
+            .destination_parent_id(to)
+            .send()
+            .await
+            .unwrap();
+        sqs.send_message()
+            .queue_url(&queue)
+            .message_body(move_account_event(&id(name), &root, to))
+            .send()
+            .await
+            .unwrap();
+    }
+    let released = |account: String| {
+        let steps = steps.clone();
+        move || {
+            steps
+                .lock()
+                .unwrap()
+                .iter()
+                .find_map(|(at, step)| match step {
+                    Step::Transition { account: a, to, .. }
+                        if *a == account && *to == State::Released =>
+                    {
+                        Some(*at)
+                    }
+                    _ => None,
+                })
+        }
+    };
+    let quick_released = released(id("quick"));
+    let prepared_released = released(id("prepared"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while (quick_released().is_none() || prepared_released().is_none())
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    consumer.abort();
+    workers.abort();
+    let quick_at = quick_released().expect("quick released within a minute");
+    let prepared_at = prepared_released().expect("prepared released within a minute");
+    let build_at = steps
+        .lock()
+        .unwrap()
+        .iter()
+        .find_map(|(at, step)| match step {
+            Step::BuildStarted { account, .. } if *account == id("prepared") => Some(*at),
+            _ => None,
+        })
+        .expect("a preparation build started");
+    eprintln!(
+        "event to released (no preparation): {:?}; event to preparation started: {:?}; event to released after preparation: {:?}",
+        quick_at - sent,
+        build_at - sent,
+        prepared_at - sent
+    );
+    let tags: BTreeMap<String, String> = aws
+        .tags(&id("quick"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.key, t.value))
+        .collect();
+    assert_eq!(tags["account-state"], "released");
+    assert_eq!(tags["team"], "quick", "enrolled with the tags of its OU");
+    let (project, _) = project_in(&base, &id("prepared"), "SpaProjectForAccountPreparation").await;
+    assert!(project.name().is_some());
+    assert!(engine.is_managed(&id("quick")) && engine.is_managed(&id("prepared")));
 }

@@ -31,6 +31,8 @@ pub async fn connect(args: &AwsArgs, settings: Option<&Settings>) -> Aws {
 const QUIET: Duration = Duration::from_secs(2);
 /// And then every so often.
 const EVERY: Duration = Duration::from_secs(5);
+/// How often a progress bar is brought up to date.
+const BAR_EVERY: Duration = Duration::from_millis(250);
 
 /// One line of progress: what is read, and how long the rest takes at the tag quota.
 pub fn progress_line(progress: &Progress, rate_per_second: f64, elapsed: Duration) -> String {
@@ -81,13 +83,35 @@ pub fn connect_and_observe(
         let observation = {
             let observing = crate::observe::observe_reporting(&aws, settings, &progress);
             tokio::pin!(observing);
-            let mut ticker = tokio::time::interval_at(started + QUIET, EVERY);
-            loop {
+            // A bar on a terminal, redrawn often; elsewhere a line every few seconds.
+            let bar = term.progress("observing: tags read");
+            let (first, every) = match bar {
+                Some(_) => (QUIET, BAR_EVERY),
+                None => (QUIET, EVERY),
+            };
+            let mut ticker = tokio::time::interval_at(started + first, every);
+            let observation = loop {
                 tokio::select! {
                     observation = &mut observing => break observation,
-                    _ = ticker.tick() => term.err(&progress_line(&progress, rate, started.elapsed())),
+                    _ = ticker.tick() => match &bar {
+                        Some(bar) => {
+                            let listed = progress.listed.load(Ordering::Relaxed);
+                            let found = progress.accounts_found.load(Ordering::Relaxed) as u64;
+                            let note = if listed { "accounts" } else { "accounts found so far" };
+                            bar.update(
+                                progress.tags_read.load(Ordering::Relaxed) as u64,
+                                Some(found).filter(|_| listed),
+                                note,
+                            );
+                        }
+                        None => term.err(&progress_line(&progress, rate, started.elapsed())),
+                    },
                 }
+            };
+            if let Some(bar) = bar {
+                bar.finish();
             }
+            observation
         };
         (aws, observation)
     });
