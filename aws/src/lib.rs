@@ -24,10 +24,13 @@ pub mod leases;
 pub mod limits;
 pub mod members;
 pub mod metrics;
+pub mod monitoring;
+pub mod objects;
 pub mod organizations;
 pub mod parameters;
 pub mod policies;
 pub mod queues;
+pub mod records;
 pub mod sdk;
 pub mod seed;
 pub mod topics;
@@ -41,10 +44,13 @@ pub use leases::Leases;
 pub use limits::{Family, Limiters, Quota, RetryPolicy};
 pub use members::{Member, MemberAccount, Members};
 pub use metrics::CallCounter;
+pub use monitoring::Monitoring;
+pub use objects::Objects;
 pub use organizations::Organizations;
 pub use parameters::Parameters;
 pub use policies::Policies;
 pub use queues::Queues;
+pub use records::Records;
 pub use topics::Topics;
 pub use types::*;
 
@@ -61,6 +67,9 @@ pub struct Backends {
     pub leases: Arc<dyn Leases>,
     pub topics: Arc<dyn Topics>,
     pub incidents: Arc<dyn Incidents>,
+    pub records: Arc<dyn Records>,
+    pub objects: Arc<dyn Objects>,
+    pub monitoring: Arc<dyn Monitoring>,
 }
 
 /// The backends and the policy every call goes through. Cheap to clone.

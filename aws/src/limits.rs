@@ -96,6 +96,11 @@ pub enum Family {
     /// DynamoDB on-demand tables of the automation account.
     DynamoDbRead,
     DynamoDbWrite,
+    /// S3 of the automation account (reports): 3,500 writes and 5,500 reads a second per
+    /// prefix on AWS's side; a ceiling of ours.
+    S3,
+    /// CloudWatch metrics and dashboards of the automation account.
+    CloudWatch,
     Other,
 }
 
@@ -124,11 +129,15 @@ impl Family {
             // half of that leaves room for everything else sharing the table.
             Family::DynamoDbRead => Quota::new(6_000.0, 6_000.0),
             Family::DynamoDbWrite => Quota::new(2_000.0, 2_000.0),
+            Family::S3 => Quota::new(100.0, 100.0),
+            // PutMetricData allows 500 a second, GetDashboard and PutDashboard far fewer:
+            // spa sends a batch a minute and reads one dashboard per reconcile.
+            Family::CloudWatch => Quota::new(10.0, 20.0),
             Family::Other => Quota::new(10.0, 10.0),
         }
     }
 
-    pub const ALL: [Family; 20] = [
+    pub const ALL: [Family; 22] = [
         Family::OrgListRoots,
         Family::OrgListParents,
         Family::OrgListChildren,
@@ -148,6 +157,8 @@ impl Family {
         Family::Sns,
         Family::DynamoDbRead,
         Family::DynamoDbWrite,
+        Family::S3,
+        Family::CloudWatch,
         Family::Other,
     ];
 }

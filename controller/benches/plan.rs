@@ -89,6 +89,7 @@ fn main() {
         parameters: BTreeMap::new(),
         parameter_usage: None,
         policies: Default::default(),
+        dashboard: None,
         missing_organizational_units: Vec::new(),
         missing_accounts: Vec::new(),
         errors: Vec::new(),

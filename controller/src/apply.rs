@@ -80,6 +80,9 @@ impl Scope {
             }
             // Detaching one of spa's policies undoes what spa did, wherever it was.
             Write::Detach { id, .. } => self.policies.contains(id),
+            Write::PutDashboard { name, .. } => name
+                .strip_prefix(&format!("{}Cockpit-", self.environment))
+                .is_some_and(|region| !region.is_empty()),
         }
     }
 }
@@ -167,6 +170,10 @@ enum Write {
         name: String,
         target: String,
     },
+    PutDashboard {
+        name: String,
+        body: String,
+    },
 }
 
 /// Ids of the policies created during this apply, by name, for their attachments.
@@ -184,6 +191,7 @@ impl Write {
             Write::Attach { name, target, .. } | Write::Detach { name, target, .. } => {
                 format!("{name} {target}")
             }
+            Write::PutDashboard { name, .. } => name.clone(),
         }
     }
 
@@ -198,6 +206,7 @@ impl Write {
             Write::DeletePolicy { .. } => api::DELETE_POLICY.name,
             Write::Attach { .. } => api::ATTACH_POLICY.name,
             Write::Detach { .. } => api::DETACH_POLICY.name,
+            Write::PutDashboard { .. } => api::PUT_DASHBOARD.name,
         }
     }
 
@@ -259,6 +268,7 @@ impl Write {
                 aws.attach_policy(&id, target).await.map(|_| ())
             }
             Write::Detach { id, target, .. } => aws.detach_policy(id, target).await.map(|_| ()),
+            Write::PutDashboard { name, body } => aws.put_dashboard(name, body).await,
         }
     }
 }
@@ -339,6 +349,12 @@ fn writes(plan: &Plan) -> Vec<Write> {
             }),
             (AttachAction::Detach, None) => {}
         }
+    }
+    if let Some(dashboard) = &plan.dashboard {
+        writes.push(Write::PutDashboard {
+            name: dashboard.name.clone(),
+            body: dashboard.after.clone(),
+        });
     }
     for change in &plan.policies {
         if let (Action::Delete, Some(id)) = (change.action, &change.id) {

@@ -227,6 +227,22 @@ pub fn text(plan: &Plan) -> String {
         }
     }
     text_policies(&mut out, plan);
+    if let Some(dashboard) = &plan.dashboard {
+        let (symbol, style, what) = match dashboard.action {
+            Action::Create => ("+", ADDED, "created"),
+            _ => (
+                "~",
+                CHANGED,
+                "repaired: its body differs from what settings say",
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "\nDashboard:\n  {} {} ({what})",
+            paint(style, symbol),
+            dashboard.name
+        );
+    }
     if !plan.skipped.is_empty() {
         let _ = writeln!(out, "\n{}", paint(WARNING, "Not planned:"));
         for item in &plan.skipped {

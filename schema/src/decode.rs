@@ -107,29 +107,17 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
     ("service_control_policy", SERVICE_CONTROL_POLICY_KEYS),
 ];
 
-const NO_REPORTS: &str = "spa makes no reports yet";
-const NO_DATASTORE: &str =
-    "spa keeps no datastore: the life cycle lives in the tags of the accounts";
-const NOT_IMPLEMENTED_REPORTS: &str = "not implemented yet: spa makes no reports";
+const NO_REPORTS: &str = "spa makes no cost report yet";
+const NOT_IMPLEMENTED_REPORTS: &str = "not implemented yet: spa makes no cost report";
 
 /// Keys that spa accepts, and checks, but does not use yet: `(dotted path, why)`. Each one a
 /// settings file sets gets a `warning[ignored-key]`. When a feature lands, removing its keys
 /// from this table is the only change needed here (docs/settings.md lists the table too).
 pub const IGNORED_KEYS: &[(&str, &str)] = &[
     (
-        "automation.cockpit_markdown_text",
-        "spa has no cockpit (dashboard) to show it on",
-    ),
-    (
         "automation.verbosity",
         "the controller writes JSON lines filtered by RUST_LOG",
     ),
-    ("metering.activities_datastore", NO_DATASTORE),
-    ("metering.activities_ttl_in_seconds", NO_DATASTORE),
-    ("metering.shadows_datastore", NO_DATASTORE),
-    ("metering.shadows_ttl_in_seconds", NO_DATASTORE),
-    ("metering.transactions_datastore", NO_DATASTORE),
-    ("metering.transactions_ttl_in_seconds", NO_DATASTORE),
     ("features.with_cost_email_recipients", NO_REPORTS),
     ("features.with_cost_extra_currencies", NO_REPORTS),
     (
@@ -139,15 +127,6 @@ pub const IGNORED_KEYS: &[(&str, &str)] = &[
     (
         "features.with_origin_email_recipient",
         "spa sends no e-mail yet",
-    ),
-    ("reporting.activities_prefix", NO_REPORTS),
-    (
-        "reporting.activities_schedule_expression",
-        NOT_IMPLEMENTED_REPORTS,
-    ),
-    (
-        "reporting.activities_month_to_date_schedule_expression",
-        NOT_IMPLEMENTED_REPORTS,
     ),
     ("reporting.costs_prefix", NO_REPORTS),
     (
@@ -167,11 +146,9 @@ pub const IGNORED_KEYS: &[(&str, &str)] = &[
         NOT_IMPLEMENTED_REPORTS,
     ),
     ("reporting.costs_markdown_template", NO_REPORTS),
-    ("reporting.exceptions_prefix", NO_REPORTS),
-    ("reporting.inventories_prefix", NO_REPORTS),
     (
-        "reporting.inventories_schedule_expression",
-        NOT_IMPLEMENTED_REPORTS,
+        "reporting.exceptions_prefix",
+        "not implemented yet: no cost report is attached to incidents",
     ),
 ];
 

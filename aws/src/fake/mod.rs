@@ -16,19 +16,25 @@ mod events;
 mod incidents;
 mod leases;
 mod members;
+mod monitoring;
+mod objects;
 mod organizations;
 mod parameters;
 mod policies;
 mod queues;
+mod records;
 mod topics;
 
 pub use events::FakeEvents;
 pub use incidents::FakeIncidents;
 pub use leases::FakeLeases;
 pub use members::{FakeMember, FakeMembers, FakeRole, FakeTopic, RunTime};
+pub use monitoring::FakeMonitoring;
+pub use objects::FakeObjects;
 pub use organizations::FakeOrganizations;
 pub use parameters::FakeParameters;
 pub use queues::FakeQueues;
+pub use records::{FakeRecords, RECORD_PAGE};
 pub use topics::FakeTopics;
 
 const PAGE: usize = 20;
@@ -181,6 +187,9 @@ pub struct Fakes {
     pub leases: Arc<FakeLeases>,
     pub topics: Arc<FakeTopics>,
     pub incidents: Arc<FakeIncidents>,
+    pub records: Arc<FakeRecords>,
+    pub objects: Arc<FakeObjects>,
+    pub monitoring: Arc<FakeMonitoring>,
 }
 
 impl Default for Fakes {
@@ -205,6 +214,9 @@ impl Fakes {
             leases: Arc::new(FakeLeases::default()),
             topics: Arc::new(FakeTopics::default()),
             incidents: Arc::new(FakeIncidents::default()),
+            records: Arc::new(FakeRecords::default()),
+            objects: Arc::new(FakeObjects::default()),
+            monitoring: Arc::new(FakeMonitoring::default()),
         }
     }
 
@@ -219,6 +231,9 @@ impl Fakes {
             leases: self.leases.clone(),
             topics: self.topics.clone(),
             incidents: self.incidents.clone(),
+            records: self.records.clone(),
+            objects: self.objects.clone(),
+            monitoring: self.monitoring.clone(),
         }
     }
 

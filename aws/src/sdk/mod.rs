@@ -25,10 +25,13 @@ mod events;
 mod incidents;
 mod leases;
 mod members;
+mod monitoring;
+mod objects;
 mod organizations;
 mod parameters;
 mod policies;
 mod queues;
+mod records;
 mod topics;
 
 /// Where and as whom to call AWS.
@@ -161,8 +164,26 @@ pub async fn connect(options: &AwsOptions, limiters: Arc<Limiters>) -> Aws {
         incidents: Arc::new(incidents::SdkIncidents {
             client: aws_sdk_ssmincidents::Client::new(&base),
         }),
+        records: Arc::new(records::SdkRecords {
+            client: aws_sdk_dynamodb::Client::new(&base),
+        }),
+        objects: Arc::new(objects::SdkObjects {
+            client: s3_client(&base),
+        }),
+        monitoring: Arc::new(monitoring::SdkMonitoring {
+            client: aws_sdk_cloudwatch::Client::new(&base),
+        }),
     };
     Aws::new(backends, limiters)
+}
+
+/// S3 with path-style addressing when an endpoint is given (the emulator on 127.0.0.1
+/// cannot answer virtual-hosted bucket names).
+fn s3_client(base: &SdkConfig) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(base)
+        .force_path_style(base.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
 }
 
 /// Turns an SDK error into ours: kind, AWS code, and a message with the whole cause chain.

@@ -218,6 +218,31 @@ pub fn topic_arn(text: &str) -> Result<String, String> {
     }
 }
 
+/// `--reports-bucket`: an S3 bucket name (3 to 63 lowercase letters, digits, dots and
+/// hyphens, starting and ending with a letter or a digit).
+pub fn bucket(text: &str) -> Result<String, String> {
+    let ok = (3..=63).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && text
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && text
+            .bytes()
+            .last()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && !text.contains("..");
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "`{text}` is not an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens; the output ReportsBucketName of the automation stack)"
+        ))
+    }
+}
+
 /// `--queue-url`, `--alerts-queue-url`: an SQS queue URL (`https://…/ACCOUNT/NAME`; plain
 /// http only to this machine, for the emulator).
 pub fn queue_url(text: &str) -> Result<String, String> {

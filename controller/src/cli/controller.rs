@@ -102,6 +102,20 @@ pub struct RunArgs {
     #[arg(long, default_value = "30s", value_parser = super::args::interval, value_name = "DURATION")]
     pub build_poll: Duration,
 
+    /// Keep no records (shadows, activities, transactions) in the installation's DynamoDB
+    /// tables (`metering.*`; docs/records.md).
+    #[arg(long)]
+    pub no_records: bool,
+
+    /// Send no metrics to CloudWatch (namespace SustainablePersonalAccount).
+    #[arg(long)]
+    pub no_metrics: bool,
+
+    /// The S3 bucket of the reports (the automation stack's ReportsBucketName): inventories
+    /// and activities on their schedules (`reporting.*`). Without it, no scheduled report.
+    #[arg(long, value_name = "BUCKET", env = "SPA_REPORTS_BUCKET", value_parser = super::args::bucket)]
+    pub reports_bucket: Option<String>,
+
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -143,6 +157,9 @@ pub fn run_controller(args: &RunArgs) -> Result<Output, Failure> {
             event_bus: args.event_bus.clone(),
             sweep_interval: args.sweep_interval,
             poll: args.build_poll,
+            records: !args.no_records,
+            fleet_metrics: !args.no_metrics,
+            reports_bucket: args.reports_bucket.clone(),
             ..Default::default()
         },
     };
@@ -339,6 +356,7 @@ mod tests {
                 "https://sqs.eu-west-1.amazonaws.com/123456789012/SpaDemoAlerts"
             }
             "--exceptions-topic-arn" => "arn:aws:sns:eu-west-1:123456789012:SpaDemoExceptions",
+            "--reports-bucket" => "spademo-reportsbucket-1a2b3c4d5e6f",
             _ => "https://example.com/value",
         }
     }

@@ -107,6 +107,7 @@ fn as_observation(
             })
             .collect(),
         parameter_usage: None,
+        dashboard: None,
         policies: ObservedPolicies {
             owned,
             foreign: Vec::new(),
@@ -151,6 +152,7 @@ fn empty(environment: &str, units: BTreeMap<String, ObservedUnit>) -> Observatio
         accounts: BTreeMap::new(),
         parameters: BTreeMap::new(),
         parameter_usage: None,
+        dashboard: None,
         policies: ObservedPolicies::default(),
         missing_organizational_units: Vec::new(),
         missing_accounts: Vec::new(),

@@ -46,6 +46,11 @@ pub struct CommonArgs {
     /// The EventBridge bus of the automation account for spa's events (name or ARN).
     #[arg(long, default_value = "default", value_name = "BUS")]
     pub event_bus: String,
+
+    /// Keep the records of what happens (shadows, transactions, activities) in the
+    /// installation's tables, as the controller does (docs/records.md).
+    #[arg(long)]
+    pub records: bool,
 }
 
 #[derive(Debug, Args)]
@@ -155,7 +160,14 @@ pub fn run(command: &LifecycleCommand, term: &Term) -> Result<Output, Failure> {
 }
 
 fn all(common: &CommonArgs, options: EngineOptions, term: &Term) -> Result<Context, Failure> {
-    context(&common.source, &common.aws, options, Scope::All, term)
+    context(
+        &common.source,
+        &common.aws,
+        options,
+        Scope::All,
+        common.records,
+        term,
+    )
 }
 
 fn show_builds(args: &BuildsArgs, term: &Term) -> Result<Output, Failure> {
@@ -290,8 +302,12 @@ fn set_state(args: &SetStateArgs, term: &Term) -> Result<Output, Failure> {
     let context = context(
         &common.source,
         &common.aws,
-        EngineOptions::default(),
+        EngineOptions {
+            event_bus: common.event_bus.clone(),
+            ..EngineOptions::default()
+        },
         scope,
+        common.records,
         term,
     )?;
     let current = context

@@ -20,6 +20,7 @@ pub mod notify;
 pub mod operator;
 pub mod ops;
 pub mod plan;
+pub mod report;
 pub mod schema;
 pub mod status;
 pub mod terminal;
@@ -88,6 +89,9 @@ pub enum Command {
     Suspend(operator::SuspendArgs),
     Approve(operator::ApproveArgs),
     Resume(operator::ResumeArgs),
+    /// Reports of the records: the inventory of the accounts, the activities of a month.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
     Schema(schema::SchemaArgs),
     /// Where exceptions go: `spa notify test` sends a test through every channel.
     #[command(subcommand)]
@@ -182,6 +186,7 @@ pub fn run(cli: Cli, term: &Term) -> Result<Output, Failure> {
         Command::Resync(args) => operator::resync(&args),
         Command::Suspend(args) => operator::suspend(&args),
         Command::Approve(args) => operator::approve(&args),
+        Command::Report(command) => report::run(&command, term),
         Command::Resume(args) => operator::resume(&args),
         Command::Schema(args) => schema::run(&args),
         Command::Deploy(command) => deploy::run(&command, term),

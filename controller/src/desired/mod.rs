@@ -65,6 +65,9 @@ pub struct Desired {
     /// Service control policies by full name (`<env>-<name>`).
     #[serde(default)]
     pub policies: BTreeMap<String, DesiredPolicy>,
+    /// The dashboard: its name and body.
+    #[serde(default)]
+    pub dashboard: Option<(String, String)>,
     pub state_tag: String,
     pub holder_tag: String,
     /// SHA-256 of the whole desired state (every CSV row included), hex.
@@ -211,6 +214,13 @@ pub fn desired(settings: &Settings, observed: &Observation, commit: Option<&str>
         accounts,
         tier_strategy,
         policies,
+        dashboard: Some({
+            let region = crate::monitoring::dashboard::region(settings);
+            (
+                crate::monitoring::dashboard::name(settings, &region),
+                crate::monitoring::dashboard::body(settings, &region),
+            )
+        }),
         state_tag,
         holder_tag,
         fingerprint: String::new(),
@@ -223,6 +233,7 @@ pub fn desired(settings: &Settings, observed: &Observation, commit: Option<&str>
         "accounts": desired.accounts,
         "tier_strategy": desired.tier_strategy,
         "policies": desired.policies,
+        "dashboard": desired.dashboard,
     });
     let digest = Sha256::digest(content.to_string().as_bytes());
     desired.fingerprint = digest.iter().map(|b| format!("{b:02x}")).collect();

@@ -21,7 +21,9 @@ pub fn account_event(config: &Config, event: Event, account: &str) -> EventEntry
         | Event::GenericException
         | Event::BudgetAlertException
         | Event::ConsoleLoginWithIamUserException
-        | Event::ConsoleLoginWithRootException => "exception",
+        | Event::ConsoleLoginWithRootException
+        | Event::FailedOnBoardingException
+        | Event::FailedMaintenanceException => "exception",
     };
     EventEntry {
         source: EVENT_SOURCE.to_string(),
@@ -52,12 +54,21 @@ pub fn exception(config: &Config, event: Event, exception: &Exception) -> EventE
 
 /// `{"ContentType": "application/json", "Environment", "Payload"}`, in that order.
 pub fn payload_event(config: &Config, label: &str, payload: &impl serde::Serialize) -> EventEntry {
+    payload_event_for(config.environment(), label, payload)
+}
+
+/// [`payload_event`] of an environment.
+pub fn payload_event_for(
+    environment: &str,
+    label: &str,
+    payload: &impl serde::Serialize,
+) -> EventEntry {
     EventEntry {
         source: EVENT_SOURCE.to_string(),
         detail_type: label.to_string(),
         detail: serde_json::json!({
             "ContentType": "application/json",
-            "Environment": config.environment(),
+            "Environment": environment,
             "Payload": payload,
         }),
     }

@@ -120,6 +120,10 @@ pub enum Event {
     BudgetAlertException,
     ConsoleLoginWithIamUserException,
     ConsoleLoginWithRootException,
+    /// An on-boarding still open after `metering.transactions_ttl_in_seconds`.
+    FailedOnBoardingException,
+    /// A maintenance still open after `metering.transactions_ttl_in_seconds`.
+    FailedMaintenanceException,
 }
 
 impl State {

@@ -12,6 +12,7 @@ use super::engine::Engine;
 use super::events::Exception;
 use super::machine::Event;
 use crate::aws::Aws;
+use crate::records::Fact;
 
 /// What a queue message says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,12 +28,40 @@ pub enum Wake {
     /// An account the engine does not know was created or moved: see whether settings
     /// manage it.
     Moved(String),
+    /// A person's console login, to record.
+    Login {
+        account: String,
+        identity: String,
+        id: String,
+        at_ms: i64,
+    },
 }
 
-/// A console sign-in forwarded from a member account (`aws.signin`): an exception when the
-/// identity is an IAM user or the root user (personal accounts are entered through
-/// single sign-on), `None` otherwise.
-fn sign_in_exception(event: &Value, account: &str) -> Option<(Event, Exception)> {
+/// What a console sign-in forwarded from a member account (`aws.signin`) is: an exception
+/// when the identity is an IAM user or the root user (personal accounts are entered through
+/// single sign-on), else the login of a person, recorded as an activity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignIn {
+    Exception(Event, Exception),
+    Person {
+        identity: String,
+        /// The event's id: a replayed event is the same login.
+        id: String,
+        at_ms: i64,
+    },
+}
+
+/// Milliseconds of an RFC 3339 time of an event, if it has one.
+fn event_time(event: &Value) -> Option<i64> {
+    let text = event["time"]
+        .as_str()
+        .or_else(|| event["detail"]["eventTime"].as_str())?;
+    text.parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_millisecond())
+}
+
+fn sign_in(event: &Value, account: &str) -> Option<SignIn> {
     let detail = &event["detail"];
     let identity = &detail["userIdentity"];
     let outcome = detail["responseElements"]["ConsoleLogin"]
@@ -50,12 +79,39 @@ fn sign_in_exception(event: &Value, account: &str) -> Option<(Event, Exception)>
             Event::ConsoleLoginWithRootException,
             "the root user".to_string(),
         ),
-        _ => return None,
+        _ => {
+            if outcome != "Success" {
+                return None;
+            }
+            // The session name of an assumed role (single sign-on): usually an e-mail.
+            let person = identity["arn"]
+                .as_str()
+                .and_then(|arn| arn.rsplit('/').next())
+                .or_else(|| {
+                    identity["principalId"]
+                        .as_str()
+                        .and_then(|p| p.rsplit(':').next())
+                })
+                .filter(|p| !p.is_empty())?;
+            let id = event["id"]
+                .as_str()
+                .or_else(|| detail["eventID"].as_str())
+                .unwrap_or_default();
+            return Some(SignIn::Person {
+                identity: person.chars().take(256).collect(),
+                id: if id.is_empty() {
+                    format!("{account}-{}", event_time(event).unwrap_or(0))
+                } else {
+                    id.chars().take(64).collect()
+                },
+                at_ms: event_time(event)?,
+            });
+        }
     };
     let from = detail["sourceIPAddress"]
         .as_str()
         .unwrap_or("an unknown address");
-    Some((
+    Some(SignIn::Exception(
         label,
         Exception {
             account: account.to_string(),
@@ -83,8 +139,14 @@ fn account_of_arn(arn: &str) -> Option<String> {
 pub enum Kind {
     /// `MoveAccount`, `CreateAccountResult`: an account may have come under settings.
     Membership,
-    /// A console sign-in, and the exception it is (none through single sign-on).
-    SignIn(Option<(Event, Exception)>),
+    /// A console sign-in: an exception, or a person's login.
+    SignIn(Option<SignIn>),
+    /// A build's report (`PreparationReport`, `PurgeReport`) from the buildspecs.
+    Report {
+        label: String,
+        message: String,
+        at_ms: i64,
+    },
     Other,
 }
 
@@ -173,8 +235,19 @@ pub fn parse_event(body: &str) -> Parsed {
                 .or_else(|| detail["Payload"]["account"].as_str())
                 .filter(|a| is_account_id(a))
                 .map(str::to_string);
-            let kind = event["detail-type"].as_str().unwrap_or_default();
-            parsed(account, format!("spa {kind}"))
+            let label = event["detail-type"].as_str().unwrap_or_default();
+            let kind = match (label, event_time(&event)) {
+                ("PreparationReport" | "PurgeReport", Some(at_ms)) => Kind::Report {
+                    label: label.to_string(),
+                    message: detail["Message"].as_str().unwrap_or_default().to_string(),
+                    at_ms,
+                },
+                _ => Kind::Other,
+            };
+            Parsed {
+                kind,
+                ..parsed(account, format!("spa {label}"))
+            }
         }
         "aws.signin" => {
             let account = event["account"]
@@ -182,11 +255,11 @@ pub fn parse_event(body: &str) -> Parsed {
                 .or_else(|| detail["recipientAccountId"].as_str())
                 .filter(|a| is_account_id(a))
                 .map(str::to_string);
-            let exception = account
+            let sign_in = account
                 .as_deref()
-                .and_then(|account| sign_in_exception(&event, account));
+                .and_then(|account| sign_in(&event, account));
             Parsed {
-                kind: Kind::SignIn(exception),
+                kind: Kind::SignIn(sign_in),
                 ..parsed(account, "console sign-in".to_string())
             }
         }
@@ -211,11 +284,36 @@ pub fn classify(engine: &Engine, body: &str) -> Wake {
         }
         return Wake::Ignored(format!("{what} on unmanaged account {account}"));
     }
-    if let Kind::SignIn(exception) = kind {
-        return match exception {
-            Some((label, exception)) => Wake::Raise(label, exception),
-            None => Wake::Ignored(format!("{what} through single sign-on")),
-        };
+    match kind {
+        Kind::SignIn(Some(SignIn::Exception(label, exception))) => {
+            return Wake::Raise(label, exception);
+        }
+        Kind::SignIn(Some(SignIn::Person {
+            identity,
+            id,
+            at_ms,
+        })) => {
+            return Wake::Login {
+                account,
+                identity,
+                id,
+                at_ms,
+            };
+        }
+        Kind::SignIn(None) => return Wake::Ignored(format!("{what}: not a login to record")),
+        Kind::Report {
+            label,
+            message,
+            at_ms,
+        } => {
+            engine.record(Fact::Report {
+                account: account.clone(),
+                label,
+                message,
+                at_ms,
+            });
+        }
+        Kind::Membership | Kind::Other => {}
     }
     if let Some(tags) = &tags
         && engine.is_echo(&account, tags)
@@ -258,6 +356,17 @@ pub async fn consume(engine: Arc<Engine>, aws: Aws, queue_url: String, wait_seco
                         tracing::warn!(account, "cannot read a moved account: {error}");
                     }
                 },
+                Wake::Login {
+                    account,
+                    identity,
+                    id,
+                    at_ms,
+                } => engine.record(Fact::Login {
+                    account,
+                    identity,
+                    id,
+                    at_ms,
+                }),
                 Wake::Raise(label, exception) => {
                     if let Err(error) = engine.raise(label, &exception).await {
                         // Left in the queue: SQS delivers it again, then dead-letters it.
@@ -288,6 +397,7 @@ pub fn spawn(
     let mut tasks = vec![
         tokio::spawn(maintenance_window(engine.clone())),
         tokio::spawn(sweep(engine.clone(), sweep_interval)),
+        tokio::spawn(stale_transactions(engine.clone())),
     ];
     if let Some(queue_url) = queue_url {
         tasks.push(tokio::spawn(consume(
@@ -346,6 +456,57 @@ pub fn sweep_once(engine: &Engine) -> usize {
 }
 
 /// Every `interval`, sweeps: AWS delivers events best-effort.
+/// Every minute, raises the transactions open for longer than their lifetime
+/// (`metering.transactions_ttl_in_seconds`): an on-boarding or a maintenance that never
+/// ended is a `FailedOnBoardingException` or a `FailedMaintenanceException`, once.
+pub async fn stale_transactions(engine: Arc<Engine>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        raise_stale_transactions(&engine).await;
+    }
+}
+
+/// One look at the open transactions; how many were raised.
+pub async fn raise_stale_transactions(engine: &Engine) -> usize {
+    let Some(recorder) = engine.recorder() else {
+        return 0;
+    };
+    let lifetime = recorder.config().lifetimes.transactions_seconds;
+    let mut raised = 0;
+    for open in recorder.expired(engine.now_ms()) {
+        let (event, what) = if open.transaction == "OnBoardingTransaction" {
+            (Event::FailedOnBoardingException, "on-boarding")
+        } else {
+            (Event::FailedMaintenanceException, "maintenance")
+        };
+        let exception = Exception {
+            account: open.account.clone(),
+            title: format!("The {what} of account {} did not end", open.account),
+            message: format!(
+                "The {what} of account {} began at {} and has not ended after {}: the account is not released. Look at its state, its builds (`spa lifecycle builds {}`) and whether it is parked.",
+                open.account,
+                open.begin,
+                crate::time::human_duration(Duration::from_secs(lifetime)),
+                open.account
+            ),
+            impact: None,
+        };
+        match engine.raise(event, &exception).await {
+            Ok(()) => {
+                raised += 1;
+                recorder.record(Fact::Expired {
+                    account: open.account,
+                });
+            }
+            Err(error) => {
+                tracing::warn!(account = %open.account, "cannot raise {event:?}: {error}")
+            }
+        }
+    }
+    raised
+}
+
 pub async fn sweep(engine: Arc<Engine>, interval: Duration) {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     loop {

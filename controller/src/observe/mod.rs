@@ -8,7 +8,7 @@
 //! account); DescribeAccount only for listed accounts found under no listed OU; one
 //! ListTagsForResource per managed account (bounded concurrency, started as soon as the
 //! account is known); ⌈P/10⌉ GetParametersByPath pages and ⌈A/50⌉ DescribeParameters pages
-//! for the A parameters of the account; the policies as `policies` says.
+//! for the A parameters of the account; the policies as `policies` says; one GetDashboard.
 //! Accounts outside the managed scope
 //! are never read beyond the listing that proves they are out of scope.
 
@@ -32,6 +32,16 @@ pub use policies::{
 
 /// The target of observation errors about service control policies.
 pub const POLICIES_TARGET: &str = "service control policies";
+/// The target of observation errors about the dashboard.
+pub const DASHBOARD_TARGET: &str = "dashboard";
+
+/// The dashboard `<env>Cockpit-<region>` as CloudWatch has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedDashboard {
+    pub name: String,
+    /// Its body; `None` when it does not exist.
+    pub body: Option<String>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObservedUnit {
@@ -80,6 +90,9 @@ pub struct Observation {
     /// The service control policies spa made for this environment.
     #[serde(default)]
     pub policies: ObservedPolicies,
+    /// The dashboard (`None`: not read, as in `spa diff`).
+    #[serde(default)]
+    pub dashboard: Option<ObservedDashboard>,
     /// Listed in settings, absent from the organization.
     #[serde(default)]
     pub missing_organizational_units: Vec<String>,
@@ -129,6 +142,7 @@ impl Observation {
             "parameters": self.parameters,
             "parameter_usage": self.parameter_usage,
             "policies": self.policies,
+            "dashboard": self.dashboard,
             "missing_organizational_units": self.missing_organizational_units,
             "missing_accounts": self.missing_accounts,
         });
@@ -157,6 +171,8 @@ pub struct Reuse<'a> {
     pub parameters: bool,
     /// Read the service control policies again (spa wrote some, or attached or detached one).
     pub policies: bool,
+    /// Read the dashboard again (spa wrote it).
+    pub dashboard: bool,
 }
 
 /// How far an observation is, for people waiting on it: accounts found by the listings,
@@ -371,8 +387,46 @@ async fn observe_with(
         }
     };
 
-    let ((units, missing_units, missing_accounts, listing_errors), tagged, parameters, policies) =
-        tokio::join!(listings, tag_reads, parameter_read, policy_read);
+    let dashboard_name = crate::monitoring::dashboard::name(
+        settings,
+        &crate::monitoring::dashboard::region(settings),
+    );
+    let reread_dashboard = reuse.is_none_or(|r| r.dashboard)
+        || previous.is_some_and(|p| {
+            p.dashboard
+                .as_ref()
+                .is_none_or(|d| d.name != dashboard_name)
+                || p.errors.iter().any(|e| e.target == DASHBOARD_TARGET)
+        });
+    let dashboard_read = async {
+        match previous.filter(|_| !reread_dashboard) {
+            Some(previous) => Ok(previous.dashboard.clone()),
+            None => aws.dashboard(&dashboard_name).await.map(|body| {
+                Some(ObservedDashboard {
+                    name: dashboard_name.clone(),
+                    body,
+                })
+            }),
+        }
+    };
+
+    let (
+        (units, missing_units, missing_accounts, listing_errors),
+        tagged,
+        parameters,
+        policies,
+        dashboard,
+    ) = tokio::join!(
+        listings,
+        tag_reads,
+        parameter_read,
+        policy_read,
+        dashboard_read
+    );
+    let dashboard = dashboard.unwrap_or_else(|e| {
+        errors.push(error(DASHBOARD_TARGET, &e));
+        None
+    });
     errors.extend(listing_errors);
     let policies = policies.unwrap_or_else(|e| {
         errors.push(error(POLICIES_TARGET, &e));
@@ -418,6 +472,7 @@ async fn observe_with(
         parameters,
         parameter_usage,
         policies,
+        dashboard,
         missing_organizational_units: missing_units,
         missing_accounts,
         complete: errors.is_empty(),

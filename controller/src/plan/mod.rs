@@ -14,9 +14,11 @@ use crate::aws::Tier;
 use crate::desired::{Desired, PurgePath, ValueKind};
 use crate::observe::Observation;
 
+mod dashboard;
 mod policies;
 mod quota;
 
+pub use dashboard::DashboardChange;
 pub use policies::{AttachAction, AttachmentChange, PolicyChange, loosening};
 pub use quota::ParameterStoreUsage;
 
@@ -121,8 +123,14 @@ impl Summary {
         accounts: &[AccountChange],
         policies: &[PolicyChange],
         attachments: &[AttachmentChange],
+        dashboard: Option<&DashboardChange>,
     ) -> Summary {
         let mut summary = Summary::default();
+        match dashboard.map(|d| d.action) {
+            Some(Action::Create) => summary.add += 1,
+            Some(_) => summary.change += 1,
+            None => {}
+        }
         for change in policies {
             match change.action {
                 Action::Create => summary.add += 1,
@@ -189,6 +197,9 @@ pub struct Plan {
     /// Why the plan cannot be applied at all: apply refuses it before any write.
     #[serde(default)]
     pub blockers: Vec<String>,
+    /// The dashboard `<env>Cockpit-<region>`, created or repaired.
+    #[serde(default)]
+    pub dashboard: Option<DashboardChange>,
 }
 
 /// Two values equal as JSON are equal: whitespace and key order never make a change.
@@ -401,6 +412,8 @@ pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
     let policy_plan = policies::plan_policies(desired, observed);
     destructive.extend(policy_plan.destructive);
     skipped.extend(policy_plan.skipped);
+    let (dashboard, dashboard_skipped) = dashboard::plan_dashboard(desired, observed);
+    skipped.extend(dashboard_skipped);
     let summary = Summary {
         destructive: destructive.len(),
         ..Summary::of(
@@ -408,6 +421,7 @@ pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
             &accounts,
             &policy_plan.policies,
             &policy_plan.attachments,
+            dashboard.as_ref(),
         )
     };
     skipped.extend(
@@ -425,7 +439,8 @@ pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
     let no_changes = parameters.is_empty()
         && accounts.iter().all(|a| a.tags.is_empty())
         && policy_plan.policies.is_empty()
-        && policy_plan.attachments.is_empty();
+        && policy_plan.attachments.is_empty()
+        && dashboard.is_none();
     Plan {
         format_version: FORMAT_VERSION,
         environment: desired.environment.clone(),
@@ -448,6 +463,7 @@ pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
         attachments: policy_plan.attachments,
         parameter_store,
         blockers,
+        dashboard,
     }
 }
 
@@ -510,6 +526,7 @@ impl Plan {
                 "destructive": p.destructive,
                 "parameter_store": p.parameter_store,
                 "blockers": p.blockers,
+                "dashboard": p.dashboard,
             })
         };
         if header(self) != header(now) {
@@ -646,12 +663,19 @@ impl Plan {
             .filter(|a| a.destructive.is_none())
             .cloned()
             .collect();
-        let summary = Summary::of(&parameters, &accounts, &policies, &attachments);
+        let summary = Summary::of(
+            &parameters,
+            &accounts,
+            &policies,
+            &attachments,
+            self.dashboard.as_ref(),
+        );
         Plan {
             no_changes: parameters.is_empty()
                 && accounts.is_empty()
                 && policies.is_empty()
-                && attachments.is_empty(),
+                && attachments.is_empty()
+                && self.dashboard.is_none(),
             summary,
             destructive: Vec::new(),
             parameters,
@@ -679,12 +703,14 @@ impl Plan {
                     &self.accounts,
                     &self.policies,
                     &self.attachments,
+                    self.dashboard.as_ref(),
                 )
             };
             self.no_changes = self.parameters.is_empty()
                 && self.accounts.iter().all(|a| a.tags.is_empty())
                 && self.policies.is_empty()
-                && self.attachments.is_empty();
+                && self.attachments.is_empty()
+                && self.dashboard.is_none();
         }
         self
     }
@@ -727,13 +753,14 @@ impl Plan {
         Plan {
             summary: Summary {
                 destructive: self.destructive.len(),
-                ..Summary::of(&parameters, &accounts, &policies, &attachments)
+                ..Summary::of(&parameters, &accounts, &policies, &attachments, None)
             },
             no_changes: self.destructive.is_empty(),
             parameters,
             accounts,
             policies,
             attachments,
+            dashboard: None,
             ..self.clone()
         }
     }

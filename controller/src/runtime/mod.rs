@@ -18,6 +18,7 @@ use crate::aws::{Family, Limiters, Quota};
 use crate::source::{Source, SourceOptions};
 
 pub mod approvals;
+mod fleet;
 pub mod http;
 mod lease;
 pub mod metrics;
@@ -70,6 +71,12 @@ pub struct LifecycleOptions {
     pub sweep_interval: Duration,
     pub poll: Duration,
     pub concurrency: usize,
+    /// Keep the records (shadows, activities, transactions) in the installation's tables.
+    pub records: bool,
+    /// Send the fleet's metrics to CloudWatch.
+    pub fleet_metrics: bool,
+    /// The bucket of the reports; `None`: no scheduled report.
+    pub reports_bucket: Option<String>,
 }
 
 impl Default for LifecycleOptions {
@@ -83,6 +90,9 @@ impl Default for LifecycleOptions {
             sweep_interval: Duration::from_secs(900),
             poll: Duration::from_secs(30),
             concurrency: 16,
+            records: true,
+            fleet_metrics: true,
+            reports_bucket: None,
         }
     }
 }
@@ -208,6 +218,9 @@ pub async fn run(options: ControllerOptions) -> Result<(), String> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .observe_reconcile(outcome, seconds);
+        shared
+            .fleet
+            .count("Reconciles", ("Outcome", outcome.as_str()), 1.0);
         let observation = controller
             .observation
             .as_ref()

@@ -72,6 +72,9 @@ pub(super) struct Controller {
     dirty_parameters: bool,
     /// spa wrote policies or attachments since the last observation: read them again.
     dirty_policies: bool,
+    dirty_dashboard: bool,
+    /// The fingerprint of the last observation handed to the recorder.
+    recorded_observation: Option<String>,
     lifecycle: Option<Lifecycle>,
 }
 
@@ -107,6 +110,8 @@ impl Controller {
             dirty_accounts: BTreeSet::new(),
             dirty_parameters: false,
             dirty_policies: false,
+            dirty_dashboard: false,
+            recorded_observation: None,
             lifecycle: None,
         }
     }
@@ -170,23 +175,38 @@ impl Controller {
             };
             let notifier = crate::notify::Notifier::start(aws.clone(), NOTIFY_WINDOW);
             self.shared
+                .fleet
+                .set_environment(&settings.environment_identifier.value);
+            let recorder = options.records.then(|| {
+                crate::records::Recorder::start(
+                    aws.clone(),
+                    crate::aws::system_clock(),
+                    crate::records::RecordsConfig::of(&settings, &options.event_bus),
+                    self.shared.fleet.clone(),
+                )
+            });
+            self.shared
                 .metrics
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .register_notify(&notifier.counters);
             let shared = self.shared.clone();
+            let mut engine = crate::lifecycle::engine::Engine::new(
+                aws.clone(),
+                crate::aws::system_clock(),
+                engine_options,
+                settings.clone(),
+            );
+            if let Some(recorder) = recorder {
+                engine = engine.with_recorder(recorder);
+            }
             let engine = Arc::new(
-                crate::lifecycle::engine::Engine::new(
-                    aws.clone(),
-                    crate::aws::system_clock(),
-                    engine_options,
-                    settings.clone(),
-                )
-                .with_notifier(notifier)
-                // Only the leader, not suspended, moves accounts.
-                .with_gate(move || {
-                    shared.leader.load(Ordering::SeqCst) && shared.suspended().is_none()
-                }),
+                engine
+                    .with_notifier(notifier)
+                    // Only the leader, not suspended, moves accounts.
+                    .with_gate(move || {
+                        shared.leader.load(Ordering::SeqCst) && shared.suspended().is_none()
+                    }),
             );
             let worker = engine.clone();
             let mut tasks = vec![supervise(
@@ -204,6 +224,33 @@ impl Controller {
                     .into_iter()
                     .map(|task| supervise("life-cycle triggers", task, &self.shared)),
             );
+            if let Some(bucket) = options.reports_bucket.clone() {
+                let (settings_of, shared) = (engine.clone(), self.shared.clone());
+                tasks.push(supervise(
+                    "reports",
+                    tokio::spawn(crate::reports::schedule::run(
+                        aws.clone(),
+                        bucket,
+                        crate::aws::system_clock(),
+                        move || settings_of.config().settings.clone(),
+                        move || {
+                            shared.leader.load(Ordering::SeqCst) && shared.suspended().is_none()
+                        },
+                    )),
+                    &self.shared,
+                ));
+            }
+            if options.fleet_metrics {
+                tasks.push(supervise(
+                    "fleet metrics",
+                    tokio::spawn(super::fleet::send(
+                        self.shared.clone(),
+                        engine.clone(),
+                        aws.clone(),
+                    )),
+                    &self.shared,
+                ));
+            }
             tracing::info!(
                 queue = options.queue_url.as_deref().unwrap_or("none"),
                 alerts_queue = options.alerts_queue_url.as_deref().unwrap_or("none"),
@@ -218,6 +265,18 @@ impl Controller {
             self.lifecycle = Some(Lifecycle { engine, tasks });
         }
         if let Some(lifecycle) = &self.lifecycle {
+            if let Some(recorder) = lifecycle.engine.recorder() {
+                recorder.set_config(crate::records::RecordsConfig::of(
+                    &settings,
+                    &options.event_bus,
+                ));
+                if self.recorded_observation.as_deref() != Some(observation.fingerprint.as_str()) {
+                    recorder.record(crate::records::Fact::Accounts(crate::records::accounts_of(
+                        observation,
+                    )));
+                    self.recorded_observation = Some(observation.fingerprint.clone());
+                }
+            }
             lifecycle.engine.set_settings(settings);
             lifecycle.engine.set_observed_accounts(
                 crate::lifecycle::engine::accounts_from(observation),
@@ -346,6 +405,7 @@ impl Controller {
                         dirty_accounts: std::mem::take(&mut self.dirty_accounts),
                         parameters: std::mem::take(&mut self.dirty_parameters),
                         policies: std::mem::take(&mut self.dirty_policies),
+                        dashboard: std::mem::take(&mut self.dirty_dashboard),
                     };
                     observe_incremental(&aws, &settings, &reuse).await
                 }
@@ -356,6 +416,7 @@ impl Controller {
                     self.dirty_accounts.clear();
                     self.dirty_parameters = false;
                     self.dirty_policies = false;
+                    self.dirty_dashboard = false;
                     self.shared.update(|s| s.last_full_observation = Some(rfc3339(now())));
                     observation
                 }
@@ -447,6 +508,7 @@ impl Controller {
             self.dirty_accounts.extend(plan.accounts.iter().map(|a| a.account.clone()));
             self.dirty_parameters |= !plan.parameters.is_empty();
             self.dirty_policies |= !plan.policies.is_empty() || !plan.attachments.is_empty();
+            self.dirty_dashboard |= plan.dashboard.is_some();
             self.observation = Some(observation.clone());
             self.drive_lifecycle(&aws, &settings, &observation, observed_at_ms, full).await;
             let failed = report.as_ref().map_or(0, |r| r.failed);

@@ -45,6 +45,8 @@ pub struct Shared {
     /// The first background task that died, and why: the controller is then unhealthy.
     dead: Mutex<Option<String>>,
     death: Notify,
+    /// The fleet's metrics for CloudWatch (runtime/fleet.rs sends them).
+    pub fleet: Arc<crate::monitoring::FleetMetrics>,
 }
 
 impl Shared {
@@ -62,6 +64,7 @@ impl Shared {
             lost: Notify::new(),
             dead: Mutex::new(None),
             death: Notify::new(),
+            fleet: Arc::default(),
         })
     }
 

@@ -1263,3 +1263,280 @@ async fn a_per_state_policy_follows_each_account_round_the_cycle() {
     );
     assert!(plan.attachments.is_empty(), "{:?}", plan.attachments);
 }
+
+impl World {
+    /// The record tables of the automation stack, in the fakes.
+    fn record_tables(&self) -> spa_controller::records::Tables {
+        let tables = spa_controller::records::Tables::of(&self.settings);
+        let records = &self.fakes.records;
+        records.create_table(&tables.shadows, &["account"]);
+        records.create_table(&tables.activities, &["day", "stamp"]);
+        records.create_table(&tables.transactions, &["account"]);
+        tables
+    }
+
+    /// An engine that records what happens, told first what the observation says.
+    async fn engine_recording(
+        &self,
+        options: EngineOptions,
+        metrics: &Arc<spa_controller::monitoring::FleetMetrics>,
+    ) -> Arc<Engine> {
+        let aws = self.aws();
+        let observation = observe(&aws, &self.settings).await;
+        let recorder = spa_controller::records::Recorder::start(
+            aws.clone(),
+            self.clock.clone(),
+            spa_controller::records::RecordsConfig::of(&self.settings, "default"),
+            metrics.clone(),
+        );
+        recorder.record(spa_controller::records::Fact::Accounts(
+            spa_controller::records::accounts_of(&observation),
+        ));
+        let engine = Engine::new(aws, self.clock.clone(), options, self.settings.clone())
+            .with_recorder(recorder);
+        engine.set_accounts(accounts_from(&observation));
+        Arc::new(engine)
+    }
+
+    fn records<T: serde::de::DeserializeOwned>(&self, table: &str) -> Vec<T> {
+        spa_controller::records::parse_all(table, self.fakes.records.items(table)).0
+    }
+
+    fn put_labels(&self) -> Vec<String> {
+        self.events
+            .put
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, e)| e.detail_type.clone())
+            .collect()
+    }
+}
+
+/// The value a metric added up to, by metric and its one dimension besides Environment.
+fn metric(data: &[spa_controller::aws::monitoring::Datum], name: &str, value: &str) -> f64 {
+    data.iter()
+        .filter(|d| d.name == name && d.dimensions.iter().any(|(_, v)| v == value))
+        .map(|d| d.value)
+        .sum()
+}
+
+#[tokio::test(start_paused = true)]
+async fn records_follow_every_cycle_and_a_replay_counts_once() {
+    use spa_controller::records::{Activity, Fact, Shadow, Transaction};
+    let world = World::new(
+        &[(A, &[]), (B, &[("account-state", "vanilla")])],
+        settings(BOTH, "cron(0 18 ? * FRI *)"),
+        FakeMember::default,
+    );
+    let tables = world.record_tables();
+    let metrics = Arc::new(spa_controller::monitoring::FleetMetrics::new("SpaTest"));
+    let engine = world.engine_recording(quick(), &metrics).await;
+    run(&engine).await;
+    let recorder = engine.recorder().unwrap().clone();
+    recorder.flush().await;
+
+    // On-boarding: opened by CreatedAccount, closed by ReleasedAccount.
+    let shadows: Vec<Shadow> = world.records(&tables.shadows);
+    assert_eq!(shadows.len(), 2);
+    let a = shadows.iter().find(|s| s.account == A).unwrap();
+    assert_eq!(a.name, format!("person-{A}"));
+    assert_eq!(a.organizational_unit_name.as_deref(), Some("Sandbox"));
+    assert_eq!(a.last_event.as_deref(), Some("ReleasedAccount"));
+    for label in [
+        "CreatedAccount",
+        "AssignedAccount",
+        "PreparedAccount",
+        "ReleasedAccount",
+    ] {
+        assert!(a.stamps.contains_key(label), "{label}: {:?}", a.stamps);
+    }
+    assert!(
+        world
+            .records::<Transaction>(&tables.transactions)
+            .is_empty()
+    );
+    let activities: Vec<Activity> = world.records(&tables.activities);
+    assert_eq!(activities.len(), 2, "{activities:?}");
+    assert!(
+        activities
+            .iter()
+            .all(|a| a.label == "SuccessfulOnBoardingEvent"
+                && a.transaction == "OnBoardingTransaction"
+                && a.identifier == format!("person-{}@example.com", a.account))
+    );
+    assert_eq!(
+        world
+            .put_labels()
+            .iter()
+            .filter(|l| *l == "SuccessfulOnBoardingEvent")
+            .count(),
+        2
+    );
+    world.assert_contract();
+    let counted = metrics.take(0);
+    assert_eq!(
+        metric(&counted, "TransactionsByLabel", "OnBoardingTransaction"),
+        2.0
+    );
+    assert_eq!(
+        metric(&counted, "AccountEventsByLabel", "CreatedAccount"),
+        2.0
+    );
+    assert_eq!(metric(&counted, "AccountEventsByAccount", A), 4.0);
+
+    // Every event of the bus again (a replay from the past), the last one again at its own
+    // time, and a sign-in twice: nothing is counted twice.
+    let again: Vec<spa_controller::aws::EventEntry> = world
+        .events
+        .put
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, e)| e.clone())
+        .collect();
+    let released = again
+        .iter()
+        .find(|e| e.detail_type == "ReleasedAccount" && e.detail["Account"] == A)
+        .cloned()
+        .unwrap();
+    recorder.record(Fact::Emitted {
+        entries: again,
+        at_ms: 0,
+    });
+    let released_at = a.stamps["ReleasedAccount"]
+        .parse::<jiff::Timestamp>()
+        .unwrap();
+    recorder.record(Fact::Emitted {
+        entries: vec![released],
+        at_ms: released_at.as_millisecond(),
+    });
+    for _ in 0..2 {
+        recorder.record(Fact::Login {
+            account: A.to_string(),
+            identity: "ana@example.com".to_string(),
+            id: "3f1c-login".to_string(),
+            at_ms: world.clock.as_ref()(),
+        });
+    }
+    recorder.flush().await;
+    let activities: Vec<Activity> = world.records(&tables.activities);
+    assert_eq!(
+        activities.len(),
+        3,
+        "two on-boardings and one login: {activities:?}"
+    );
+    let counted = metrics.take(0);
+    assert_eq!(
+        metric(&counted, "TransactionsByLabel", "OnBoardingTransaction"),
+        0.0
+    );
+    assert_eq!(
+        metric(&counted, "AccountEventsByLabel", "ReleasedAccount"),
+        0.0
+    );
+    assert_eq!(
+        metric(&counted, "TransactionsByLabel", "ConsoleLoginTransaction"),
+        1.0
+    );
+    let a: Shadow = world
+        .records::<Shadow>(&tables.shadows)
+        .into_iter()
+        .find(|s| s.account == A)
+        .unwrap();
+    assert_eq!(a.console_login.unwrap().identity, "ana@example.com");
+
+    // The maintenance window: a maintenance opened by ExpiredAccount, closed by
+    // ReleasedAccount, for each account.
+    let engine = world
+        .engine_recording(
+            EngineOptions {
+                expire_now: true,
+                ..quick()
+            },
+            &metrics,
+        )
+        .await;
+    run(&engine).await;
+    engine.recorder().unwrap().flush().await;
+    let activities: Vec<Activity> = world.records(&tables.activities);
+    let maintenances: Vec<&Activity> = activities
+        .iter()
+        .filter(|a| a.label == "SuccessfulMaintenanceEvent")
+        .collect();
+    assert_eq!(maintenances.len(), 2, "{activities:?}");
+    assert!(
+        maintenances
+            .iter()
+            .all(|m| m.duration >= 0 && m.begin <= m.end)
+    );
+    assert!(
+        world
+            .records::<Transaction>(&tables.transactions)
+            .is_empty()
+    );
+    world.assert_contract();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_transaction_open_past_its_lifetime_is_a_failure_once() {
+    let items = format!("metering:\n  transactions_ttl_in_seconds: 3600\n{BOTH}");
+    let world = World::new(
+        &[(A, &[("account-state", "released")])],
+        settings(&items, "rate(7 days)"),
+        FakeMember::default,
+    );
+    world.builds.account(A).script(&[
+        BuildStatus::Failed,
+        BuildStatus::Failed,
+        BuildStatus::Failed,
+    ]);
+    let tables = world.record_tables();
+    let metrics = Arc::new(spa_controller::monitoring::FleetMetrics::new("SpaTest"));
+    let engine = world
+        .engine_recording(
+            EngineOptions {
+                expire_now: true,
+                ..quick()
+            },
+            &metrics,
+        )
+        .await;
+    run(&engine).await;
+    let recorder = engine.recorder().unwrap().clone();
+    recorder.flush().await;
+    // The purge failed: the account is parked, its maintenance stays open.
+    assert_eq!(world.state(A).as_deref(), Some("expired"));
+    assert_eq!(recorder.open_transactions().len(), 1);
+    assert_eq!(
+        triggers::raise_stale_transactions(&engine).await,
+        0,
+        "not yet"
+    );
+    tokio::time::sleep(Duration::from_secs(3601)).await;
+    assert_eq!(triggers::raise_stale_transactions(&engine).await, 1);
+    recorder.flush().await;
+    assert_eq!(triggers::raise_stale_transactions(&engine).await, 0, "once");
+    assert!(
+        world
+            .records::<spa_controller::records::Transaction>(&tables.transactions)
+            .is_empty()
+    );
+    assert_eq!(
+        world
+            .put_labels()
+            .iter()
+            .filter(|l| *l == "FailedMaintenanceException")
+            .count(),
+        1
+    );
+    world.assert_contract();
+    assert_eq!(
+        metric(
+            &metrics.take(0),
+            "ExceptionsByLabel",
+            "FailedMaintenanceException"
+        ),
+        1.0
+    );
+}

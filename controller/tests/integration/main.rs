@@ -17,3 +17,4 @@ mod plan_apply_emulator;
 mod plan_fixtures;
 mod policies_emulator;
 mod policies_fakes;
+mod reports_fakes;

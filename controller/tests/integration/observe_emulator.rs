@@ -197,7 +197,9 @@ accounts:
     assert_eq!(calls.calls(api::LIST_PARENTS), 0, "never per account");
     // One ListPolicies page: no SCP is named like spa's, so none is read further.
     assert_eq!(calls.calls(api::LIST_POLICIES), 1);
-    assert_eq!(calls.total(), 1 + 3 + 2 + 18 + 2 + 3 + 1 + 3);
+    // And the dashboard, once.
+    assert_eq!(calls.calls(api::GET_DASHBOARD), 1);
+    assert_eq!(calls.total(), 1 + 3 + 2 + 18 + 2 + 3 + 1 + 3 + 1);
 
     assert_eq!(
         observation.parameter_usage.map(|u| u.standard_elsewhere),

@@ -259,9 +259,9 @@ async fn the_gitops_cycle_on_the_emulator() {
     assert_ok(&run);
     // 24 PutParameter, 22 TagResource, one UntagResource (sales-demo has an unset tag), 5
     // CreatePolicy and 12 AttachPolicy: 11 to the OUs, and DenyWorkDuringPurge to the one
-    // account that is expired (ds-shared-2).
+    // account that is expired (ds-shared-2); and the dashboard.
     assert!(
-        run.stdout.contains("Applied: 64 succeeded, 0 failed."),
+        run.stdout.contains("Applied: 65 succeeded, 0 failed."),
         "{}",
         run.stdout
     );

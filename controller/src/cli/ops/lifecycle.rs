@@ -39,20 +39,29 @@ impl Context {
     pub fn name_of(&self, account: &str) -> &str {
         self.names.get(account).map_or("", String::as_str)
     }
+
+    /// Waits until what the command recorded is written.
+    pub fn finish(&self) {
+        if let Some(recorder) = self.engine.recorder() {
+            self.runtime.block_on(recorder.flush());
+        }
+    }
 }
 
-/// Reads the settings and the accounts of `scope`, and builds the engine; every step it
-/// takes is shown on `term`'s stderr.
+/// Reads the settings and the accounts of `scope`, and builds the engine (recording what
+/// happens with `records`); every step it takes is shown on `term`'s stderr.
 pub fn context(
     source: &SourceArgs,
     aws: &AwsArgs,
     options: EngineOptions,
     scope: Scope,
+    records: bool,
     term: &Term,
 ) -> Result<Context, Failure> {
     let (_, settings) = open_valid(source, "nothing was changed", term.diagnostics_style())?;
     let settings = Arc::new(settings);
     let runtime = runtime()?;
+    let mut observed_accounts = Vec::new();
     let (client, known, names) = match scope {
         Scope::All => {
             let (client, observation) = connect_and_observe(&runtime, aws, &settings, term)?;
@@ -72,6 +81,7 @@ pub fn context(
                 .values()
                 .map(|a| (a.id.clone(), a.name.clone()))
                 .collect();
+            observed_accounts = crate::records::accounts_of(&observation);
             (client, accounts_from(&observation), names)
         }
         Scope::One(account) => runtime.block_on(async {
@@ -84,12 +94,26 @@ pub fn context(
             ))
         })?,
     };
-    let engine = Engine::new(
-        client,
+    let event_bus = options.event_bus.clone();
+    let mut engine = Engine::new(
+        client.clone(),
         crate::aws::system_clock(),
         options,
         settings.clone(),
     );
+    if records {
+        let _guard = runtime.enter();
+        let recorder = crate::records::Recorder::start(
+            client,
+            crate::aws::system_clock(),
+            crate::records::RecordsConfig::of(&settings, &event_bus),
+            Arc::new(crate::monitoring::FleetMetrics::new(
+                &settings.environment_identifier.value,
+            )),
+        );
+        recorder.record(crate::records::Fact::Accounts(observed_accounts));
+        engine = engine.with_recorder(recorder);
+    }
     engine.set_accounts(known.clone());
     let (progress_names, term) = (names.clone(), term.clone());
     let engine = engine.with_observer(move |step| {
@@ -274,6 +298,7 @@ pub fn drive(context: &Context, drive: &Drive) -> Driven {
             true
         }
     });
+    context.finish();
     let states = context
         .runtime
         .block_on(crate::observe::observe(

@@ -197,6 +197,8 @@ pub struct Engine {
     policy_ids: Mutex<BTreeMap<String, String>>,
     /// A policy was attached or detached since the settings loop last asked.
     policies_written: std::sync::atomic::AtomicBool,
+    /// Where what happens is recorded (records in DynamoDB, fleet metrics), if anywhere.
+    recorder: Option<Arc<crate::records::Recorder>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -225,6 +227,7 @@ impl Engine {
             from_events: Mutex::new(BTreeSet::new()),
             policy_ids: Mutex::default(),
             policies_written: std::sync::atomic::AtomicBool::new(false),
+            recorder: None,
         }
     }
 
@@ -240,6 +243,23 @@ impl Engine {
     pub fn with_notifier(mut self, notifier: Arc<crate::notify::Notifier>) -> Engine {
         self.notifier = Some(notifier);
         self
+    }
+
+    /// Records what happens: the events emitted, logins and build reports seen.
+    pub fn with_recorder(mut self, recorder: Arc<crate::records::Recorder>) -> Engine {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    pub fn recorder(&self) -> Option<&Arc<crate::records::Recorder>> {
+        self.recorder.as_ref()
+    }
+
+    /// Hands a fact to the recorder, if there is one; never waits.
+    pub fn record(&self, fact: crate::records::Fact) {
+        if let Some(recorder) = &self.recorder {
+            recorder.record(fact);
+        }
     }
 
     pub fn notifier(&self) -> Option<&Arc<crate::notify::Notifier>> {
@@ -323,6 +343,21 @@ impl Engine {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .contains_key(account)
+    }
+
+    /// Managed accounts parked now (their `<prefix>parked` tag is set).
+    pub fn parked_count(&self) -> usize {
+        let parked_tag = self.config().parked_tag();
+        self.accounts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|k| {
+                k.tags
+                    .as_ref()
+                    .is_some_and(|t| t.get(&parked_tag).is_some_and(|r| !r.is_empty()))
+            })
+            .count()
     }
 
     /// The state tag last known for one managed account.

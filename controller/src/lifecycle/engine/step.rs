@@ -341,6 +341,10 @@ impl Engine {
             .put_events(&self.options.event_bus, entries)
             .await?;
         self.counters.events.inc_by(entries.len() as u64);
+        self.record(crate::records::Fact::Emitted {
+            entries: entries.to_vec(),
+            at_ms: self.now_ms(),
+        });
         Ok(())
     }
 }

@@ -1,0 +1,109 @@
+//! CloudWatch in memory: metric values kept as sent, dashboards by name.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::{Behaviour, PAGE, paginate};
+use crate::monitoring::{Datum, MAX_VALUES_PER_CALL, MetricId};
+use crate::{AwsError, ErrorKind, Monitoring, Page, api};
+
+#[derive(Debug, Default)]
+pub struct FakeMonitoring {
+    data: Mutex<Vec<(String, Datum)>>,
+    dashboards: Mutex<BTreeMap<String, String>>,
+    pub behaviour: Behaviour,
+}
+
+impl FakeMonitoring {
+    /// Every value sent, with its namespace.
+    pub fn data(&self) -> Vec<(String, Datum)> {
+        self.data.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn dashboard_body(&self, name: &str) -> Option<String> {
+        self.dashboards
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// A dashboard edited by hand (drift).
+    pub fn set_dashboard(&self, name: &str, body: &str) {
+        self.dashboards
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_string(), body.to_string());
+    }
+}
+
+#[async_trait]
+impl Monitoring for FakeMonitoring {
+    async fn put_metric_data(&self, namespace: &str, data: &[Datum]) -> Result<(), AwsError> {
+        self.behaviour
+            .enter(api::PUT_METRIC_DATA, namespace)
+            .await?;
+        if data.len() > MAX_VALUES_PER_CALL {
+            return Err(AwsError::new(
+                api::PUT_METRIC_DATA,
+                ErrorKind::Terminal,
+                "InvalidParameterValue",
+                format!(
+                    "{} values in one call: at most {MAX_VALUES_PER_CALL}",
+                    data.len()
+                ),
+            ));
+        }
+        self.data
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(data.iter().map(|d| (namespace.to_string(), d.clone())));
+        Ok(())
+    }
+
+    async fn list_metrics(
+        &self,
+        namespace: &str,
+        next_token: Option<String>,
+    ) -> Result<Page<MetricId>, AwsError> {
+        self.behaviour.enter(api::LIST_METRICS, namespace).await?;
+        let metrics: BTreeSet<MetricId> = self
+            .data
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(n, _)| n == namespace)
+            .map(|(_, d)| {
+                let mut dimensions = d.dimensions.clone();
+                dimensions.sort();
+                MetricId {
+                    name: d.name.clone(),
+                    dimensions,
+                }
+            })
+            .collect();
+        let metrics: Vec<MetricId> = metrics.into_iter().collect();
+        Ok(paginate(&metrics, next_token, PAGE * 25))
+    }
+
+    async fn get_dashboard(&self, name: &str) -> Result<Option<String>, AwsError> {
+        self.behaviour.enter(api::GET_DASHBOARD, name).await?;
+        Ok(self.dashboard_body(name))
+    }
+
+    async fn put_dashboard(&self, name: &str, body: &str) -> Result<(), AwsError> {
+        self.behaviour.enter(api::PUT_DASHBOARD, name).await?;
+        if serde_json::from_str::<serde_json::Value>(body).is_err() {
+            return Err(AwsError::new(
+                api::PUT_DASHBOARD,
+                ErrorKind::Terminal,
+                "InvalidParameterInput",
+                "the dashboard body is not JSON",
+            ));
+        }
+        self.set_dashboard(name, body);
+        Ok(())
+    }
+}

@@ -1,0 +1,222 @@
+//! Reports on their schedules (`reporting.*_schedule_expression`, evaluated by spa in UTC).
+//! Stateless: a report is due when its latest firing is newer than the object that holds
+//! its period in the bucket. So a run missed while the controller was down happens when it
+//! comes back — once, for the latest firing — and two replicas never need to agree on
+//! anything but the bucket.
+
+use std::time::Duration;
+
+use spa_schema::Settings;
+use spa_schema::schedule::Schedule;
+
+use super::activities::{self, Month};
+use super::{ReportSettings, inventory};
+use crate::aws::{Aws, AwsError};
+use crate::records::{Shadow, read_all};
+
+/// How often the schedules are looked at.
+const EVERY: Duration = Duration::from_secs(60);
+/// After a failed run, the next attempt waits this long.
+const AFTER_FAILURE: Duration = Duration::from_secs(600);
+
+/// The latest firing of `schedule` at or before `now` (seconds), within `within` seconds.
+pub fn latest_firing(schedule: &Schedule, now: i64, within: i64) -> Option<i64> {
+    let mut at = now.saturating_sub(within);
+    let mut latest = None;
+    // A schedule that fires every minute looks back at most this many firings.
+    for _ in 0..50_000 {
+        match schedule.next_after(at) {
+            Some(next) if next <= now => {
+                latest = Some(next);
+                at = next;
+            }
+            _ => break,
+        }
+    }
+    latest
+}
+
+/// The date (UTC) of a time in seconds, `YYYY-MM-DD`.
+fn date_of(seconds: i64) -> String {
+    crate::records::day_of(seconds.saturating_mul(1000))
+}
+
+/// Writes the inventory of `date` to the bucket; its key.
+pub async fn upload_inventory(
+    aws: &Aws,
+    bucket: &str,
+    settings: &ReportSettings,
+    date: &str,
+) -> Result<String, AwsError> {
+    let (shadows, _) = read_all::<Shadow>(aws, &settings.tables.shadows).await?;
+    let key = inventory::key(settings, date);
+    aws.put_object(
+        bucket,
+        &key,
+        inventory::csv(settings, &shadows).as_bytes(),
+        "text/csv; charset=utf-8",
+    )
+    .await?;
+    Ok(key)
+}
+
+/// Writes the activities of `month` to the bucket, one file per cost center, then the
+/// month's manifest; their keys.
+pub async fn upload_activities(
+    aws: &Aws,
+    bucket: &str,
+    settings: &ReportSettings,
+    month: Month,
+) -> Result<Vec<String>, AwsError> {
+    let (read, _) = activities::read(aws, settings, month).await?;
+    let mut keys = Vec::new();
+    for (cost_center, text) in activities::files(&read) {
+        let key = activities::key(settings, month, &cost_center);
+        aws.put_object(bucket, &key, text.as_bytes(), "text/csv; charset=utf-8")
+            .await?;
+        keys.push(key);
+    }
+    let manifest = serde_json::json!({
+        "month": month.to_string(),
+        "activities": read.len(),
+        "files": keys,
+    });
+    aws.put_object(
+        bucket,
+        &activities::manifest_key(settings, month),
+        format!("{manifest:#}\n").as_bytes(),
+        "application/json",
+    )
+    .await?;
+    Ok(keys)
+}
+
+/// A report and the period it covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Due {
+    Inventory { date: String },
+    Activities { month: Month },
+}
+
+/// Whether the object at `key` is older than `firing` (or missing).
+async fn older(aws: &Aws, bucket: &str, key: &str, firing: i64) -> Result<bool, AwsError> {
+    Ok(aws
+        .object_info(bucket, key)
+        .await?
+        .is_none_or(|o| o.modified_ms < firing.saturating_mul(1000)))
+}
+
+/// The reports due at `now` (seconds).
+pub async fn due(
+    aws: &Aws,
+    bucket: &str,
+    settings: &Settings,
+    now: i64,
+) -> Result<Vec<Due>, AwsError> {
+    let report = ReportSettings::of(settings);
+    let reporting = &settings.reporting;
+    let mut due = Vec::new();
+    if let Some(firing) = latest_firing(
+        &reporting.inventories_schedule_expression.schedule,
+        now,
+        8 * 86_400,
+    ) {
+        let date = date_of(firing);
+        if older(aws, bucket, &inventory::key(&report, &date), firing).await? {
+            due.push(Due::Inventory { date });
+        }
+    }
+    // The past month on day 1, the month so far weekly: one manifest per month says when
+    // its files were last written.
+    let monthly = [
+        (&reporting.activities_schedule_expression.schedule, true),
+        (
+            &reporting
+                .activities_month_to_date_schedule_expression
+                .schedule,
+            false,
+        ),
+    ];
+    for (schedule, past) in monthly {
+        if let Some(firing) = latest_firing(schedule, now, 32 * 86_400) {
+            let month = Month::of(firing.saturating_mul(1000));
+            let month = if past { month.previous() } else { month };
+            let key = activities::manifest_key(&report, month);
+            if older(aws, bucket, &key, firing).await? && !due.contains(&Due::Activities { month })
+            {
+                due.push(Due::Activities { month });
+            }
+        }
+    }
+    Ok(due)
+}
+
+/// Runs one due report.
+pub async fn run_one(
+    aws: &Aws,
+    bucket: &str,
+    settings: &Settings,
+    due: &Due,
+) -> Result<usize, AwsError> {
+    let report = ReportSettings::of(settings);
+    match due {
+        Due::Inventory { date } => upload_inventory(aws, bucket, &report, date)
+            .await
+            .map(|_| 1),
+        Due::Activities { month } => upload_activities(aws, bucket, &report, *month)
+            .await
+            .map(|keys| keys.len() + 1),
+    }
+}
+
+/// Runs the reports as they come due, while `may_run` says so (the leader, not suspended),
+/// with the settings `settings` gives now. Runs until dropped.
+pub async fn run(
+    aws: Aws,
+    bucket: String,
+    clock: crate::aws::Clock,
+    settings: impl Fn() -> std::sync::Arc<Settings> + Send + Sync,
+    may_run: impl Fn() -> bool + Send + Sync,
+) {
+    loop {
+        tokio::time::sleep(EVERY).await;
+        if !may_run() {
+            continue;
+        }
+        let settings = settings();
+        let now = clock() / 1000;
+        let due = match due(&aws, &bucket, &settings, now).await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::warn!("cannot tell which reports are due: {error}");
+                tokio::time::sleep(AFTER_FAILURE).await;
+                continue;
+            }
+        };
+        for report in due {
+            match run_one(&aws, &bucket, &settings, &report).await {
+                Ok(objects) => tracing::info!(?report, objects, "report written"),
+                Err(error) => {
+                    tracing::warn!(?report, "cannot write a report: {error}");
+                    tokio::time::sleep(AFTER_FAILURE).await;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_latest_firing_is_found_within_its_window() {
+        let saturday = Schedule::parse("cron(23 3 ? * SAT *)").unwrap();
+        // Thursday 2026-12-03 06:31 UTC: the latest firing is Saturday 2026-11-28 03:23.
+        let now = 1_796_279_460;
+        let firing = latest_firing(&saturday, now, 8 * 86_400).unwrap();
+        assert_eq!(date_of(firing), "2026-11-28");
+        assert_eq!(firing % 86_400, 3 * 3600 + 23 * 60);
+        assert_eq!(latest_firing(&saturday, now, 3 * 86_400), None);
+    }
+}
