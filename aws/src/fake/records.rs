@@ -35,6 +35,14 @@ fn text(value: Option<&serde_json::Value>) -> String {
 }
 
 impl FakeRecords {
+    /// Tables that behave as `behaviour` says (quotas: DynamoDB's on-demand rates).
+    pub fn new(behaviour: Behaviour) -> FakeRecords {
+        FakeRecords {
+            tables: Mutex::default(),
+            behaviour,
+        }
+    }
+
     /// A table whose key is `keys` (partition, then sort key).
     pub fn create_table(&self, table: &str, keys: &[&str]) {
         self.tables

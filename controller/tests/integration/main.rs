@@ -17,4 +17,5 @@ mod plan_apply_emulator;
 mod plan_fixtures;
 mod policies_emulator;
 mod policies_fakes;
+mod reports_emulator;
 mod reports_fakes;

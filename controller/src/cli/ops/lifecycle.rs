@@ -33,6 +33,8 @@ pub struct Context {
     pub known: BTreeMap<String, Known>,
     pub names: BTreeMap<String, String>,
     pub engine: Arc<Engine>,
+    /// What the recorder counts (sent at the end, with `--records`).
+    pub metrics: Arc<crate::monitoring::FleetMetrics>,
 }
 
 impl Context {
@@ -40,10 +42,20 @@ impl Context {
         self.names.get(account).map_or("", String::as_str)
     }
 
-    /// Waits until what the command recorded is written.
+    /// Waits until what the command recorded is written, and sends what it counted to
+    /// CloudWatch.
     pub fn finish(&self) {
         if let Some(recorder) = self.engine.recorder() {
-            self.runtime.block_on(recorder.flush());
+            self.runtime.block_on(async {
+                recorder.flush().await;
+                if let Err(error) = self
+                    .metrics
+                    .flush(self.engine.aws(), self.engine.now_ms())
+                    .await
+                {
+                    tracing::warn!("cannot send the fleet's metrics to CloudWatch: {error}");
+                }
+            });
         }
     }
 }
@@ -101,15 +113,16 @@ pub fn context(
         options,
         settings.clone(),
     );
+    let metrics = Arc::new(crate::monitoring::FleetMetrics::new(
+        &settings.environment_identifier.value,
+    ));
     if records {
         let _guard = runtime.enter();
         let recorder = crate::records::Recorder::start(
             client,
             crate::aws::system_clock(),
             crate::records::RecordsConfig::of(&settings, &event_bus),
-            Arc::new(crate::monitoring::FleetMetrics::new(
-                &settings.environment_identifier.value,
-            )),
+            metrics.clone(),
         );
         recorder.record(crate::records::Fact::Accounts(observed_accounts));
         engine = engine.with_recorder(recorder);
@@ -125,6 +138,7 @@ pub fn context(
         known,
         names,
         engine: Arc::new(engine),
+        metrics,
     })
 }
 
