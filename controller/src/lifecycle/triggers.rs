@@ -521,6 +521,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_sign_in_through_single_sign_on_is_a_login_to_record() {
+        let body = r#"{"id":"7d3b1c2e-1111-2222-3333-444455556666","source":"aws.signin","account":"123456789012","time":"2026-12-01T09:15:00Z","detail":{"eventName":"ConsoleLogin","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Sandbox_0123/ana@example.com","principalId":"AROAEXAMPLE:ana@example.com"},"responseElements":{"ConsoleLogin":"Success"}}}"#;
+        let parsed = parse_event(body);
+        assert_eq!(parsed.account.as_deref(), Some("123456789012"));
+        assert_eq!(
+            parsed.kind,
+            Kind::SignIn(Some(SignIn::Person {
+                identity: "ana@example.com".to_string(),
+                id: "7d3b1c2e-1111-2222-3333-444455556666".to_string(),
+                at_ms: 1_796_116_500_000,
+            }))
+        );
+        // A failed sign-in is nothing to record.
+        let failed = body.replace(r#""ConsoleLogin":"Success""#, r#""ConsoleLogin":"Failure""#);
+        assert_eq!(parse_event(&failed).kind, Kind::SignIn(None));
+    }
+
+    #[test]
+    fn a_build_report_is_recorded() {
+        let body = r#"{"source":"SustainablePersonalAccounts","detail-type":"PurgeReport","time":"2026-12-01T09:15:00Z","detail":{"Account":"123456789012","Environment":"SpaDemo","Message":"deleted 12, kept 3, failed 0"}}"#;
+        assert_eq!(
+            parse_event(body).kind,
+            Kind::Report {
+                label: "PurgeReport".to_string(),
+                message: "deleted 12, kept 3, failed 0".to_string(),
+                at_ms: 1_796_116_500_000,
+            }
+        );
+    }
+
+    #[test]
     fn every_kind_of_event_names_its_account() {
         let cases = [
             (

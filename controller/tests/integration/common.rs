@@ -84,3 +84,61 @@ pub async fn topic_endpoints(config: &aws_config::SdkConfig, topic: &str) -> Vec
         .filter_map(|s| s.endpoint().map(str::to_string))
         .collect()
 }
+
+/// The three record tables the automation stack creates for `environment`.
+pub async fn record_tables(config: &aws_config::SdkConfig, environment: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let dynamodb = aws_sdk_dynamodb::Client::new(config);
+    for (table, keys) in [
+        ("Shadows", vec!["account"]),
+        ("Activities", vec!["day", "stamp"]),
+        ("Transactions", vec!["account"]),
+    ] {
+        let mut request = dynamodb
+            .create_table()
+            .table_name(format!("{environment}{table}"))
+            .billing_mode(BillingMode::PayPerRequest);
+        for (index, key) in keys.iter().enumerate() {
+            request = request
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name(*key)
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .unwrap(),
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name(*key)
+                        .key_type(if index == 0 {
+                            KeyType::Hash
+                        } else {
+                            KeyType::Range
+                        })
+                        .build()
+                        .unwrap(),
+                );
+        }
+        request.send().await.unwrap();
+    }
+}
+
+/// A bucket in eu-west-1.
+pub async fn bucket(config: &aws_config::SdkConfig, name: &str) {
+    let s3 = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(s3)
+        .create_bucket()
+        .bucket(name)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}

@@ -180,6 +180,10 @@ async fn the_life_cycle_runs_with_exactly_the_permissions_of_the_templates() {
             .unwrap();
     }
 
+    // The records and the reports bucket of the automation stack.
+    crate::common::record_tables(&base, "SpaIam").await;
+    crate::common::bucket(&base, "spaiam-reports").await;
+
     let alerts = aws_sdk_sqs::Client::new(&base)
         .create_queue()
         .queue_name("SpaIamAlerts")
@@ -230,18 +234,31 @@ async fn the_life_cycle_runs_with_exactly_the_permissions_of_the_templates() {
         "{report:?}"
     );
     let observation = observe(&aws, &settings).await;
-    let engine = Arc::new(Engine::new(
+    let metrics = Arc::new(spa_controller::monitoring::FleetMetrics::new("SpaIam"));
+    let recorder = spa_controller::records::Recorder::start(
         aws.clone(),
         system_clock(),
-        EngineOptions {
-            poll: Duration::from_millis(500),
-            backoff: Duration::from_millis(200),
-            concurrency: 4,
-            alerts_queue_url: Some(alerts.clone()),
-            ..EngineOptions::default()
-        },
-        settings.clone(),
+        spa_controller::records::RecordsConfig::of(&settings, "default"),
+        metrics.clone(),
+    );
+    recorder.record(spa_controller::records::Fact::Accounts(
+        spa_controller::records::accounts_of(&observation),
     ));
+    let engine = Arc::new(
+        Engine::new(
+            aws.clone(),
+            system_clock(),
+            EngineOptions {
+                poll: Duration::from_millis(500),
+                backoff: Duration::from_millis(200),
+                concurrency: 4,
+                alerts_queue_url: Some(alerts.clone()),
+                ..EngineOptions::default()
+            },
+            settings.clone(),
+        )
+        .with_recorder(recorder.clone()),
+    );
     engine.set_accounts(accounts_from(&observation));
     engine.queue_all();
     tokio::time::timeout(Duration::from_secs(120), engine.work(true))
@@ -260,6 +277,31 @@ async fn the_life_cycle_runs_with_exactly_the_permissions_of_the_templates() {
                 .collect::<BTreeMap<_, _>>()
         }
     };
+    // The records, the metrics and a report, with the task role's actions.
+    recorder.flush().await;
+    let errors = recorder
+        .counters
+        .errors
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(errors, 0, "every record written");
+    assert!(
+        recorder
+            .counters
+            .written
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+    metrics.flush(&aws, system_clock()()).await.unwrap();
+    let report = spa_controller::reports::ReportSettings::of(&settings);
+    spa_controller::reports::schedule::upload_inventory(
+        &aws,
+        "spaiam-reports",
+        &report,
+        "2026-12-03",
+    )
+    .await
+    .unwrap();
+
     // With the templates' actions, the whole preparation went through.
     let ana_tags = tags(&ana).await;
     assert_eq!(

@@ -35,55 +35,10 @@ async fn clients(emulator: &Emulator) -> Clients {
 }
 
 /// The tables and the bucket the automation stack creates.
-async fn installation(clients: &Clients) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    for (table, keys) in [
-        ("SpaDemoShadows", vec!["account"]),
-        ("SpaDemoActivities", vec!["day", "stamp"]),
-        ("SpaDemoTransactions", vec!["account"]),
-    ] {
-        let mut request = clients
-            .dynamodb
-            .create_table()
-            .table_name(table)
-            .billing_mode(BillingMode::PayPerRequest);
-        for (index, key) in keys.iter().enumerate() {
-            request = request
-                .attribute_definitions(
-                    AttributeDefinition::builder()
-                        .attribute_name(*key)
-                        .attribute_type(ScalarAttributeType::S)
-                        .build()
-                        .unwrap(),
-                )
-                .key_schema(
-                    KeySchemaElement::builder()
-                        .attribute_name(*key)
-                        .key_type(if index == 0 {
-                            KeyType::Hash
-                        } else {
-                            KeyType::Range
-                        })
-                        .build()
-                        .unwrap(),
-                );
-        }
-        request.send().await.unwrap();
-    }
-    clients
-        .s3
-        .create_bucket()
-        .bucket(BUCKET)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+async fn installation(emulator: &Emulator) {
+    let config = sdk_config(&AwsOptions::emulator(&emulator.endpoint)).await;
+    crate::common::record_tables(&config, "SpaDemo").await;
+    crate::common::bucket(&config, BUCKET).await;
 }
 
 async fn object(clients: &Clients, key: &str) -> Vec<u8> {
@@ -125,7 +80,7 @@ async fn records_reports_metrics_and_the_dashboard_after_a_full_cycle() {
     let repo = GitRepo::example();
     assert_ok(&emulator.spa(repo.path(), &["dev", "seed", "--org", "organization.yaml"]));
     let clients = clients(&emulator).await;
-    installation(&clients).await;
+    installation(&emulator).await;
 
     // The settings, the life cycle to released (on-boardings), the maintenance window
     // (maintenances), each with its records.
