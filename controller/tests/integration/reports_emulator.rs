@@ -17,7 +17,6 @@ fn assert_ok(run: &Run) {
 }
 
 struct Clients {
-    dynamodb: aws_sdk_dynamodb::Client,
     s3: aws_sdk_s3::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
 }
@@ -28,7 +27,6 @@ async fn clients(emulator: &Emulator) -> Clients {
         .force_path_style(true)
         .build();
     Clients {
-        dynamodb: aws_sdk_dynamodb::Client::new(&config),
         s3: aws_sdk_s3::Client::from_conf(s3),
         cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
     }
