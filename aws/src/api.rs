@@ -134,6 +134,9 @@ pub const CREATE_TABLE: Api = Api::new("CreateTable", Family::Other);
 // member accounts' alert topics to the alerts queue.
 pub const PUBLISH: Api = Api::new("Publish", Family::Sns);
 pub const CONFIRM_SUBSCRIPTION: Api = Api::new("ConfirmSubscription", Family::Sns);
+pub const LIST_SUBSCRIPTIONS_BY_TOPIC: Api = Api::new("ListSubscriptionsByTopic", Family::Sns);
+pub const SUBSCRIBE: Api = Api::new("Subscribe", Family::Sns);
+pub const UNSUBSCRIBE: Api = Api::new("Unsubscribe", Family::Sns);
 // Incident Manager publishes no rate quota: the shared `Other` bucket (10/s) is far above
 // what one incident per exception and account an hour needs.
 pub const START_INCIDENT: Api = Api::new("StartIncident", Family::Other);

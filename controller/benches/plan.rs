@@ -90,6 +90,7 @@ fn main() {
         parameter_usage: None,
         policies: Default::default(),
         dashboard: None,
+        exceptions_topic: None,
         missing_organizational_units: Vec::new(),
         missing_accounts: Vec::new(),
         errors: Vec::new(),

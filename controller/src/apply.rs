@@ -33,6 +33,8 @@ pub struct Scope {
     policies: BTreeSet<String>,
     /// Names of policies spa did not make: never created over, never touched.
     foreign: BTreeSet<String>,
+    /// The exceptions topic whose e-mail subscriptions settings own, if they do.
+    topic: Option<String>,
 }
 
 impl Scope {
@@ -50,6 +52,7 @@ impl Scope {
                 .map(|p| p.id.clone())
                 .collect(),
             foreign: observation.policies.foreign.iter().cloned().collect(),
+            topic: observation.exceptions_topic.as_ref().map(|t| t.arn.clone()),
         }
     }
 
@@ -83,6 +86,11 @@ impl Scope {
             Write::PutDashboard { name, .. } => name
                 .strip_prefix(&format!("{}Cockpit-", self.environment))
                 .is_some_and(|region| !region.is_empty()),
+            // Only the exceptions topic of the environment, and only its subscriptions.
+            Write::Subscribe { topic, .. } => self.topic.as_ref() == Some(topic),
+            Write::Unsubscribe { topic, arn } => {
+                self.topic.as_ref() == Some(topic) && arn.starts_with(&format!("{topic}:"))
+            }
         }
     }
 }
@@ -174,6 +182,14 @@ enum Write {
         name: String,
         body: String,
     },
+    Subscribe {
+        topic: String,
+        email: String,
+    },
+    Unsubscribe {
+        topic: String,
+        arn: String,
+    },
 }
 
 /// Ids of the policies created during this apply, by name, for their attachments.
@@ -192,6 +208,8 @@ impl Write {
                 format!("{name} {target}")
             }
             Write::PutDashboard { name, .. } => name.clone(),
+            Write::Subscribe { email, .. } => email.clone(),
+            Write::Unsubscribe { arn, .. } => arn.clone(),
         }
     }
 
@@ -207,6 +225,8 @@ impl Write {
             Write::Attach { .. } => api::ATTACH_POLICY.name,
             Write::Detach { .. } => api::DETACH_POLICY.name,
             Write::PutDashboard { .. } => api::PUT_DASHBOARD.name,
+            Write::Subscribe { .. } => api::SUBSCRIBE.name,
+            Write::Unsubscribe { .. } => api::UNSUBSCRIBE.name,
         }
     }
 
@@ -269,6 +289,10 @@ impl Write {
             }
             Write::Detach { id, target, .. } => aws.detach_policy(id, target).await.map(|_| ()),
             Write::PutDashboard { name, body } => aws.put_dashboard(name, body).await,
+            Write::Subscribe { topic, email } => {
+                aws.subscribe_email(topic, email).await.map(|_| ())
+            }
+            Write::Unsubscribe { arn, .. } => aws.unsubscribe(arn).await,
         }
     }
 }
@@ -348,6 +372,21 @@ fn writes(plan: &Plan) -> Vec<Write> {
                 target: change.target.clone(),
             }),
             (AttachAction::Detach, None) => {}
+        }
+    }
+    for change in &plan.subscriptions {
+        match (change.action, &change.arn) {
+            (crate::plan::SubscriptionAction::Subscribe, _) => writes.push(Write::Subscribe {
+                topic: change.topic.clone(),
+                email: change.email.clone(),
+            }),
+            (crate::plan::SubscriptionAction::Unsubscribe, Some(arn)) => {
+                writes.push(Write::Unsubscribe {
+                    topic: change.topic.clone(),
+                    arn: arn.clone(),
+                })
+            }
+            (crate::plan::SubscriptionAction::Unsubscribe, None) => {}
         }
     }
     if let Some(dashboard) = &plan.dashboard {

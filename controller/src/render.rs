@@ -227,6 +227,26 @@ pub fn text(plan: &Plan) -> String {
         }
     }
     text_policies(&mut out, plan);
+    if !plan.subscriptions.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nE-mail subscriptions of {}:",
+            plan.subscriptions[0].topic
+        );
+        for change in &plan.subscriptions {
+            let line = match change.action {
+                crate::plan::SubscriptionAction::Subscribe => format!(
+                    "  {} {} (a confirmation e-mail is sent)",
+                    paint(ADDED, "+"),
+                    change.email
+                ),
+                crate::plan::SubscriptionAction::Unsubscribe => {
+                    format!("  {} {}", paint(REMOVED, "-"), change.email)
+                }
+            };
+            let _ = writeln!(out, "{line}");
+        }
+    }
     if let Some(dashboard) = &plan.dashboard {
         let (symbol, style, what) = match dashboard.action {
             Action::Create => ("+", ADDED, "created"),

@@ -121,10 +121,6 @@ pub const IGNORED_KEYS: &[(&str, &str)] = &[
     ("features.with_cost_email_recipients", NO_REPORTS),
     ("features.with_cost_extra_currencies", NO_REPORTS),
     (
-        "features.with_email_subscriptions_on_alerts",
-        "exceptions are published on <env>Exceptions, but spa does not manage its e-mail subscriptions yet: subscribe them with the AWS CLI",
-    ),
-    (
         "features.with_origin_email_recipient",
         "spa sends no e-mail yet",
     ),

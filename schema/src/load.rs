@@ -231,7 +231,28 @@ fn load_inner(
     check_reserved_tags(&settings, diagnostics);
     check_published_sizes(&settings, diagnostics);
     check_parameter_quota(&settings, diagnostics);
+    check_subscriptions_topic(&settings, diagnostics);
     Some(settings)
+}
+
+/// The e-mail subscriptions are those of the topic `<env>Exceptions` of the automation
+/// account: without its id, spa cannot name the topic and the addresses would do nothing.
+fn check_subscriptions_topic(settings: &Settings, diagnostics: &mut Vec<Diagnostic>) {
+    let emails = &settings.features.with_email_subscriptions_on_alerts;
+    let Some(span) = emails.first().and_then(|e| e.span.as_ref()) else {
+        return;
+    };
+    if settings.automation.account_id.is_some() {
+        return;
+    }
+    diagnostics.push(
+        Diagnostic::warning(
+            "ignored-key",
+            *span,
+            "`features.with_email_subscriptions_on_alerts` is ignored without `automation.account_id`: the addresses are subscribed to the topic `<environment_identifier>Exceptions` of the automation account, which spa names from that id",
+        )
+        .with_hint("set `automation.account_id` to the account of the automation stack"),
+    );
 }
 
 /// The parameters settings publish must fit in the tier quota of one account and region,
@@ -551,6 +572,34 @@ mod tests {
                 loaded.render_limited(diag::Style::Plain, 5)
             );
         }
+    }
+
+    #[test]
+    fn e_mail_subscriptions_without_the_automation_account_are_said_to_be_ignored() {
+        let yaml = "features:\n  with_email_subscriptions_on_alerts:\n    - sre@example.com\n";
+        let without = load(
+            &MemoryFiles::new().with("settings.yaml", yaml),
+            "settings.yaml",
+        );
+        let rendered = without.render(diag::Style::Plain);
+        assert!(
+            rendered.contains("warning[ignored-key]: `features.with_email_subscriptions_on_alerts` is ignored without `automation.account_id`"),
+            "{rendered}"
+        );
+        assert!(rendered.contains("settings.yaml:3:7"), "{rendered}");
+        let with = load(
+            &MemoryFiles::new().with(
+                "settings.yaml",
+                format!("automation:\n  account_id: \"123456789012\"\n{yaml}"),
+            ),
+            "settings.yaml",
+        );
+        assert_eq!(
+            with.warning_count(),
+            0,
+            "{}",
+            with.render(diag::Style::Plain)
+        );
     }
 
     fn settings_with_csv(csv: String) -> Loaded {

@@ -85,4 +85,44 @@ impl Topics for SdkTopics {
             .map_err(|e| classify(api::CONFIRM_SUBSCRIPTION, e))?;
         Ok(())
     }
+
+    async fn list_subscriptions(
+        &self,
+        topic_arn: &str,
+        next_token: Option<String>,
+    ) -> Result<Page<Subscription>, AwsError> {
+        page_of(
+            &self.client,
+            topic_arn,
+            next_token,
+            api::LIST_SUBSCRIPTIONS_BY_TOPIC,
+        )
+        .await
+    }
+
+    async fn subscribe_email(&self, topic_arn: &str, email: &str) -> Result<String, AwsError> {
+        let output = self
+            .client
+            .subscribe()
+            .topic_arn(topic_arn)
+            .protocol("email")
+            .endpoint(email)
+            .send()
+            .await
+            .map_err(|e| classify(api::SUBSCRIBE, e))?;
+        Ok(output
+            .subscription_arn()
+            .unwrap_or("PendingConfirmation")
+            .to_string())
+    }
+
+    async fn unsubscribe(&self, subscription_arn: &str) -> Result<(), AwsError> {
+        self.client
+            .unsubscribe()
+            .subscription_arn(subscription_arn)
+            .send()
+            .await
+            .map_err(|e| classify(api::UNSUBSCRIBE, e))?;
+        Ok(())
+    }
 }

@@ -108,6 +108,7 @@ fn as_observation(
             .collect(),
         parameter_usage: None,
         dashboard: None,
+        exceptions_topic: None,
         policies: ObservedPolicies {
             owned,
             foreign: Vec::new(),
@@ -153,6 +154,7 @@ fn empty(environment: &str, units: BTreeMap<String, ObservedUnit>) -> Observatio
         parameters: BTreeMap::new(),
         parameter_usage: None,
         dashboard: None,
+        exceptions_topic: None,
         policies: ObservedPolicies::default(),
         missing_organizational_units: Vec::new(),
         missing_accounts: Vec::new(),

@@ -81,6 +81,7 @@ pub fn run(command: &NotifyCommand, term: &Term) -> Result<Output, Failure> {
         deliver(
             &aws,
             &http,
+            &crate::notify::Pacer::default(),
             &notification,
             &targets,
             &NotifyCounters::default(),

@@ -68,6 +68,10 @@ pub struct Desired {
     /// The dashboard: its name and body.
     #[serde(default)]
     pub dashboard: Option<(String, String)>,
+    /// The exceptions topic and the e-mail addresses subscribed to it, when settings own
+    /// them (`features.with_email_subscriptions_on_alerts`).
+    #[serde(default)]
+    pub exceptions_subscriptions: Option<(String, BTreeSet<String>)>,
     pub state_tag: String,
     pub holder_tag: String,
     /// SHA-256 of the whole desired state (every CSV row included), hex.
@@ -221,6 +225,23 @@ pub fn desired(settings: &Settings, observed: &Observation, commit: Option<&str>
                 crate::monitoring::dashboard::body(settings, &region),
             )
         }),
+        exceptions_subscriptions: (!settings
+            .features
+            .with_email_subscriptions_on_alerts
+            .is_empty())
+        .then(|| crate::observe::exceptions_topic_arn(settings))
+        .flatten()
+        .map(|topic| {
+            (
+                topic,
+                settings
+                    .features
+                    .with_email_subscriptions_on_alerts
+                    .iter()
+                    .map(|e| e.value.to_lowercase())
+                    .collect(),
+            )
+        }),
         state_tag,
         holder_tag,
         fingerprint: String::new(),
@@ -234,6 +255,7 @@ pub fn desired(settings: &Settings, observed: &Observation, commit: Option<&str>
         "tier_strategy": desired.tier_strategy,
         "policies": desired.policies,
         "dashboard": desired.dashboard,
+        "exceptions_subscriptions": desired.exceptions_subscriptions,
     });
     let digest = Sha256::digest(content.to_string().as_bytes());
     desired.fingerprint = digest.iter().map(|b| format!("{b:02x}")).collect();

@@ -1,8 +1,9 @@
 //! Where exceptions go besides the bus (docs/operations.md, "Exceptions"): the SNS topic
 //! `<env>Exceptions`, Microsoft Teams, Slack, an Incident Manager incident. One notification per label and account within
 //! a window ([`dedup`]); a bounded queue and one worker, so that a slow or broken channel
-//! never holds up the life cycle; each send retried with back-off; the outcome of each
-//! channel counted and its last error kept for `/status`.
+//! never holds up the life cycle; each webhook paced at the rate its service accepts
+//! ([`Pacer`]); each send retried with back-off; the outcome of each channel counted and its
+//! last error kept for `/status`.
 
 pub mod channels;
 pub mod dedup;
@@ -31,6 +32,37 @@ pub struct Notification {
     /// What is known of the account, for the incident's tags: e-mail, organizational
     /// unit, cost center.
     pub account_tags: Vec<(String, String)>,
+}
+
+/// Sends per channel at most: the webhooks' own limits (Slack: one message a second per
+/// webhook; Teams Workflows: a few a second), so that a storm of different exceptions is
+/// delivered late rather than refused. SNS and Incident Manager go through the door to AWS,
+/// which paces them at their quotas.
+#[derive(Debug)]
+pub struct Pacer {
+    teams: crate::aws::limits::TokenBucket,
+    slack: crate::aws::limits::TokenBucket,
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        use crate::aws::limits::{Quota, TokenBucket};
+        Pacer {
+            teams: TokenBucket::new(Quota::new(2.0, 4.0)),
+            slack: TokenBucket::new(Quota::new(1.0, 1.0)),
+        }
+    }
+}
+
+impl Pacer {
+    /// Waits until `channel` may be sent to.
+    pub async fn wait(&self, channel: Channel) {
+        match channel {
+            Channel::Teams => self.teams.take().await,
+            Channel::Slack => self.slack.take().await,
+            Channel::Sns | Channel::Incidents => {}
+        }
+    }
 }
 
 /// How many notifications wait at most; past it, new ones are dropped and counted.
@@ -69,8 +101,17 @@ impl Notifier {
         let worker_counters = counters.clone();
         tokio::spawn(async move {
             let http = reqwest::Client::new();
+            let pacer = Pacer::default();
             while let Some((notification, targets)) = receiver.recv().await {
-                deliver(&aws, &http, &notification, &targets, &worker_counters).await;
+                deliver(
+                    &aws,
+                    &http,
+                    &pacer,
+                    &notification,
+                    &targets,
+                    &worker_counters,
+                )
+                .await;
             }
         });
         Arc::new(Notifier {
@@ -129,6 +170,7 @@ impl Notifier {
 pub async fn deliver(
     aws: &Aws,
     http: &reqwest::Client,
+    pacer: &Pacer,
     notification: &Notification,
     targets: &Targets,
     counters: &NotifyCounters,
@@ -141,6 +183,7 @@ pub async fn deliver(
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_secs(1 << (attempt - 1))).await;
             }
+            pacer.wait(channel).await;
             result = channels::send(channel, address, notification, aws, http).await;
             if result.is_ok() {
                 break;
@@ -174,4 +217,31 @@ pub async fn deliver(
         outcomes.insert(channel, result);
     }
     outcomes
+}
+
+#[cfg(test)]
+mod pacing {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn webhooks_are_paced_at_their_rate_and_aws_is_left_to_the_door() {
+        let pacer = Pacer::default();
+        let start = tokio::time::Instant::now();
+        for _ in 0..5 {
+            pacer.wait(Channel::Slack).await;
+        }
+        // One a second: the first at once, the fifth four seconds later.
+        assert_eq!(start.elapsed().as_secs(), 4);
+        let start = tokio::time::Instant::now();
+        for _ in 0..8 {
+            pacer.wait(Channel::Teams).await;
+        }
+        // A burst of four, then two a second.
+        assert_eq!(start.elapsed().as_secs(), 2);
+        let start = tokio::time::Instant::now();
+        for _ in 0..100 {
+            pacer.wait(Channel::Sns).await;
+        }
+        assert_eq!(start.elapsed().as_secs(), 0);
+    }
 }

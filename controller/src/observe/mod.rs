@@ -23,7 +23,11 @@ use crate::aws::{Account, Aws, AwsError, ErrorKind};
 
 mod parameters;
 mod policies;
+mod subscriptions;
 
+pub use subscriptions::{ObservedTopic, exceptions_topic_arn, observe_topic};
+/// The target of observation errors about the exceptions topic.
+pub const TOPIC_TARGET: &str = "exceptions topic";
 pub use parameters::{ObservedParameter, ParameterUsage, by_size, observe_parameters};
 pub use policies::{
     ENVIRONMENT_TAG, MANAGED_BY, ObservedPolicies, ObservedPolicy, name_prefix, observe_policies,
@@ -93,6 +97,9 @@ pub struct Observation {
     /// The dashboard (`None`: not read, as in `spa diff`).
     #[serde(default)]
     pub dashboard: Option<ObservedDashboard>,
+    /// The exceptions topic and its e-mail subscriptions (`None`: settings own none).
+    #[serde(default)]
+    pub exceptions_topic: Option<ObservedTopic>,
     /// Listed in settings, absent from the organization.
     #[serde(default)]
     pub missing_organizational_units: Vec<String>,
@@ -143,6 +150,7 @@ impl Observation {
             "parameter_usage": self.parameter_usage,
             "policies": self.policies,
             "dashboard": self.dashboard,
+            "exceptions_topic": self.exceptions_topic,
             "missing_organizational_units": self.missing_organizational_units,
             "missing_accounts": self.missing_accounts,
         });
@@ -173,6 +181,8 @@ pub struct Reuse<'a> {
     pub policies: bool,
     /// Read the dashboard again (spa wrote it).
     pub dashboard: bool,
+    /// Read the exceptions topic's subscriptions again (spa changed them).
+    pub subscriptions: bool,
 }
 
 /// How far an observation is, for people waiting on it: accounts found by the listings,
@@ -410,19 +420,39 @@ async fn observe_with(
         }
     };
 
+    // The topic is read only when settings own its e-mail subscriptions.
+    let topic = (!settings
+        .features
+        .with_email_subscriptions_on_alerts
+        .is_empty())
+    .then(|| exceptions_topic_arn(settings))
+    .flatten();
+    let reread_topic = reuse.is_none_or(|r| r.subscriptions)
+        || previous.is_some_and(|p| {
+            p.exceptions_topic.as_ref().map(|t| &t.arn) != topic.as_ref()
+                || p.errors.iter().any(|e| e.target == TOPIC_TARGET)
+        });
+    let topic_read = async {
+        match (&topic, previous.filter(|_| !reread_topic)) {
+            (None, _) => Ok(None),
+            (Some(_), Some(previous)) => Ok(previous.exceptions_topic.clone()),
+            (Some(topic), None) => observe_topic(aws, topic).await.map(Some),
+        }
+    };
+
     let (
         (units, missing_units, missing_accounts, listing_errors),
         tagged,
         parameters,
         policies,
-        dashboard,
-    ) = tokio::join!(
-        listings,
-        tag_reads,
-        parameter_read,
-        policy_read,
-        dashboard_read
-    );
+        (dashboard, exceptions_topic),
+    ) = tokio::join!(listings, tag_reads, parameter_read, policy_read, async {
+        tokio::join!(dashboard_read, topic_read)
+    });
+    let exceptions_topic = exceptions_topic.unwrap_or_else(|e| {
+        errors.push(error(TOPIC_TARGET, &e));
+        None
+    });
     let dashboard = dashboard.unwrap_or_else(|e| {
         errors.push(error(DASHBOARD_TARGET, &e));
         None
@@ -473,6 +503,7 @@ async fn observe_with(
         parameter_usage,
         policies,
         dashboard,
+        exceptions_topic,
         missing_organizational_units: missing_units,
         missing_accounts,
         complete: errors.is_empty(),

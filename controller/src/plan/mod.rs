@@ -17,10 +17,12 @@ use crate::observe::Observation;
 mod dashboard;
 mod policies;
 mod quota;
+mod subscriptions;
 
 pub use dashboard::DashboardChange;
 pub use policies::{AttachAction, AttachmentChange, PolicyChange, loosening};
 pub use quota::ParameterStoreUsage;
+pub use subscriptions::{SubscriptionAction, SubscriptionChange};
 
 /// Bumped when the JSON shape of a plan changes incompatibly (docs/plan-format.md).
 pub const FORMAT_VERSION: u32 = 1;
@@ -117,6 +119,16 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Adds the e-mail subscriptions made (add) and removed (remove).
+    fn count_subscriptions(&mut self, subscriptions: &[SubscriptionChange]) {
+        for change in subscriptions {
+            match change.action {
+                SubscriptionAction::Subscribe => self.add += 1,
+                SubscriptionAction::Unsubscribe => self.remove += 1,
+            }
+        }
+    }
+
     /// Counts parameter, tag and policy changes (destructive lines are counted by the caller).
     fn of(
         parameters: &[ParameterChange],
@@ -200,6 +212,9 @@ pub struct Plan {
     /// The dashboard `<env>Cockpit-<region>`, created or repaired.
     #[serde(default)]
     pub dashboard: Option<DashboardChange>,
+    /// E-mail subscriptions of the exceptions topic made and removed.
+    #[serde(default)]
+    pub subscriptions: Vec<SubscriptionChange>,
 }
 
 /// Two values equal as JSON are equal: whitespace and key order never make a change.
@@ -414,7 +429,9 @@ pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
     skipped.extend(policy_plan.skipped);
     let (dashboard, dashboard_skipped) = dashboard::plan_dashboard(desired, observed);
     skipped.extend(dashboard_skipped);
-    let summary = Summary {
+    let (subscriptions, subscription_notes) = subscriptions::plan_subscriptions(desired, observed);
+    skipped.extend(subscription_notes);
+    let mut summary = Summary {
         destructive: destructive.len(),
         ..Summary::of(
             &parameters,
@@ -424,6 +441,7 @@ pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
             dashboard.as_ref(),
         )
     };
+    summary.count_subscriptions(&subscriptions);
     skipped.extend(
         observed
             .errors
@@ -440,7 +458,8 @@ pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
         && accounts.iter().all(|a| a.tags.is_empty())
         && policy_plan.policies.is_empty()
         && policy_plan.attachments.is_empty()
-        && dashboard.is_none();
+        && dashboard.is_none()
+        && subscriptions.is_empty();
     Plan {
         format_version: FORMAT_VERSION,
         environment: desired.environment.clone(),
@@ -464,6 +483,7 @@ pub fn plan(desired: &Desired, observed: &Observation) -> Plan {
         parameter_store,
         blockers,
         dashboard,
+        subscriptions,
     }
 }
 
@@ -527,6 +547,7 @@ impl Plan {
                 "parameter_store": p.parameter_store,
                 "blockers": p.blockers,
                 "dashboard": p.dashboard,
+                "subscriptions": p.subscriptions,
             })
         };
         if header(self) != header(now) {
@@ -663,19 +684,21 @@ impl Plan {
             .filter(|a| a.destructive.is_none())
             .cloned()
             .collect();
-        let summary = Summary::of(
+        let mut summary = Summary::of(
             &parameters,
             &accounts,
             &policies,
             &attachments,
             self.dashboard.as_ref(),
         );
+        summary.count_subscriptions(&self.subscriptions);
         Plan {
             no_changes: parameters.is_empty()
                 && accounts.is_empty()
                 && policies.is_empty()
                 && attachments.is_empty()
-                && self.dashboard.is_none(),
+                && self.dashboard.is_none()
+                && self.subscriptions.is_empty(),
             summary,
             destructive: Vec::new(),
             parameters,
@@ -706,11 +729,13 @@ impl Plan {
                     self.dashboard.as_ref(),
                 )
             };
+            self.summary.count_subscriptions(&self.subscriptions);
             self.no_changes = self.parameters.is_empty()
                 && self.accounts.iter().all(|a| a.tags.is_empty())
                 && self.policies.is_empty()
                 && self.attachments.is_empty()
-                && self.dashboard.is_none();
+                && self.dashboard.is_none()
+                && self.subscriptions.is_empty();
         }
         self
     }
@@ -761,6 +786,7 @@ impl Plan {
             policies,
             attachments,
             dashboard: None,
+            subscriptions: Vec::new(),
             ..self.clone()
         }
     }

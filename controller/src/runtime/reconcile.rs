@@ -73,6 +73,7 @@ pub(super) struct Controller {
     /// spa wrote policies or attachments since the last observation: read them again.
     dirty_policies: bool,
     dirty_dashboard: bool,
+    dirty_subscriptions: bool,
     /// The fingerprint of the last observation handed to the recorder.
     recorded_observation: Option<String>,
     lifecycle: Option<Lifecycle>,
@@ -111,6 +112,7 @@ impl Controller {
             dirty_parameters: false,
             dirty_policies: false,
             dirty_dashboard: false,
+            dirty_subscriptions: false,
             recorded_observation: None,
             lifecycle: None,
         }
@@ -406,6 +408,7 @@ impl Controller {
                         parameters: std::mem::take(&mut self.dirty_parameters),
                         policies: std::mem::take(&mut self.dirty_policies),
                         dashboard: std::mem::take(&mut self.dirty_dashboard),
+                        subscriptions: std::mem::take(&mut self.dirty_subscriptions),
                     };
                     observe_incremental(&aws, &settings, &reuse).await
                 }
@@ -417,6 +420,7 @@ impl Controller {
                     self.dirty_parameters = false;
                     self.dirty_policies = false;
                     self.dirty_dashboard = false;
+                    self.dirty_subscriptions = false;
                     self.shared.update(|s| s.last_full_observation = Some(rfc3339(now())));
                     observation
                 }
@@ -509,6 +513,7 @@ impl Controller {
             self.dirty_parameters |= !plan.parameters.is_empty();
             self.dirty_policies |= !plan.policies.is_empty() || !plan.attachments.is_empty();
             self.dirty_dashboard |= plan.dashboard.is_some();
+            self.dirty_subscriptions |= !plan.subscriptions.is_empty();
             self.observation = Some(observation.clone());
             self.drive_lifecycle(&aws, &settings, &observation, observed_at_ms, full).await;
             let failed = report.as_ref().map_or(0, |r| r.failed);

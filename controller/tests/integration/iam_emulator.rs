@@ -54,7 +54,7 @@ fn policy(actions: &[String]) -> String {
 
 fn settings(ou: &str) -> Arc<Settings> {
     let yaml = format!(
-        "environment_identifier: SpaIam\nautomation:\n  account_id: \"123456789012\"\n  region: eu-west-1\n  role_arn_to_manage_accounts: arn:aws:iam::{MANAGEMENT}:role/{MANAGEMENT_ROLE}\n  role_name_to_manage_codebuild: {MEMBER_ROLE}\nworker:\n  preparation_buildspec_template_file: prep.yaml\norganizational_units:\n  - identifier: {ou}\n    preparation:\n      feature: enabled\nservice_control_policies:\n  - name: NoRoot\n    file: deny.json\n    organizational_units: [{ou}]\n  - name: WhilePrepared\n    file: deny.json\n    organizational_units: [{ou}]\n    states: [assigned]\n"
+        "environment_identifier: SpaIam\nautomation:\n  account_id: \"123456789012\"\n  region: eu-west-1\n  role_arn_to_manage_accounts: arn:aws:iam::{MANAGEMENT}:role/{MANAGEMENT_ROLE}\n  role_name_to_manage_codebuild: {MEMBER_ROLE}\nfeatures:\n  with_email_subscriptions_on_alerts: [sre@example.com]\nworker:\n  preparation_buildspec_template_file: prep.yaml\norganizational_units:\n  - identifier: {ou}\n    preparation:\n      feature: enabled\nservice_control_policies:\n  - name: NoRoot\n    file: deny.json\n    organizational_units: [{ou}]\n  - name: WhilePrepared\n    file: deny.json\n    organizational_units: [{ou}]\n    states: [assigned]\n"
     );
     let files = MemoryFiles::new()
         .with("settings.yaml", yaml.as_str())
@@ -193,6 +193,24 @@ async fn the_life_cycle_runs_with_exactly_the_permissions_of_the_templates() {
         .queue_url
         .unwrap();
 
+    // The exceptions topic, with the subscription of an address settings no longer list.
+    let sns = aws_sdk_sns::Client::new(&base);
+    let exceptions = sns
+        .create_topic()
+        .name("SpaIamExceptions")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    sns.subscribe()
+        .topic_arn(&exceptions)
+        .protocol("email")
+        .endpoint("former@example.com")
+        .send()
+        .await
+        .unwrap();
+
     enforce(&emulator, "0");
     let spa = AwsOptions {
         static_credentials: Some((
@@ -229,10 +247,12 @@ async fn the_life_cycle_runs_with_exactly_the_permissions_of_the_templates() {
     .await
     .unwrap();
     assert_eq!(report.failed, 0, "{report:?}");
-    assert!(
-        report.results.iter().any(|r| r.operation == "AttachPolicy"),
-        "{report:?}"
-    );
+    for operation in ["AttachPolicy", "Subscribe", "Unsubscribe"] {
+        assert!(
+            report.results.iter().any(|r| r.operation == operation),
+            "{operation}: {report:?}"
+        );
+    }
     let observation = observe(&aws, &settings).await;
     let metrics = Arc::new(spa_controller::monitoring::FleetMetrics::new("SpaIam"));
     let recorder = spa_controller::records::Recorder::start(
@@ -353,5 +373,9 @@ async fn the_life_cycle_runs_with_exactly_the_permissions_of_the_templates() {
         )
         .await,
         ["arn:aws:sqs:eu-west-1:123456789012:SpaIamAlerts"]
+    );
+    assert_eq!(
+        crate::common::topic_endpoints(&base, &exceptions).await,
+        ["sre@example.com"]
     );
 }

@@ -19,3 +19,4 @@ mod policies_emulator;
 mod policies_fakes;
 mod reports_emulator;
 mod reports_fakes;
+mod subscriptions_fakes;
