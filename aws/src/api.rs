@@ -130,6 +130,12 @@ pub const GET_DASHBOARD: Api = Api::new("GetDashboard", Family::CloudWatch);
 pub const PUT_DASHBOARD: Api = Api::new("PutDashboard", Family::CloudWatch);
 pub const CREATE_TABLE: Api = Api::new("CreateTable", Family::Other);
 
+// Cost Explorer (management account, us-east-1): billed per request.
+pub const GET_COST_AND_USAGE: Api = Api::new("GetCostAndUsage", Family::CostExplorer);
+
+// SES v2 of the automation account: the monthly cost e-mail.
+pub const SEND_EMAIL: Api = Api::new("SendEmail", Family::Ses);
+
 // SNS of the automation account: the exceptions topic, and confirming the subscriptions of
 // member accounts' alert topics to the alerts queue.
 pub const PUBLISH: Api = Api::new("Publish", Family::Sns);

@@ -111,6 +111,14 @@ impl fmt::Display for AwsError {
                 f,
                 " — the account and region hold the 10,000 standard parameters SSM allows: set automation.parameter_tier to intelligent-tiering or advanced, or features.with_account_parameters to false (docs/settings.md)"
             ),
+            ErrorKind::Terminal if self.code == "MessageRejected" => write!(
+                f,
+                " — SES sends only from a verified identity (the address of features.with_origin_email_recipient or its domain) and, in the SES sandbox, only to verified recipients"
+            ),
+            ErrorKind::Terminal if self.code == "DataUnavailableException" => write!(
+                f,
+                " — Cost Explorer has no data for this period yet (costs appear about a day late, a new organization's after Cost Explorer is enabled)"
+            ),
             _ => Ok(()),
         }
     }

@@ -17,6 +17,15 @@ pub struct IncidentSpec {
     pub raw_data: String,
     /// Idempotency: one incident per token (AWS keeps the first).
     pub client_token: String,
+    /// Links shown with the incident (related items of type attachment).
+    pub related: Vec<RelatedLink>,
+}
+
+/// A link shown with an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelatedLink {
+    pub title: String,
+    pub url: String,
 }
 
 /// The backend of Incident Manager.

@@ -16,12 +16,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub mod api;
+pub mod costs;
 pub mod error;
 pub mod events;
 pub mod fake;
 pub mod incidents;
 pub mod leases;
 pub mod limits;
+pub mod mail;
 pub mod members;
 pub mod metrics;
 pub mod monitoring;
@@ -37,11 +39,13 @@ pub mod topics;
 pub mod types;
 
 pub use api::Api;
+pub use costs::Costs;
 pub use error::{AwsError, ErrorKind};
 pub use events::Events;
-pub use incidents::{IncidentSpec, Incidents};
+pub use incidents::{IncidentSpec, Incidents, RelatedLink};
 pub use leases::Leases;
 pub use limits::{Family, Limiters, Quota, RetryPolicy};
+pub use mail::Mail;
 pub use members::{Member, MemberAccount, Members};
 pub use metrics::CallCounter;
 pub use monitoring::Monitoring;
@@ -70,6 +74,8 @@ pub struct Backends {
     pub records: Arc<dyn Records>,
     pub objects: Arc<dyn Objects>,
     pub monitoring: Arc<dyn Monitoring>,
+    pub costs: Arc<dyn Costs>,
+    pub mail: Arc<dyn Mail>,
 }
 
 /// The backends and the policy every call goes through. Cheap to clone.

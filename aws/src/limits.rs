@@ -101,6 +101,10 @@ pub enum Family {
     S3,
     /// CloudWatch metrics and dashboards of the automation account.
     CloudWatch,
+    /// Cost Explorer: a few requests a second, each billed $0.01.
+    CostExplorer,
+    /// SES v2: a new account sends one message a second (its sending rate).
+    Ses,
     Other,
 }
 
@@ -133,11 +137,15 @@ impl Family {
             // PutMetricData allows 500 a second, GetDashboard and PutDashboard far fewer:
             // spa sends a batch a minute and reads one dashboard per reconcile.
             Family::CloudWatch => Quota::new(10.0, 20.0),
+            // Cost Explorer throttles past a few requests a second; spa makes a handful a day.
+            Family::CostExplorer => Quota::new(1.0, 5.0),
+            // SES starts every account at one message a second (the sandbox rate).
+            Family::Ses => Quota::new(1.0, 1.0),
             Family::Other => Quota::new(10.0, 10.0),
         }
     }
 
-    pub const ALL: [Family; 22] = [
+    pub const ALL: [Family; 24] = [
         Family::OrgListRoots,
         Family::OrgListParents,
         Family::OrgListChildren,
@@ -159,6 +167,8 @@ impl Family {
         Family::DynamoDbWrite,
         Family::S3,
         Family::CloudWatch,
+        Family::CostExplorer,
+        Family::Ses,
         Family::Other,
     ];
 }

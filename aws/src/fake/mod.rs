@@ -12,9 +12,11 @@ use tokio::time::Instant;
 use crate::limits::{Family, TokenBucket};
 use crate::{Api, AwsError, CallCounter, ErrorKind, Page};
 
+mod costs;
 mod events;
 mod incidents;
 mod leases;
+mod mail;
 mod members;
 mod monitoring;
 mod objects;
@@ -25,9 +27,11 @@ mod queues;
 mod records;
 mod topics;
 
+pub use costs::{FakeCosts, LineItem};
 pub use events::FakeEvents;
 pub use incidents::FakeIncidents;
 pub use leases::FakeLeases;
+pub use mail::{FakeMail, SentMail};
 pub use members::{FakeMember, FakeMembers, FakeRole, FakeTopic, RunTime};
 pub use monitoring::FakeMonitoring;
 pub use objects::FakeObjects;
@@ -190,6 +194,8 @@ pub struct Fakes {
     pub records: Arc<FakeRecords>,
     pub objects: Arc<FakeObjects>,
     pub monitoring: Arc<FakeMonitoring>,
+    pub costs: Arc<FakeCosts>,
+    pub mail: Arc<FakeMail>,
 }
 
 impl Default for Fakes {
@@ -217,6 +223,8 @@ impl Fakes {
             records: Arc::new(FakeRecords::default()),
             objects: Arc::new(FakeObjects::default()),
             monitoring: Arc::new(FakeMonitoring::default()),
+            costs: Arc::new(FakeCosts::default()),
+            mail: Arc::new(FakeMail::default()),
         }
     }
 
@@ -234,6 +242,8 @@ impl Fakes {
             records: self.records.clone(),
             objects: self.objects.clone(),
             monitoring: self.monitoring.clone(),
+            costs: self.costs.clone(),
+            mail: self.mail.clone(),
         }
     }
 

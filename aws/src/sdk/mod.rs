@@ -21,9 +21,13 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::{Api, Aws, AwsError, Backends, ErrorKind, Limiters};
 
+#[cfg(test)]
+mod capture;
+mod costs;
 mod events;
 mod incidents;
 mod leases;
+mod mail;
 mod members;
 mod monitoring;
 mod objects;
@@ -136,6 +140,11 @@ pub async fn connect(options: &AwsOptions, limiters: Arc<Limiters>) -> Aws {
     let organizations = Arc::new(organizations::SdkOrganizations {
         client: aws_sdk_organizations::Client::from_conf(organizations_config),
     });
+    // Cost Explorer answers in us-east-1, with the organization's data to the management
+    // account only.
+    let costs_config = aws_sdk_costexplorer::config::Builder::from(&management)
+        .region(Region::new("us-east-1"))
+        .build();
     let backends = Backends {
         organizations: organizations.clone(),
         policies: organizations,
@@ -172,6 +181,12 @@ pub async fn connect(options: &AwsOptions, limiters: Arc<Limiters>) -> Aws {
         }),
         monitoring: Arc::new(monitoring::SdkMonitoring {
             client: aws_sdk_cloudwatch::Client::new(&base),
+        }),
+        costs: Arc::new(costs::SdkCosts {
+            client: aws_sdk_costexplorer::Client::from_conf(costs_config),
+        }),
+        mail: Arc::new(mail::SdkMail {
+            client: aws_sdk_sesv2::Client::new(&base),
         }),
     };
     Aws::new(backends, limiters)
