@@ -8,6 +8,7 @@ pub mod apply;
 /// The one door to AWS (crate `spa-aws`).
 pub use spa_aws as aws;
 pub mod cli;
+pub mod costs;
 pub mod deploy;
 pub mod desired;
 pub mod lifecycle;

@@ -107,46 +107,13 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
     ("service_control_policy", SERVICE_CONTROL_POLICY_KEYS),
 ];
 
-const NO_REPORTS: &str = "spa makes no cost report yet";
-const NOT_IMPLEMENTED_REPORTS: &str = "not implemented yet: spa makes no cost report";
-
 /// Keys that spa accepts, and checks, but does not use yet: `(dotted path, why)`. Each one a
 /// settings file sets gets a `warning[ignored-key]`. When a feature lands, removing its keys
 /// from this table is the only change needed here (docs/settings.md lists the table too).
-pub const IGNORED_KEYS: &[(&str, &str)] = &[
-    (
-        "automation.verbosity",
-        "the controller writes JSON lines filtered by RUST_LOG",
-    ),
-    ("features.with_cost_email_recipients", NO_REPORTS),
-    ("features.with_cost_extra_currencies", NO_REPORTS),
-    (
-        "features.with_origin_email_recipient",
-        "spa sends no e-mail yet",
-    ),
-    ("reporting.costs_prefix", NO_REPORTS),
-    (
-        "reporting.costs_daily_schedule_expression",
-        NOT_IMPLEMENTED_REPORTS,
-    ),
-    (
-        "reporting.costs_early_schedule_expression",
-        NOT_IMPLEMENTED_REPORTS,
-    ),
-    (
-        "reporting.costs_exchange_rates_url",
-        NOT_IMPLEMENTED_REPORTS,
-    ),
-    (
-        "reporting.costs_final_schedule_expression",
-        NOT_IMPLEMENTED_REPORTS,
-    ),
-    ("reporting.costs_markdown_template", NO_REPORTS),
-    (
-        "reporting.exceptions_prefix",
-        "not implemented yet: no cost report is attached to incidents",
-    ),
-];
+pub const IGNORED_KEYS: &[(&str, &str)] = &[(
+    "automation.verbosity",
+    "the controller writes JSON lines filtered by RUST_LOG",
+)];
 
 /// Why spa ignores the key at `path` (`section.key`), if it does.
 pub fn ignored_key(path: &str) -> Option<&'static str> {

@@ -232,7 +232,125 @@ fn load_inner(
     check_published_sizes(&settings, diagnostics);
     check_parameter_quota(&settings, diagnostics);
     check_subscriptions_topic(&settings, diagnostics);
+    check_costs(&settings, diagnostics);
     Some(settings)
+}
+
+/// Costs are on when `features.with_cost_management_tag` is set: the other cost keys do
+/// nothing without it, and the e-mail needs both a sender and recipients.
+fn check_costs(settings: &Settings, diagnostics: &mut Vec<Diagnostic>) {
+    let features = &settings.features;
+    let reporting = &settings.reporting;
+    // The exceptions prefix holds the costs linked from incidents: nothing without incidents.
+    if features.with_response_plan_arn.is_none()
+        && let Some(span) = reporting.exceptions_prefix.span
+    {
+        diagnostics.push(
+            Diagnostic::warning(
+                "ignored-key",
+                span,
+                "`reporting.exceptions_prefix` is ignored: it holds the costs linked from Incident Manager incidents, and settings start none",
+            )
+            .with_hint("set `features.with_response_plan_arn` to start an incident per exception, or remove this key"),
+        );
+    }
+    let first = |list: &[crate::Located<String>]| list.first().and_then(|v| v.span);
+    let set: [(&str, Option<Span>); 9] = [
+        (
+            "features.with_cost_email_recipients",
+            first(&features.with_cost_email_recipients),
+        ),
+        (
+            "features.with_cost_extra_currencies",
+            first(&features.with_cost_extra_currencies),
+        ),
+        (
+            "features.with_origin_email_recipient",
+            features
+                .with_origin_email_recipient
+                .as_ref()
+                .and_then(|v| v.span),
+        ),
+        ("reporting.costs_prefix", reporting.costs_prefix.span),
+        (
+            "reporting.costs_daily_schedule_expression",
+            reporting.costs_daily_schedule_expression.expression.span,
+        ),
+        (
+            "reporting.costs_early_schedule_expression",
+            reporting.costs_early_schedule_expression.expression.span,
+        ),
+        (
+            "reporting.costs_final_schedule_expression",
+            reporting.costs_final_schedule_expression.expression.span,
+        ),
+        (
+            "reporting.costs_exchange_rates_url",
+            reporting.costs_exchange_rates_url.span,
+        ),
+        (
+            "reporting.costs_markdown_template",
+            reporting
+                .costs_markdown_template
+                .as_ref()
+                .and_then(|v| v.span),
+        ),
+    ];
+    if features.with_cost_management_tag.span.is_none() {
+        for (path, span) in set {
+            if let Some(span) = span {
+                diagnostics.push(
+                    Diagnostic::warning(
+                        "ignored-key",
+                        span,
+                        format!("`{path}` is ignored: costs are off until `features.with_cost_management_tag` is set"),
+                    )
+                    .with_hint("set `features.with_cost_management_tag` (the account tag whose value is the cost center, `cost-center` in most organizations) to turn cost reports on"),
+                );
+            }
+        }
+        return;
+    }
+    // SES takes at most 50 recipients in one message.
+    if let Some(extra) = features.with_cost_email_recipients.get(50)
+        && let Some(span) = extra.span
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                "too-many-recipients",
+                span,
+                format!(
+                    "{} cost e-mail recipients: SES sends one message to at most 50 (this is the 51st)",
+                    features.with_cost_email_recipients.len()
+                ),
+            )
+            .with_hint("send it to a distribution list instead"),
+        );
+    }
+    let recipients = first(&features.with_cost_email_recipients);
+    let origin = features
+        .with_origin_email_recipient
+        .as_ref()
+        .and_then(|v| v.span);
+    match (recipients, origin) {
+        (Some(span), None) => diagnostics.push(
+            Diagnostic::warning(
+                "ignored-key",
+                span,
+                "`features.with_cost_email_recipients` is ignored without `features.with_origin_email_recipient`: the monthly e-mail needs a sender",
+            )
+            .with_hint("set `features.with_origin_email_recipient` to an address (or domain) verified in SES"),
+        ),
+        (None, Some(span)) => diagnostics.push(
+            Diagnostic::warning(
+                "ignored-key",
+                span,
+                "`features.with_origin_email_recipient` is ignored without `features.with_cost_email_recipients`: nobody receives the monthly e-mail",
+            )
+            .with_hint("list the FinOps addresses in `features.with_cost_email_recipients`"),
+        ),
+        _ => {}
+    }
 }
 
 /// The e-mail subscriptions are those of the topic `<env>Exceptions` of the automation
@@ -599,6 +717,53 @@ mod tests {
             0,
             "{}",
             with.render(diag::Style::Plain)
+        );
+    }
+
+    #[test]
+    fn cost_keys_say_when_they_do_nothing() {
+        let load_yaml = |yaml: &str| {
+            load(
+                &MemoryFiles::new().with("settings.yaml", yaml),
+                "settings.yaml",
+            )
+        };
+        let off = load_yaml(
+            "features:\n  with_cost_extra_currencies: [EUR]\nreporting:\n  costs_prefix: Costs\n",
+        );
+        let text = off.render(diag::Style::Plain);
+        assert!(
+            text.contains("`features.with_cost_extra_currencies` is ignored: costs are off"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`reporting.costs_prefix` is ignored: costs are off"),
+            "{text}"
+        );
+        assert_eq!(off.warning_count(), 2);
+
+        let no_sender = load_yaml(
+            "features:\n  with_cost_management_tag: cost-center\n  with_cost_email_recipients: [finops@example.com]\n",
+        );
+        let text = no_sender.render(diag::Style::Plain);
+        assert!(text.contains("needs a sender"), "{text}");
+        assert!(text.contains("settings.yaml:3:32"), "{text}");
+
+        let on = load_yaml(
+            "features:\n  with_cost_management_tag: cost-center\n  with_cost_email_recipients: [finops@example.com]\n  with_origin_email_recipient: spa@example.com\nreporting:\n  costs_prefix: Costs\n",
+        );
+        assert_eq!(on.warning_count(), 0, "{}", on.render(diag::Style::Plain));
+
+        let many: Vec<String> = (0..51).map(|i| format!("p{i}@example.com")).collect();
+        let crowd = load_yaml(&format!(
+            "features:\n  with_cost_management_tag: cost-center\n  with_origin_email_recipient: spa@example.com\n  with_cost_email_recipients: [{}]\n",
+            many.join(", ")
+        ));
+        assert!(crowd.valid().is_none());
+        assert!(
+            crowd
+                .render(diag::Style::Plain)
+                .contains("error[too-many-recipients]")
         );
     }
 

@@ -11,6 +11,7 @@ use crate::source::Revision;
 pub mod apply;
 pub mod args;
 pub mod controller;
+pub mod costs;
 pub mod deploy;
 pub mod dev;
 pub mod diff;

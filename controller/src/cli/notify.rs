@@ -41,7 +41,7 @@ pub struct TestArgs {
 pub fn run(command: &NotifyCommand, term: &Term) -> Result<Output, Failure> {
     let NotifyCommand::Test(args) = command;
     let (_, settings) = open_valid(&args.source, "nothing was sent", term.diagnostics_style())?;
-    let mut targets = Targets::from_settings(&settings, args.exceptions_topic_arn.clone());
+    let mut targets = Targets::from_settings(&settings, args.exceptions_topic_arn.clone(), None);
     targets.keep(&args.channel);
     if targets.channels().is_empty() {
         return Err(Failure::Usage(

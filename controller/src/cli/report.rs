@@ -14,6 +14,7 @@ use crate::reports::{ReportSettings, html, inventory, schedule};
 pub enum ReportCommand {
     Inventory(InventoryArgs),
     Activities(ActivitiesArgs),
+    Costs(super::costs::CostsArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,6 +117,7 @@ pub fn run(command: &ReportCommand, term: &Term) -> Result<Output, Failure> {
     match command {
         ReportCommand::Inventory(args) => run_inventory(args, term),
         ReportCommand::Activities(args) => run_activities(args, term),
+        ReportCommand::Costs(args) => super::costs::run(args, term),
     }
 }
 

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::Notification;
 use crate::aws::Aws;
+use crate::costs::exception::Place;
 
 /// Where notifications go, from the settings and the installation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,13 +21,21 @@ pub struct Targets {
     pub slack: Option<String>,
     /// `features.with_response_plan_arn`: an Incident Manager incident per notification.
     pub response_plan: Option<String>,
+    /// Where the account's month-to-date costs linked from its incident go: the reports
+    /// bucket, when the controller has one.
+    pub costs: Option<Place>,
 }
 
 impl Targets {
-    pub fn from_settings(settings: &spa_schema::Settings, topic: Option<String>) -> Targets {
+    pub fn from_settings(
+        settings: &spa_schema::Settings,
+        topic: Option<String>,
+        reports_bucket: Option<&str>,
+    ) -> Targets {
         let features = &settings.features;
         Targets {
             topic,
+            costs: Place::of(settings, reports_bucket),
             teams: features
                 .with_microsoft_webhook_on_alerts
                 .as_ref()
@@ -228,9 +237,44 @@ pub async fn post(
     }
 }
 
-/// Starts the incident of `n` and tags it with the label and what is known of the account.
-async fn incident(aws: &Aws, plan: &str, n: &Notification) -> Result<(), crate::aws::AwsError> {
+/// The link to the month-to-date costs of the account of `n`, when there is a place for
+/// them; a failure is logged and the incident goes on without it.
+async fn costs_link(
+    aws: &Aws,
+    place: Option<&Place>,
+    n: &Notification,
+) -> Option<crate::aws::RelatedLink> {
+    let account = n.exception.account.as_str();
+    // Exceptions about no account in particular have no costs to show.
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let today = jiff::tz::Offset::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date();
+    match crate::costs::exception::month_to_date(aws, place?, account, today).await {
+        Ok(link) => Some(crate::aws::RelatedLink {
+            title: link.title,
+            url: link.url,
+        }),
+        Err(error) => {
+            tracing::warn!(account, %error, "the incident goes without the account's costs");
+            None
+        }
+    }
+}
+
+/// Starts the incident of `n`, with the account's month-to-date costs linked, and tags it
+/// with the label and what is known of the account.
+async fn incident(
+    aws: &Aws,
+    plan: &str,
+    costs: Option<&Place>,
+    n: &Notification,
+) -> Result<(), crate::aws::AwsError> {
+    let related = costs_link(aws, costs, n).await.into_iter().collect();
     let spec = crate::aws::IncidentSpec {
+        related,
         response_plan_arn: plan.to_string(),
         title: headline(n).chars().take(200).collect(),
         impact: n.exception.impact.unwrap_or(4).clamp(1, 5),
@@ -265,10 +309,12 @@ async fn incident(aws: &Aws, plan: &str, n: &Notification) -> Result<(), crate::
     aws.tag_incident(&record, &tags).await
 }
 
-/// Sends `n` to `channel` at `address` (its topic, webhook or response plan).
+/// Sends `n` to `channel` at `address` (its topic, webhook or response plan); an incident
+/// links the account's costs written to `costs`.
 pub async fn send(
     channel: Channel,
     address: &str,
+    costs: Option<&Place>,
     n: &Notification,
     aws: &Aws,
     http: &reqwest::Client,
@@ -281,7 +327,9 @@ pub async fn send(
             .map_err(|e| e.to_string()),
         Channel::Teams => post(http, address, &teams_body(n)).await,
         Channel::Slack => post(http, address, &slack_body(n)).await,
-        Channel::Incidents => incident(aws, address, n).await.map_err(|e| e.to_string()),
+        Channel::Incidents => incident(aws, address, costs, n)
+            .await
+            .map_err(|e| e.to_string()),
     }
 }
 

@@ -184,7 +184,15 @@ pub async fn deliver(
                 tokio::time::sleep(Duration::from_secs(1 << (attempt - 1))).await;
             }
             pacer.wait(channel).await;
-            result = channels::send(channel, address, notification, aws, http).await;
+            result = channels::send(
+                channel,
+                address,
+                targets.costs.as_ref(),
+                notification,
+                aws,
+                http,
+            )
+            .await;
             if result.is_ok() {
                 break;
             }

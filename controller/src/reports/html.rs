@@ -14,18 +14,11 @@ const OLDEST: usize = 20;
 
 const STATES: [&str; 5] = ["vanilla", "assigned", "released", "expired", "(none)"];
 
+/// Text for HTML, inside elements and double-quoted attributes.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
+    // Writing into a String cannot fail.
+    let _ = pulldown_cmark_escape::escape_html(&mut out, text);
     out
 }
 

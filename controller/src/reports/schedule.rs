@@ -12,6 +12,8 @@ use spa_schema::schedule::Schedule;
 use super::activities::{self, Month};
 use super::{ReportSettings, inventory};
 use crate::aws::{Aws, AwsError};
+use crate::costs::fetch::CostError;
+use crate::costs::report::CostSettings;
 use crate::records::{Shadow, read_all};
 
 /// How often the schedules are looked at.
@@ -94,8 +96,21 @@ pub async fn upload_activities(
 /// A report and the period it covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Due {
-    Inventory { date: String },
-    Activities { month: Month },
+    Inventory {
+        date: String,
+    },
+    Activities {
+        month: Month,
+    },
+    /// The daily cost metric of a day (`YYYY-MM-DD`).
+    DailyCosts {
+        day: String,
+    },
+    /// The cost report of a month; `email`: the final one, which is mailed.
+    MonthlyCosts {
+        month: Month,
+        email: bool,
+    },
 }
 
 /// Whether the object at `key` is older than `firing` (or missing).
@@ -148,17 +163,73 @@ pub async fn due(
             }
         }
     }
+    due.extend(costs_due(aws, bucket, settings, now).await?);
     Ok(due)
 }
 
-/// Runs one due report.
-pub async fn run_one(
+/// The cost runs due at `now` (seconds), when settings turn costs on. The early and the
+/// final report of a month write the same files: when both are due (after a long outage),
+/// only the final one runs.
+async fn costs_due(
     aws: &Aws,
     bucket: &str,
     settings: &Settings,
+    now: i64,
+) -> Result<Vec<Due>, AwsError> {
+    let costs = CostSettings::of(settings);
+    let reporting = &settings.reporting;
+    let mut due = Vec::new();
+    if !costs.enabled {
+        return Ok(due);
+    }
+    if let Some(firing) = latest_firing(
+        &reporting.costs_daily_schedule_expression.schedule,
+        now,
+        2 * 86_400,
+    ) {
+        let day = crate::costs::daily::day_for(firing.saturating_mul(1000));
+        if older(aws, bucket, &crate::costs::daily::key(&costs, &day), firing).await? {
+            due.push(Due::DailyCosts { day });
+        }
+    }
+    for (schedule, email) in [
+        (&reporting.costs_final_schedule_expression.schedule, true),
+        (&reporting.costs_early_schedule_expression.schedule, false),
+    ] {
+        if let Some(firing) = latest_firing(schedule, now, 32 * 86_400) {
+            let month = Month::of(firing.saturating_mul(1000)).previous();
+            let key = crate::costs::run::manifest_key(&costs, month);
+            let planned = due
+                .iter()
+                .any(|d| matches!(d, Due::MonthlyCosts { month: m, .. } if *m == month));
+            if !planned && older(aws, bucket, &key, firing).await? {
+                due.push(Due::MonthlyCosts { month, email });
+            }
+        }
+    }
+    Ok(due)
+}
+
+/// Runs one due report at `now` (seconds); the objects it wrote.
+pub async fn run_one(
+    aws: &Aws,
+    http: &reqwest::Client,
+    bucket: &str,
+    settings: &Settings,
     due: &Due,
+    now: i64,
 ) -> Result<usize, AwsError> {
     let report = ReportSettings::of(settings);
+    let costs = CostSettings::of(settings);
+    let failed = |e: CostError| match e {
+        CostError::Aws(e) => e,
+        other => AwsError::named(
+            "GetCostAndUsage",
+            crate::aws::ErrorKind::Terminal,
+            "CostReport",
+            other.to_string(),
+        ),
+    };
     match due {
         Due::Inventory { date } => upload_inventory(aws, bucket, &report, date)
             .await
@@ -166,6 +237,17 @@ pub async fn run_one(
         Due::Activities { month } => upload_activities(aws, bucket, &report, *month)
             .await
             .map(|keys| keys.len() + 1),
+        Due::DailyCosts { day } => crate::costs::run::daily(aws, bucket, &costs, day)
+            .await
+            .map(|_| 1)
+            .map_err(failed),
+        Due::MonthlyCosts { month, email } => {
+            let today = date_of(now);
+            crate::costs::run::monthly(aws, http, bucket, &costs, *month, &today, *email)
+                .await
+                .map(|(_, manifest)| manifest.files.len() + 1)
+                .map_err(failed)
+        }
     }
 }
 
@@ -178,6 +260,7 @@ pub async fn run(
     settings: impl Fn() -> std::sync::Arc<Settings> + Send + Sync,
     may_run: impl Fn() -> bool + Send + Sync,
 ) {
+    let http = reqwest::Client::new();
     loop {
         tokio::time::sleep(EVERY).await;
         if !may_run() {
@@ -194,7 +277,7 @@ pub async fn run(
             }
         };
         for report in due {
-            match run_one(&aws, &bucket, &settings, &report).await {
+            match run_one(&aws, &http, &bucket, &settings, &report, now).await {
                 Ok(objects) => tracing::info!(?report, objects, "report written"),
                 Err(error) => {
                     tracing::warn!(?report, "cannot write a report: {error}");

@@ -173,6 +173,7 @@ impl Controller {
                 event_bus: options.event_bus.clone(),
                 alerts_queue_url: options.alerts_queue_url.clone(),
                 exceptions_topic_arn: options.exceptions_topic_arn.clone(),
+                reports_bucket: options.reports_bucket.clone(),
                 ..Default::default()
             };
             let notifier = crate::notify::Notifier::start(aws.clone(), NOTIFY_WINDOW);

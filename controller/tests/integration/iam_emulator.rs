@@ -54,7 +54,7 @@ fn policy(actions: &[String]) -> String {
 
 fn settings(ou: &str) -> Arc<Settings> {
     let yaml = format!(
-        "environment_identifier: SpaIam\nautomation:\n  account_id: \"123456789012\"\n  region: eu-west-1\n  role_arn_to_manage_accounts: arn:aws:iam::{MANAGEMENT}:role/{MANAGEMENT_ROLE}\n  role_name_to_manage_codebuild: {MEMBER_ROLE}\nfeatures:\n  with_email_subscriptions_on_alerts: [sre@example.com]\nworker:\n  preparation_buildspec_template_file: prep.yaml\norganizational_units:\n  - identifier: {ou}\n    preparation:\n      feature: enabled\nservice_control_policies:\n  - name: NoRoot\n    file: deny.json\n    organizational_units: [{ou}]\n  - name: WhilePrepared\n    file: deny.json\n    organizational_units: [{ou}]\n    states: [assigned]\n"
+        "environment_identifier: SpaIam\nautomation:\n  account_id: \"123456789012\"\n  region: eu-west-1\n  role_arn_to_manage_accounts: arn:aws:iam::{MANAGEMENT}:role/{MANAGEMENT_ROLE}\n  role_name_to_manage_codebuild: {MEMBER_ROLE}\nfeatures:\n  with_email_subscriptions_on_alerts: [sre@example.com]\n  with_cost_management_tag: cost-center\n  with_cost_email_recipients: [finops@example.com]\n  with_origin_email_recipient: '\"SPA\" <spa@example.com>'\nworker:\n  preparation_buildspec_template_file: prep.yaml\norganizational_units:\n  - identifier: {ou}\n    preparation:\n      feature: enabled\nservice_control_policies:\n  - name: NoRoot\n    file: deny.json\n    organizational_units: [{ou}]\n  - name: WhilePrepared\n    file: deny.json\n    organizational_units: [{ou}]\n    states: [assigned]\n"
     );
     let files = MemoryFiles::new()
         .with("settings.yaml", yaml.as_str())
@@ -211,6 +211,33 @@ async fn the_life_cycle_runs_with_exactly_the_permissions_of_the_templates() {
         .await
         .unwrap();
 
+    // The sender identity of the cost e-mail; a month of costs in Cost Explorer.
+    aws_sdk_sesv2::Client::new(&base)
+        .create_email_identity()
+        .email_identity("spa@example.com")
+        .send()
+        .await
+        .unwrap();
+    let costs = serde_json::json!({"account_id": MANAGEMENT, "results": [{
+        "ResultsByTime": [{
+            "TimePeriod": {"Start": "2026-11-01", "End": "2026-12-01"},
+            "Groups": [{"Keys": [ana.clone(), "AWS Lambda"],
+                        "Metrics": {"UnblendedCost": {"Amount": "1.25", "Unit": "USD"}}}],
+            "Estimated": false
+        }]
+    }]});
+    let (code, body) = spa_tests::http::request(
+        "POST",
+        &format!(
+            "{}/moto-api/static/ce/cost-and-usage-results",
+            emulator.endpoint
+        ),
+        None,
+        Some(&costs.to_string()),
+    )
+    .unwrap();
+    assert_eq!(code, 201, "{body}");
+
     enforce(&emulator, "0");
     let spa = AwsOptions {
         static_credentials: Some((
@@ -321,6 +348,31 @@ async fn the_life_cycle_runs_with_exactly_the_permissions_of_the_templates() {
     )
     .await
     .unwrap();
+    // The cost report: Cost Explorer with the management role, the files and the e-mail
+    // with the task role.
+    let (made, manifest) = spa_controller::costs::run::monthly(
+        &aws,
+        &reqwest::Client::new(),
+        "spaiam-reports",
+        &spa_controller::costs::report::CostSettings::of(&settings),
+        spa_controller::reports::activities::Month {
+            year: 2026,
+            month: 11,
+        },
+        "2026-12-14",
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(made.requests, 3);
+    assert!(
+        matches!(
+            manifest.email,
+            spa_controller::costs::run::Mailed::Sent { .. }
+        ),
+        "{:?}",
+        manifest.email
+    );
 
     // With the templates' actions, the whole preparation went through.
     let ana_tags = tags(&ana).await;

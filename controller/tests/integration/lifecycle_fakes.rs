@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use spa_controller::aws::fake::{
-    self, Behaviour, FakeEvents, FakeMember, FakeMembers, FakeOrganizations, Fakes,
+    self, Behaviour, FakeEvents, FakeMember, FakeMembers, FakeOrganizations, Fakes, LineItem,
 };
 use spa_controller::aws::{BuildStatus, Clock, api};
 use spa_controller::lifecycle::engine::{Engine, EngineOptions, Step, accounts_from};
@@ -824,6 +824,144 @@ async fn an_exception_becomes_an_incident_tagged_with_the_account() {
         world.events_of(B).last().map(String::as_str),
         Some("GenericException")
     );
+}
+
+/// An incident links the month-to-date costs of its account by service: a workbook in the
+/// reports bucket under the exceptions prefix, behind the S3 console (credentials needed),
+/// written once a day per account (Cost Explorer bills each request); an exception about an
+/// account without costs gets an empty one; without Cost Explorer the incident still starts.
+#[tokio::test(start_paused = true)]
+async fn an_incident_links_the_month_to_date_costs_of_its_account() {
+    let plan = "arn:aws:ssm-incidents::123456789012:response-plan/SpaTestPlan";
+    let items = format!("{BOTH}features:\n  with_response_plan_arn: {plan}\n");
+    let world = World::new(
+        &[
+            (A, &[("account-state", "assigned")]),
+            (B, &[("account-state", "assigned")]),
+        ],
+        settings(&items, "rate(7 days)"),
+        FakeMember::default,
+    );
+    let today = jiff::tz::Offset::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date();
+    let (start, _) = spa_controller::costs::fetch::month_to_date(today);
+    let line = |account: &str, service: &str, record: &str, amount: &str| LineItem {
+        day: start.clone(),
+        account: account.into(),
+        service: service.into(),
+        usage_type: format!("{service}-Usage"),
+        record_type: record.into(),
+        amount: amount.into(),
+    };
+    world.fakes.costs.extend([
+        line(A, "Amazon EC2", "Usage", "41.5"),
+        line(A, "Amazon EC2", "Usage", "0.25"),
+        line(A, "Amazon S3", "Usage", "3.2E-7"),
+        line(A, "AWS Key Management Service", "Usage", "1"),
+        line(A, "Amazon EC2", "Credit", "-40"),
+        line(B, "Amazon EC2", "Usage", "999"),
+    ]);
+    let bucket = "spatest-reports";
+    let options = EngineOptions {
+        reports_bucket: Some(bucket.into()),
+        ..quick()
+    };
+    let (engine, _notifier) = world.engine_notifying(options).await;
+    let exception = |account: &str, title: &str| spa_controller::lifecycle::events::Exception {
+        account: account.into(),
+        title: title.into(),
+        message: "m".into(),
+        impact: None,
+    };
+    let generic = spa_controller::lifecycle::machine::Event::GenericException;
+    engine.raise(generic, &exception(A, "first")).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+
+    let started = world.fakes.incidents.started();
+    assert_eq!(started.len(), 1, "{started:?}");
+    let related = &started[0].1.related;
+    assert_eq!(related.len(), 1, "{related:?}");
+    let key = format!(
+        "SpaReports/Exceptions/{A}/{}/{today}-{A}-costs.xlsx",
+        today.strftime("%Y/%m")
+    );
+    let encoded: String =
+        percent_encoding::utf8_percent_encode(&key, percent_encoding::NON_ALPHANUMERIC).collect();
+    assert_eq!(
+        related[0].url,
+        format!(
+            "https://eu-west-1.console.aws.amazon.com/s3/object/{bucket}?region=eu-west-1&prefix={encoded}"
+        )
+    );
+    assert!(related[0].title.contains(A), "{}", related[0].title);
+    let (bytes, content_type) = world.fakes.objects.get(bucket, &key).expect("the workbook");
+    assert!(content_type.contains("spreadsheetml"), "{content_type}");
+    let read = crate::workbooks::read(&bytes, "Services");
+    let column =
+        |c: usize| -> Vec<String> { read.values.iter().map(|r| r[c].to_string()).collect() };
+    // The costliest first, credits left out, one row per service, then the total.
+    assert_eq!(
+        column(2),
+        [
+            "Service",
+            "Amazon EC2",
+            "AWS Key Management Service",
+            "Amazon S3",
+            "TOTAL"
+        ]
+    );
+    assert_eq!(read.values[1][3], calamine::Data::Float(41.75));
+    assert_eq!(read.values[4][3], calamine::Data::Float(42.75000032));
+    assert!(
+        read.formulas[4][3].starts_with("SUBTOTAL(9,"),
+        "{:?}",
+        read.formulas[4]
+    );
+    assert_eq!(
+        world
+            .fakes
+            .costs
+            .behaviour
+            .served
+            .calls(api::GET_COST_AND_USAGE),
+        1
+    );
+
+    // Another exception about A the same day: the same file, no second request.
+    engine
+        .raise(
+            spa_controller::lifecycle::machine::Event::FailedCodebuildException,
+            &exception(A, "second"),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let started = world.fakes.incidents.started();
+    assert_eq!(started.len(), 2);
+    assert_eq!(started[1].1.related, started[0].1.related);
+    assert_eq!(
+        world
+            .fakes
+            .costs
+            .behaviour
+            .served
+            .calls(api::GET_COST_AND_USAGE),
+        1
+    );
+
+    // Cost Explorer refuses (no data yet): the incident starts without the link.
+    world.fakes.costs.set_today("2000-01-01");
+    engine.raise(generic, &exception(B, "third")).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let started = world.fakes.incidents.started();
+    assert_eq!(started.len(), 3);
+    assert!(
+        started[2].1.related.is_empty(),
+        "{:?}",
+        started[2].1.related
+    );
+    assert_eq!(world.fakes.objects.keys(bucket).len(), 1);
 }
 
 /// A new account moved into a managed OU is enrolled from its event, without a full

@@ -58,6 +58,8 @@ pub struct EngineOptions {
     pub alerts_queue_url: Option<String>,
     /// The SNS topic `<env>Exceptions` exceptions are published on, if any.
     pub exceptions_topic_arn: Option<String>,
+    /// The reports bucket: incidents link the account's costs written there.
+    pub reports_bucket: Option<String>,
 }
 
 impl Default for EngineOptions {
@@ -70,6 +72,7 @@ impl Default for EngineOptions {
             expire_now: false,
             alerts_queue_url: None,
             exceptions_topic_arn: None,
+            reports_bucket: None,
         }
     }
 }

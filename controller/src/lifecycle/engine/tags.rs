@@ -115,6 +115,7 @@ impl Engine {
             let targets = crate::notify::Targets::from_settings(
                 &config.settings,
                 self.options.exceptions_topic_arn.clone(),
+                self.options.reports_bucket.as_deref(),
             );
             let mut account_tags = Vec::new();
             if let Some(known) = self.known(&exception.account) {
