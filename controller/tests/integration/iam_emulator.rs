@@ -373,6 +373,21 @@ async fn the_life_cycle_runs_with_exactly_the_permissions_of_the_templates() {
         "{:?}",
         manifest.email
     );
+    // An incident's link to an account's costs: HeadObject, Cost Explorer, PutObject.
+    let place = spa_controller::costs::exception::Place {
+        bucket: "spaiam-reports".into(),
+        region: "eu-west-1".into(),
+        prefix: settings.reporting.exceptions_prefix.value.clone(),
+    };
+    let link = spa_controller::costs::exception::month_to_date(
+        &aws,
+        &place,
+        &ana,
+        "2026-12-03".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(link.requests, 1);
 
     // With the templates' actions, the whole preparation went through.
     let ana_tags = tags(&ana).await;
