@@ -27,20 +27,8 @@ const UNITS: usize = 50;
 const CENTERS: usize = 200;
 const UNMANAGED: usize = 500;
 
-/// `VmRSS` and `VmHWM` (peak) of this process, in MiB.
-fn memory() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 1024.0
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
+mod common;
+use common::memory;
 
 fn main() {
     let settings = load(

@@ -24,17 +24,8 @@ use spa_schema::{MemoryFiles, load};
 /// Friday 2026-11-20 18:00:00 UTC, a firing of `cron(0 18 ? * FRI *)`.
 const FRIDAY_18: i64 = 1_795_197_600;
 
-/// A line of /proc/self/status, in MiB (`VmRSS:`, `VmHWM:` the peak).
-fn memory_mib(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
-}
+mod common;
+use common::memory;
 
 /// The inventory of 10,000 shadows, measured first, in a process that holds nothing else.
 async fn inventory() {
@@ -74,7 +65,7 @@ async fn inventory() {
         fakes.records.insert(&tables.shadows, to_item(&shadow));
     }
     let aws = fakes.aws();
-    let before = memory_mib("VmRSS:");
+    let before = memory().0;
     let wall = Instant::now();
     let report = ReportSettings::of(&settings);
     let key = schedule::upload_inventory(&aws, "bench", &report, "2026-11-21")
@@ -88,7 +79,7 @@ async fn inventory() {
         served.count(api::SCAN, "ok"),
         body.len() as f64 / 1_000_000.0,
         body.iter().filter(|b| **b == b'\n').count() - 1,
-        memory_mib("VmHWM:")
+        memory().1
     );
 }
 

@@ -269,6 +269,18 @@ impl Emulator {
         assert_eq!(code, 200, "emulator reset: {body}");
     }
 
+    /// Gives Cost Explorer, as `account` calls it, the answers to its next distinct
+    /// GetCostAndUsage requests, in order (the same request gets the same answer again).
+    pub fn give_costs(&self, account: &str, answers: &[serde_json::Value]) {
+        let url = format!(
+            "{}/moto-api/static/ce/cost-and-usage-results",
+            self.endpoint
+        );
+        let body = serde_json::json!({"account_id": account, "results": answers}).to_string();
+        let (code, body) = http::request("POST", &url, None, Some(&body)).expect("costs given");
+        assert_eq!(code, 201, "costs given: {body}");
+    }
+
     /// The environment that points spa (and any AWS SDK) at this emulator.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![

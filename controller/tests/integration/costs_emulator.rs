@@ -8,7 +8,6 @@
 
 use std::str::FromStr;
 
-use mail_parser::MimeHeaders;
 use rust_decimal::Decimal;
 use spa_controller::aws::sdk::{AwsOptions, sdk_config};
 use spa_tests::{Emulator, GitRepo, Run};
@@ -158,18 +157,7 @@ async fn a_month_of_costs_is_reported_in_s3_and_mailed_with_its_summaries() {
         .await
         .unwrap();
     // Cost Explorer answers the management account, where spa asks.
-    let injected = serde_json::json!({"account_id": MANAGEMENT, "results": answers()});
-    let (code, body) = spa_tests::http::request(
-        "POST",
-        &format!(
-            "{}/moto-api/static/ce/cost-and-usage-results",
-            emulator.endpoint
-        ),
-        None,
-        Some(&injected.to_string()),
-    )
-    .unwrap();
-    assert_eq!(code, 201, "{body}");
+    emulator.give_costs(MANAGEMENT, &answers());
 
     let run = emulator.spa(
         repo.path(),
@@ -330,16 +318,7 @@ async fn a_month_of_costs_is_reported_in_s3_and_mailed_with_its_summaries() {
             .unwrap()
             .contains("<h1>Personal AWS accounts of Example Corp - costs of 2026-11</h1>")
     );
-    let mut attachments: Vec<(String, Vec<u8>)> = message
-        .attachments()
-        .map(|a| {
-            (
-                a.attachment_name().unwrap().to_string(),
-                a.contents().to_vec(),
-            )
-        })
-        .collect();
-    attachments.sort();
+    let attachments = workbooks::attachments(&message);
     let names: Vec<&str> = attachments.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use mail_parser::MimeHeaders;
 use rust_decimal::Decimal;
 use spa_controller::aws::fake::{Fakes, LineItem};
 use spa_controller::aws::{Aws, Family, Limiters, Quota, api};
@@ -292,16 +291,7 @@ async fn a_month_is_reported_to_the_cent_and_mailed_with_its_summaries() {
     assert_eq!(message.subject(), Some("Summary cost report for 2026-11"));
     assert!(message.body_text(0).unwrap().contains("# Costs of 2026-11"));
     assert!(message.body_html(0).unwrap().contains("<table>"));
-    let mut attached: Vec<(String, Vec<u8>)> = message
-        .attachments()
-        .map(|a| {
-            (
-                a.attachment_name().unwrap().to_string(),
-                a.contents().to_vec(),
-            )
-        })
-        .collect();
-    attached.sort();
+    let attached = workbooks::attachments(&message);
     let names: Vec<&str> = attached.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,

@@ -218,25 +218,17 @@ async fn the_life_cycle_runs_with_exactly_the_permissions_of_the_templates() {
         .send()
         .await
         .unwrap();
-    let costs = serde_json::json!({"account_id": MANAGEMENT, "results": [{
-        "ResultsByTime": [{
-            "TimePeriod": {"Start": "2026-11-01", "End": "2026-12-01"},
-            "Groups": [{"Keys": [ana.clone(), "AWS Lambda"],
-                        "Metrics": {"UnblendedCost": {"Amount": "1.25", "Unit": "USD"}}}],
-            "Estimated": false
-        }]
-    }]});
-    let (code, body) = spa_tests::http::request(
-        "POST",
-        &format!(
-            "{}/moto-api/static/ce/cost-and-usage-results",
-            emulator.endpoint
-        ),
-        None,
-        Some(&costs.to_string()),
-    )
-    .unwrap();
-    assert_eq!(code, 201, "{body}");
+    emulator.give_costs(
+        MANAGEMENT,
+        &[serde_json::json!({
+            "ResultsByTime": [{
+                "TimePeriod": {"Start": "2026-11-01", "End": "2026-12-01"},
+                "Groups": [{"Keys": [ana.clone(), "AWS Lambda"],
+                            "Metrics": {"UnblendedCost": {"Amount": "1.25", "Unit": "USD"}}}],
+                "Estimated": false
+            }]
+        })],
+    );
 
     enforce(&emulator, "0");
     let spa = AwsOptions {

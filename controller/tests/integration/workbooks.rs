@@ -1,5 +1,6 @@
 //! Reads the cost reports back as a person's tools would: workbooks with a real reader
-//! (calamine), CSV with a CSV parser; checks every total against the rows it sums.
+//! (calamine), CSV with a CSV parser, e-mails with a MIME parser; checks every total
+//! against the rows it sums.
 
 use std::io::Cursor;
 use std::str::FromStr;
@@ -162,4 +163,20 @@ pub fn check_pair(csv: &[u8], xlsx: &[u8], sheet: &str, from: usize) -> Vec<Deci
         assert_eq!(sum, *total, "{sheet}: column {}", from + offset);
     }
     exact
+}
+
+/// The attachments of an e-mail as (file name, contents), by name.
+pub fn attachments(message: &mail_parser::Message<'_>) -> Vec<(String, Vec<u8>)> {
+    use mail_parser::MimeHeaders;
+    let mut attached: Vec<(String, Vec<u8>)> = message
+        .attachments()
+        .map(|a| {
+            (
+                a.attachment_name().unwrap_or_default().to_string(),
+                a.contents().to_vec(),
+            )
+        })
+        .collect();
+    attached.sort();
+    attached
 }
