@@ -138,14 +138,18 @@ fn follows_the_branch_skips_invalid_commits_and_obeys_operators() {
     assert_eq!(code, 401, "no token, no resync");
     let (code, _) = controller.request("POST", "/resync", Some(ADMIN_TOKEN), None);
     assert_eq!(code, 202);
+    // The 22 managed accounts' tags, and the tags of the example's 5 policies (the same
+    // API): each once. Counted once the reads have stopped, so that none is missed.
+    let expected = before + 22.0 + 5.0;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while controller.metric(tags) < before + 22.0 && std::time::Instant::now() < deadline {
+    while controller.metric(tags) < expected && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
+    std::thread::sleep(std::time::Duration::from_secs(3));
     assert_eq!(
         controller.metric(tags),
-        before + 22.0,
-        "a resync reads each of the 22 managed accounts once"
+        expected,
+        "a resync reads the tags of each managed account and of each of spa's policies once"
     );
 
     // Suspended: nothing is applied; resumed: the pending commit is applied.
