@@ -232,24 +232,24 @@ struct Features {
     with_account_parameters: Option<bool>,
     /// Run on ARM (Graviton). Default: false.
     with_arm_architecture: Option<bool>,
-    /// Recipients of monthly cost reports.
+    /// Recipients of the monthly cost e-mail (at most 50; needs `with_origin_email_recipient`).
     with_cost_email_recipients: Option<Vec<String>>,
-    /// Extra currencies in cost reports (ISO 4217).
+    /// Extra currencies in cost reports (ISO 4217): one more charges summary each.
     with_cost_extra_currencies: Option<Vec<String>>,
-    /// Tag key used for cost management. Default: cost-center.
+    /// The account tag whose value is the cost center; setting it turns the cost reports on. Default: cost-center.
     with_cost_management_tag: Option<String>,
     /// CSV files of tags and variables, relative to settings.yaml.
     with_csv_files: Option<Vec<String>>,
-    /// Recipients of alerts (not managed by spa yet: subscribe them to `<env>Exceptions`).
+    /// E-mail subscriptions of `<env>Exceptions`, kept as desired state by plan and apply (needs `automation.account_id`).
     with_email_subscriptions_on_alerts: Option<Vec<String>>,
     /// End-user documents: label to path.
     with_end_user_documents: Option<BTreeMap<String, String>>,
     /// Microsoft Teams Workflows webhook: every exception is posted as an Adaptive Card. https (http only to 127.0.0.1 or localhost).
     #[schemars(regex(pattern = r"^(https://|http://(127\.0\.0\.1|localhost)([:/?#]|$))"))]
     with_microsoft_webhook_on_alerts: Option<String>,
-    /// Sender of automated e-mails, optionally with a display name.
+    /// Sender of the cost e-mail (an SES identity), optionally with a display name.
     with_origin_email_recipient: Option<String>,
-    /// ARN of an Incident Manager response plan: every exception starts an incident.
+    /// ARN of an Incident Manager response plan: every exception starts an incident, which links the account's month-to-date costs.
     #[schemars(regex(pattern = r"^arn:"))]
     with_response_plan_arn: Option<String>,
     /// Slack incoming webhook: every exception is posted. https (http only to 127.0.0.1 or localhost).
@@ -270,7 +270,7 @@ struct Reporting {
     /// When the activities of the month so far are reported (UTC). Default: `cron(42 3 ? * SAT *)`.
     #[schemars(regex(pattern = SCHEDULE))]
     activities_month_to_date_schedule_expression: Option<String>,
-    /// Default: SpaReports/Costs.
+    /// Where the monthly cost reports are written. Default: SpaReports/Costs.
     costs_prefix: Option<String>,
     /// When the daily cost metric is computed (UTC). Default: `cron(42 0 * * ? *)`.
     #[schemars(regex(pattern = SCHEDULE))]
@@ -286,7 +286,7 @@ struct Reporting {
     costs_final_schedule_expression: Option<String>,
     /// Markdown of cost report e-mails; `{month}` is replaced.
     costs_markdown_template: Option<String>,
-    /// Default: SpaReports/Exceptions.
+    /// Where the costs an incident links are written (with `with_response_plan_arn`). Default: SpaReports/Exceptions.
     exceptions_prefix: Option<String>,
     /// Default: SpaReports/Inventories.
     inventories_prefix: Option<String>,

@@ -21,6 +21,13 @@ struct Previous {
     errors: u64,
 }
 
+/// What a total grew by since `previous`, which becomes the total.
+fn since(previous: &mut u64, total: u64) -> f64 {
+    let grown = total.saturating_sub(*previous);
+    *previous = total;
+    grown as f64
+}
+
 fn total(counter: &crate::aws::CallCounter) -> (u64, u64) {
     let snapshot = counter.snapshot();
     let calls = snapshot.values().sum();
@@ -40,36 +47,27 @@ pub async fn send(shared: Arc<Shared>, engine: Arc<Engine>, aws: Aws) {
         tick.tick().await;
         let fleet = &shared.fleet;
         let (calls, throttles) = total(&shared.calls);
-        fleet.gauge(
-            "AwsCalls",
-            None,
-            calls.saturating_sub(previous.calls) as f64,
-        );
+        fleet.gauge("AwsCalls", None, since(&mut previous.calls, calls));
         fleet.gauge(
             "AwsThrottles",
             None,
-            throttles.saturating_sub(previous.throttles) as f64,
+            since(&mut previous.throttles, throttles),
         );
-        previous.calls = calls;
-        previous.throttles = throttles;
         fleet.gauge("LifecycleQueueDepth", None, engine.queue.len() as f64);
         fleet.gauge("ParkedAccounts", None, engine.parked_count() as f64);
         if let Some(recorder) = engine.recorder() {
             use std::sync::atomic::Ordering::Relaxed;
-            let dropped = recorder.counters.dropped.load(Relaxed);
-            let errors = recorder.counters.errors.load(Relaxed);
+            let counters = &recorder.counters;
             fleet.gauge(
                 "RecordsDropped",
                 None,
-                dropped.saturating_sub(previous.dropped) as f64,
+                since(&mut previous.dropped, counters.dropped.load(Relaxed)),
             );
             fleet.gauge(
                 "RecordErrors",
                 None,
-                errors.saturating_sub(previous.errors) as f64,
+                since(&mut previous.errors, counters.errors.load(Relaxed)),
             );
-            previous.dropped = dropped;
-            previous.errors = errors;
         }
         if let Err(error) = fleet.flush(&aws, engine.now_ms()).await {
             tracing::warn!("cannot send the fleet's metrics to CloudWatch: {error}");
