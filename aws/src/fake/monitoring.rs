@@ -56,6 +56,19 @@ impl Monitoring for FakeMonitoring {
                 ),
             ));
         }
+        // As CloudWatch: one bad dimension value refuses the whole call.
+        if let Some((name, value)) = data
+            .iter()
+            .flat_map(|d| &d.dimensions)
+            .find(|(_, v)| !crate::monitoring::valid_dimension_value(v))
+        {
+            return Err(AwsError::new(
+                api::PUT_METRIC_DATA,
+                ErrorKind::Terminal,
+                "InvalidParameterValue",
+                format!("the value of dimension {name} ({value:?}) must be ASCII and not blank"),
+            ));
+        }
         self.data
             .lock()
             .unwrap_or_else(|p| p.into_inner())

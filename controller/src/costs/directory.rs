@@ -13,7 +13,7 @@ use crate::aws::{Aws, AwsError, ErrorKind};
 use crate::records::Shadow;
 
 /// The cost center of an account without the cost tag.
-pub const NO_COST_TAG: &str = "NoCostTag";
+pub use crate::records::NO_COST_TAG;
 /// The unit of an account directly under the root.
 pub const ROOT_UNIT: &str = "Root";
 /// At most this many OUs are walked: AWS allows 1,000 by default (5 levels deep).
@@ -47,10 +47,8 @@ impl Directory {
 }
 
 fn cost_center(tags: impl IntoIterator<Item = (String, String)>, key: &str) -> String {
-    tags.into_iter()
-        .find(|(k, v)| k == key && !v.is_empty())
-        .map(|(_, v)| v)
-        .unwrap_or_else(|| NO_COST_TAG.to_string())
+    let value = tags.into_iter().find(|(k, _)| k == key).map(|(_, v)| v);
+    crate::records::cost_center(value.as_deref())
 }
 
 /// Every account under the root with the name of its unit, walking the OU tree.

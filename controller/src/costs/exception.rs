@@ -25,7 +25,12 @@ impl Place {
         Some(Place {
             bucket: bucket?.to_string(),
             region: crate::monitoring::dashboard::region(settings),
-            prefix: settings.reporting.exceptions_prefix.value.clone(),
+            prefix: settings
+                .reporting
+                .exceptions_prefix
+                .value
+                .trim_matches('/')
+                .to_string(),
         })
     }
 

@@ -455,7 +455,6 @@ pub fn sweep_once(engine: &Engine) -> usize {
     queued
 }
 
-/// Every `interval`, sweeps: AWS delivers events best-effort.
 /// Every minute, raises the transactions open for longer than their lifetime
 /// (`metering.transactions_ttl_in_seconds`): an on-boarding or a maintenance that never
 /// ended is a `FailedOnBoardingException` or a `FailedMaintenanceException`, once.
@@ -472,6 +471,10 @@ pub async fn raise_stale_transactions(engine: &Engine) -> usize {
     let Some(recorder) = engine.recorder() else {
         return 0;
     };
+    // A standby or a suspended controller raises nothing: the leader does.
+    if !engine.may_move() {
+        return 0;
+    }
     let lifetime = recorder.config().lifetimes.transactions_seconds;
     let mut raised = 0;
     for open in recorder.expired(engine.now_ms()) {
@@ -495,6 +498,7 @@ pub async fn raise_stale_transactions(engine: &Engine) -> usize {
         match engine.raise(event, &exception).await {
             Ok(()) => {
                 raised += 1;
+                recorder.forget(&open.account);
                 recorder.record(Fact::Expired {
                     account: open.account,
                 });
@@ -507,6 +511,7 @@ pub async fn raise_stale_transactions(engine: &Engine) -> usize {
     raised
 }
 
+/// Every `interval`, sweeps: AWS delivers events best-effort.
 pub async fn sweep(engine: Arc<Engine>, interval: Duration) {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     loop {

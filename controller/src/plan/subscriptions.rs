@@ -3,7 +3,7 @@
 //! addresses listed are subscribed (each receives a confirmation e-mail), the e-mail
 //! subscriptions not listed are removed. Other protocols (a queue, a function, a chat
 //! bridge) are not spa's and never touched; a subscription still waiting for its
-//! confirmation cannot be removed (AWS lets it lapse after three days).
+//! confirmation cannot be removed (AWS lets it lapse after 48 hours).
 
 use serde::{Deserialize, Serialize};
 
@@ -71,7 +71,7 @@ pub(super) fn plan_subscriptions(
         }
         if arn == "PendingConfirmation" {
             notes.push(format!(
-                "e-mail subscription of {email} to {topic}: not removed, it waits for its confirmation (AWS drops it after three days)"
+                "e-mail subscription of {email} to {topic}: not removed, it waits for its confirmation (AWS drops it after 48 hours)"
             ));
             continue;
         }

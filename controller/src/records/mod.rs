@@ -218,6 +218,18 @@ pub fn rfc3339_ms(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// The cost center of an account without a usable cost tag.
+pub const NO_COST_TAG: &str = "NoCostTag";
+
+/// The cost center a cost tag's value names: `NoCostTag` when the tag is absent or blank,
+/// in every record, report and metric alike.
+pub fn cost_center(value: Option<&str>) -> String {
+    value
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or(NO_COST_TAG)
+        .to_string()
+}
+
 /// The day (UTC) of a time, `YYYY-MM-DD`.
 pub fn day_of(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)

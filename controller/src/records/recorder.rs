@@ -148,6 +148,15 @@ impl Recorder {
         }
     }
 
+    /// Takes an expired transaction out of the open ones now (its deletion is queued as
+    /// `Fact::Expired`): a slow or full queue never gets it raised twice.
+    pub fn forget(&self, account: &str) {
+        self.open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(account);
+    }
+
     /// Waits until every fact handed so far is written.
     pub async fn flush(&self) {
         let (reply, done) = oneshot::channel();
@@ -183,7 +192,9 @@ impl Recorder {
     /// The transactions open for longer than their lifetime at `now_ms`.
     pub fn expired(&self, now_ms: i64) -> Vec<Transaction> {
         let lifetime = self.config().lifetimes.transactions_seconds;
-        let limit = i64::try_from(lifetime).unwrap_or(i64::MAX / 1000) * 1000;
+        let limit = i64::try_from(lifetime)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000);
         self.open_transactions()
             .into_iter()
             .filter(|t| now_ms.saturating_sub(t.begin_ms) > limit)
@@ -377,10 +388,7 @@ impl Writer {
     ) -> (String, String, BTreeMap<String, String>) {
         let shadow = self.shadows.get(account);
         let tags = shadow.map(|s| s.tags.clone()).unwrap_or_default();
-        let cost_center = tags
-            .get(&config.cost_tag)
-            .cloned()
-            .unwrap_or_else(|| "NoCostTag".to_string());
+        let cost_center = super::cost_center(tags.get(&config.cost_tag).map(String::as_str));
         let identifier = tags
             .get(&config.holder_tag)
             .cloned()
@@ -450,7 +458,9 @@ impl Writer {
             cost_center,
             identifier,
             // Kept past its lifetime, so that spa sees it expire and says so.
-            expires_at: at_ms / 1000 + lifetime.saturating_mul(2) + 86_400,
+            expires_at: (at_ms / 1000)
+                .saturating_add(lifetime.saturating_mul(2))
+                .saturating_add(86_400),
         };
         match self
             .aws
@@ -498,7 +508,11 @@ impl Writer {
             duration: (at_ms - open.begin_ms).max(0) / 1000,
             expires_at: 0,
         };
-        self.activity(activity, &config).await;
+        // Without its activity, the transaction stays open: it expires and is raised,
+        // rather than the on-boarding or maintenance vanishing from the records.
+        if !self.activity(activity, &config).await {
+            return;
+        }
         match self
             .aws
             .delete_record(&config.tables.transactions, &account_key(account))
@@ -531,7 +545,7 @@ impl Writer {
             duration: 0,
             expires_at: 0,
         };
-        self.activity(activity, &config).await;
+        let _ = self.activity(activity, &config).await;
         self.update_shadow(account, |shadow| {
             shadow.stamps.insert("ConsoleLogin".to_string(), at.clone());
             shadow.console_login = Some(Login {
@@ -543,14 +557,15 @@ impl Writer {
     }
 
     /// Writes an activity if it is new; then counts it and puts its event on the bus.
-    async fn activity(&mut self, mut activity: Activity, config: &RecordsConfig) {
+    /// False when it could not be written (the caller keeps what would be lost).
+    async fn activity(&mut self, mut activity: Activity, config: &RecordsConfig) -> bool {
         let lifetime = i64::try_from(config.lifetimes.activities_seconds).unwrap_or(0);
         let end_ms = activity
             .end
             .parse::<jiff::Timestamp>()
             .map(|t| t.as_millisecond())
             .unwrap_or_else(|_| (self.clock)());
-        activity.expires_at = end_ms / 1000 + lifetime;
+        activity.expires_at = (end_ms / 1000).saturating_add(lifetime);
         let new = match self
             .aws
             .put_new_record(&config.tables.activities, &to_item(&activity), "day")
@@ -559,11 +574,11 @@ impl Writer {
             Ok(new) => new,
             Err(error) => {
                 self.failed("an activity", &error);
-                return;
+                return false;
             }
         };
         if !new {
-            return;
+            return true;
         }
         self.written();
         self.metrics
@@ -593,5 +608,6 @@ impl Writer {
         if let Err(error) = self.aws.put_events(&config.event_bus, &[entry]).await {
             tracing::warn!(account = %activity.account, "cannot emit {}: {error}", activity.label);
         }
+        true
     }
 }

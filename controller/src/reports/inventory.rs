@@ -31,11 +31,9 @@ pub fn rows(settings: &ReportSettings, shadows: &[Shadow]) -> Vec<Vec<String>> {
         .iter()
         .map(|shadow| {
             let tag = |key: &str| shadow.tags.get(key).cloned().unwrap_or_default();
-            let cost_center = shadow
-                .tags
-                .get(&settings.cost_tag)
-                .cloned()
-                .unwrap_or_else(|| "NoCostTag".to_string());
+            let cost_center = crate::records::cost_center(
+                shadow.tags.get(&settings.cost_tag).map(String::as_str),
+            );
             vec![
                 cost_center,
                 tag(&settings.holder_tag),

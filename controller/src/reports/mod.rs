@@ -51,7 +51,7 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_');
 /// never a path (`..`, `/`), never empty.
 pub fn key_segment(value: &str) -> String {
     if value.is_empty() {
-        return "NoCostTag".to_string();
+        return crate::records::NO_COST_TAG.to_string();
     }
     utf8_percent_encode(value, SEGMENT).to_string()
 }

@@ -269,6 +269,11 @@ impl Engine {
         self.notifier.as_ref()
     }
 
+    /// Whether accounts may move now (no gate: always).
+    pub fn may_move(&self) -> bool {
+        self.gate.as_ref().is_none_or(|open| open())
+    }
+
     pub fn with_gate(mut self, gate: impl Fn() -> bool + Send + Sync + 'static) -> Engine {
         self.gate = Some(Arc::new(gate));
         self
@@ -553,7 +558,7 @@ impl Engine {
             let engine = self.clone();
             workers.spawn(async move {
                 while let Some((account, known)) = engine.queue.next(until_idle).await {
-                    if engine.gate.as_ref().is_some_and(|open| !open()) {
+                    if !engine.may_move() {
                         engine
                             .queue
                             .done(&account, Some((Duration::from_secs(5), known)));
