@@ -491,6 +491,34 @@ pub fn markdown(plan: &Plan, limit: usize, full_plan_hint: &str) -> String {
                 attachments(AttachAction::Detach)
             );
         }
+        if !plan.subscriptions.is_empty() {
+            let _ = writeln!(
+                head,
+                "E-mail subscriptions of `{}`:
+",
+                escape(&plan.subscriptions[0].topic)
+            );
+            for change in &plan.subscriptions {
+                let _ = match change.action {
+                    crate::plan::SubscriptionAction::Subscribe => writeln!(
+                        head,
+                        "- \u{2795} `{}` (a confirmation e-mail is sent)",
+                        escape(&change.email)
+                    ),
+                    crate::plan::SubscriptionAction::Unsubscribe => {
+                        writeln!(head, "- \u{2796} `{}`", escape(&change.email))
+                    }
+                };
+            }
+            head.push('\n');
+        }
+        if let Some(dashboard) = &plan.dashboard {
+            let what = match dashboard.action {
+                Action::Create => "created",
+                _ => "repaired: its body differs from what settings say",
+            };
+            let _ = writeln!(head, "Dashboard `{}`: {what}.\n", escape(&dashboard.name));
+        }
     }
 
     let mut blocks: Vec<String> = Vec::new();

@@ -349,6 +349,11 @@ async fn the_dashboard_is_desired_state() {
         text.contains("SpaRepCockpit-eu-central-1 (repaired"),
         "{text}"
     );
+    let markdown = spa_controller::render::markdown(&drift, 60_000, "");
+    assert!(
+        markdown.contains("Dashboard `SpaRepCockpit-eu-central-1`: repaired"),
+        "{markdown}"
+    );
     apply_now(&aws, &settings).await;
     assert!(plan_now(&aws, &settings).await.no_changes);
     let served = fakes

@@ -75,6 +75,13 @@ async fn listed_addresses_are_subscribed_and_the_others_removed_but_never_other_
         ]
     );
     assert!(plan.destructive.is_empty(), "{:?}", plan.destructive);
+    // What a reviewer reads on the pull request.
+    let markdown = spa_controller::render::markdown(&plan, 60_000, "");
+    assert!(
+        markdown.contains("- \u{2795} `finops@example.com` (a confirmation e-mail is sent)")
+            && markdown.contains("- \u{2796} `former@example.com`"),
+        "{markdown}"
+    );
     // The dashboard is created by the same first plan.
     let dashboard = usize::from(plan.dashboard.is_some());
     assert_eq!((plan.summary.add, plan.summary.remove), (1 + dashboard, 1));
