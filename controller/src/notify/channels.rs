@@ -238,8 +238,9 @@ pub async fn post(
 }
 
 /// The link to the month-to-date costs of the account of `n`, when there is a place for
-/// them; a failure is logged and the incident goes on without it.
-async fn costs_link(
+/// them; a failure is logged and the incident goes on without it. Made once per
+/// notification, before its sends and their retries: Cost Explorer bills each request.
+pub async fn costs_link(
     aws: &Aws,
     place: Option<&Place>,
     n: &Notification,
@@ -264,15 +265,15 @@ async fn costs_link(
     }
 }
 
-/// Starts the incident of `n`, with the account's month-to-date costs linked, and tags it
+/// Starts the incident of `n`, with `related` links (the account's costs), and tags it
 /// with the label and what is known of the account.
 async fn incident(
     aws: &Aws,
     plan: &str,
-    costs: Option<&Place>,
+    related: &[crate::aws::RelatedLink],
     n: &Notification,
 ) -> Result<(), crate::aws::AwsError> {
-    let related = costs_link(aws, costs, n).await.into_iter().collect();
+    let related = related.to_vec();
     let spec = crate::aws::IncidentSpec {
         related,
         response_plan_arn: plan.to_string(),
@@ -310,11 +311,11 @@ async fn incident(
 }
 
 /// Sends `n` to `channel` at `address` (its topic, webhook or response plan); an incident
-/// links the account's costs written to `costs`.
+/// shows the `related` links.
 pub async fn send(
     channel: Channel,
     address: &str,
-    costs: Option<&Place>,
+    related: &[crate::aws::RelatedLink],
     n: &Notification,
     aws: &Aws,
     http: &reqwest::Client,
@@ -327,7 +328,7 @@ pub async fn send(
             .map_err(|e| e.to_string()),
         Channel::Teams => post(http, address, &teams_body(n)).await,
         Channel::Slack => post(http, address, &slack_body(n)).await,
-        Channel::Incidents => incident(aws, address, costs, n)
+        Channel::Incidents => incident(aws, address, related, n)
             .await
             .map_err(|e| e.to_string()),
     }

@@ -176,6 +176,14 @@ pub async fn deliver(
     counters: &NotifyCounters,
 ) -> BTreeMap<Channel, Result<(), String>> {
     let mut outcomes = BTreeMap::new();
+    let related: Vec<crate::aws::RelatedLink> = if targets.address(Channel::Incidents).is_some() {
+        channels::costs_link(aws, targets.costs.as_ref(), notification)
+            .await
+            .into_iter()
+            .collect()
+    } else {
+        Vec::new()
+    };
     for channel in targets.channels() {
         let address = targets.address(channel).unwrap_or_default();
         let mut result = Err(String::new());
@@ -184,15 +192,7 @@ pub async fn deliver(
                 tokio::time::sleep(Duration::from_secs(1 << (attempt - 1))).await;
             }
             pacer.wait(channel).await;
-            result = channels::send(
-                channel,
-                address,
-                targets.costs.as_ref(),
-                notification,
-                aws,
-                http,
-            )
-            .await;
+            result = channels::send(channel, address, &related, notification, aws, http).await;
             if result.is_ok() {
                 break;
             }

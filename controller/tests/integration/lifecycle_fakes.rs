@@ -962,6 +962,36 @@ async fn an_incident_links_the_month_to_date_costs_of_its_account() {
         started[2].1.related
     );
     assert_eq!(world.fakes.objects.keys(bucket).len(), 1);
+
+    // The costs are asked once per notification, not once per attempt of a failing start.
+    let asked = world
+        .fakes
+        .costs
+        .behaviour
+        .served
+        .calls(api::GET_COST_AND_USAGE);
+    world
+        .fakes
+        .incidents
+        .with_plans(&["arn:aws:ssm-incidents::123456789012:response-plan/Other"]);
+    engine
+        .raise(
+            spa_controller::lifecycle::machine::Event::FailedCodebuildException,
+            &exception(B, "fourth"),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(world.fakes.incidents.started().len(), 3, "the start failed");
+    assert_eq!(
+        world
+            .fakes
+            .costs
+            .behaviour
+            .served
+            .calls(api::GET_COST_AND_USAGE),
+        asked + 1
+    );
 }
 
 /// A new account moved into a managed OU is enrolled from its event, without a full
