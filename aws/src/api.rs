@@ -113,19 +113,15 @@ pub const GET_QUEUE_ATTRIBUTES: Api = Api::new("GetQueueAttributes", Family::Sqs
 pub const DELETE_MESSAGE: Api = Api::new("DeleteMessage", Family::Sqs);
 pub const PUT_ITEM: Api = Api::new("PutItem", Family::DynamoDbWrite);
 pub const DELETE_ITEM: Api = Api::new("DeleteItem", Family::DynamoDbWrite);
-pub const GET_ITEM: Api = Api::new("GetItem", Family::DynamoDbRead);
 pub const QUERY: Api = Api::new("Query", Family::DynamoDbRead);
 pub const SCAN: Api = Api::new("Scan", Family::DynamoDbRead);
 
 // S3 of the automation account: the reports bucket.
 pub const PUT_OBJECT: Api = Api::new("PutObject", Family::S3);
-pub const GET_OBJECT: Api = Api::new("GetObject", Family::S3);
 pub const HEAD_OBJECT: Api = Api::new("HeadObject", Family::S3);
-pub const LIST_OBJECTS: Api = Api::new("ListObjectsV2", Family::S3);
 
 // CloudWatch of the automation account: fleet metrics and the dashboard.
 pub const PUT_METRIC_DATA: Api = Api::new("PutMetricData", Family::CloudWatch);
-pub const LIST_METRICS: Api = Api::new("ListMetrics", Family::CloudWatch);
 pub const GET_DASHBOARD: Api = Api::new("GetDashboard", Family::CloudWatch);
 pub const PUT_DASHBOARD: Api = Api::new("PutDashboard", Family::CloudWatch);
 pub const CREATE_TABLE: Api = Api::new("CreateTable", Family::Other);

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::{Aws, AwsError, Page, api};
+use crate::{Aws, AwsError, api};
 
 /// PutMetricData takes at most this many values in one call.
 pub const MAX_VALUES_PER_CALL: usize = 1000;
@@ -26,23 +26,11 @@ pub fn valid_dimension_value(value: &str) -> bool {
     value.len() <= 1024 && value.is_ascii() && !value.trim().is_empty()
 }
 
-/// A metric as ListMetrics tells it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-pub struct MetricId {
-    pub name: String,
-    pub dimensions: Vec<(String, String)>,
-}
-
 /// The backend of CloudWatch.
 #[async_trait]
 pub trait Monitoring: Send + Sync {
     /// At most [`MAX_VALUES_PER_CALL`] values.
     async fn put_metric_data(&self, namespace: &str, data: &[Datum]) -> Result<(), AwsError>;
-    async fn list_metrics(
-        &self,
-        namespace: &str,
-        next_token: Option<String>,
-    ) -> Result<Page<MetricId>, AwsError>;
     /// The body of a dashboard, `None` when it does not exist.
     async fn get_dashboard(&self, name: &str) -> Result<Option<String>, AwsError>;
     async fn put_dashboard(&self, name: &str, body: &str) -> Result<(), AwsError>;
@@ -72,12 +60,6 @@ impl Aws {
             .await?;
         }
         Ok(())
-    }
-
-    pub async fn metrics(&self, namespace: &str) -> Result<Vec<MetricId>, AwsError> {
-        let monitoring = &self.backends.monitoring;
-        self.all_pages(api::LIST_METRICS, |t| monitoring.list_metrics(namespace, t))
-            .await
     }
 
     pub async fn dashboard(&self, name: &str) -> Result<Option<String>, AwsError> {

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::{Aws, AwsError, Page, api};
+use crate::{Aws, AwsError, api};
 
 /// What a listing or a head tells of an object.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -23,15 +23,7 @@ pub trait Objects: Send + Sync {
         body: &[u8],
         content_type: &str,
     ) -> Result<(), AwsError>;
-    /// `None` when there is no such object.
-    async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, AwsError>;
     async fn head_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, AwsError>;
-    async fn list_objects(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        next_token: Option<String>,
-    ) -> Result<Page<ObjectInfo>, AwsError>;
 }
 
 impl Aws {
@@ -49,12 +41,6 @@ impl Aws {
         .await
     }
 
-    pub async fn object(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
-        let objects = &self.backends.objects;
-        self.call(api::GET_OBJECT, || objects.get_object(bucket, key))
-            .await
-    }
-
     pub async fn object_info(
         &self,
         bucket: &str,
@@ -63,14 +49,5 @@ impl Aws {
         let objects = &self.backends.objects;
         self.call(api::HEAD_OBJECT, || objects.head_object(bucket, key))
             .await
-    }
-
-    /// Every object under `prefix`.
-    pub async fn objects(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectInfo>, AwsError> {
-        let objects = &self.backends.objects;
-        self.all_pages(api::LIST_OBJECTS, |t| {
-            objects.list_objects(bucket, prefix, t)
-        })
-        .await
     }
 }

@@ -21,7 +21,6 @@ pub trait Records: Send + Sync {
         item: &Item,
         only_if_new: Option<&str>,
     ) -> Result<bool, AwsError>;
-    async fn get_item(&self, table: &str, key: &Item) -> Result<Option<Item>, AwsError>;
     async fn delete_item(&self, table: &str, key: &Item) -> Result<(), AwsError>;
     /// One page of the items whose partition key `name` is `value`, in sort-key order.
     async fn query(
@@ -53,12 +52,6 @@ impl Aws {
     ) -> Result<bool, AwsError> {
         let records = &self.backends.records;
         self.call(api::PUT_ITEM, || records.put_item(table, item, Some(key)))
-            .await
-    }
-
-    pub async fn record(&self, table: &str, key: &Item) -> Result<Option<Item>, AwsError> {
-        let records = &self.backends.records;
-        self.call(api::GET_ITEM, || records.get_item(table, key))
             .await
     }
 

@@ -39,12 +39,10 @@ fn required<'a>(value: &'a Option<String>, flag: &str, what: &str) -> Result<&'a
         .ok_or_else(|| Missing(format!("the automation stack needs {flag} ({what})")))
 }
 
-/// The address of `Name <address>`, or the whole value.
-fn address(recipient: &str) -> &str {
-    match (recipient.find('<'), recipient.rfind('>')) {
-        (Some(start), Some(end)) if start < end => recipient[start + 1..end].trim(),
-        _ => recipient.trim(),
-    }
+/// The address of `Name <address>` as the e-mail reads it (so that the stack's SES
+/// condition names the sender spa uses), or the whole value.
+fn address(recipient: &str) -> String {
+    crate::costs::email::address(recipient).unwrap_or_else(|_| recipient.trim().to_string())
 }
 
 /// The parameters of `stack`, in the order of the example files.
@@ -145,7 +143,7 @@ pub fn parameters(
                     features
                         .with_origin_email_recipient
                         .as_ref()
-                        .map(|r| address(&r.value).to_string())
+                        .map(|r| address(&r.value))
                         .unwrap_or_default(),
                 ),
                 (
@@ -205,6 +203,8 @@ mod tests {
         assert_eq!(address("Spa <spa@example.com>"), "spa@example.com");
         assert_eq!(address(" spa@example.com "), "spa@example.com");
         assert_eq!(address("broken <spa"), "broken <spa");
+        // The last `<` opens the address, as validation and the e-mail read it.
+        assert_eq!(address(r#""A<B" <spa@example.com>"#), "spa@example.com");
     }
 
     #[test]

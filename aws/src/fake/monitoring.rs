@@ -1,13 +1,13 @@
 //! CloudWatch in memory: metric values kept as sent, dashboards by name.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{Behaviour, PAGE, paginate};
-use crate::monitoring::{Datum, MAX_VALUES_PER_CALL, MetricId};
-use crate::{AwsError, ErrorKind, Monitoring, Page, api};
+use super::Behaviour;
+use crate::monitoring::{Datum, MAX_VALUES_PER_CALL};
+use crate::{AwsError, ErrorKind, Monitoring, api};
 
 #[derive(Debug, Default)]
 pub struct FakeMonitoring {
@@ -74,31 +74,6 @@ impl Monitoring for FakeMonitoring {
             .unwrap_or_else(|p| p.into_inner())
             .extend(data.iter().map(|d| (namespace.to_string(), d.clone())));
         Ok(())
-    }
-
-    async fn list_metrics(
-        &self,
-        namespace: &str,
-        next_token: Option<String>,
-    ) -> Result<Page<MetricId>, AwsError> {
-        self.behaviour.enter(api::LIST_METRICS, namespace).await?;
-        let metrics: BTreeSet<MetricId> = self
-            .data
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .filter(|(n, _)| n == namespace)
-            .map(|(_, d)| {
-                let mut dimensions = d.dimensions.clone();
-                dimensions.sort();
-                MetricId {
-                    name: d.name.clone(),
-                    dimensions,
-                }
-            })
-            .collect();
-        let metrics: Vec<MetricId> = metrics.into_iter().collect();
-        Ok(paginate(&metrics, next_token, PAGE * 25))
     }
 
     async fn get_dashboard(&self, name: &str) -> Result<Option<String>, AwsError> {

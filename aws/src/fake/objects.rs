@@ -5,9 +5,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{Behaviour, PAGE, paginate};
+use super::Behaviour;
 use crate::objects::ObjectInfo;
-use crate::{AwsError, Objects, Page, api};
+use crate::{AwsError, Objects, api};
 
 /// (bucket, key) → (body, content type, when written).
 type Store = BTreeMap<(String, String), (Vec<u8>, String, i64)>;
@@ -82,11 +82,6 @@ impl Objects for FakeObjects {
         Ok(())
     }
 
-    async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
-        self.behaviour.enter(api::GET_OBJECT, key).await?;
-        Ok(self.get(bucket, key).map(|(body, _)| body))
-    }
-
     async fn head_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, AwsError> {
         self.behaviour.enter(api::HEAD_OBJECT, key).await?;
         Ok(self
@@ -99,27 +94,5 @@ impl Objects for FakeObjects {
                 size: body.len() as u64,
                 modified_ms: *at,
             }))
-    }
-
-    async fn list_objects(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        next_token: Option<String>,
-    ) -> Result<Page<ObjectInfo>, AwsError> {
-        self.behaviour.enter(api::LIST_OBJECTS, prefix).await?;
-        let listed: Vec<ObjectInfo> = self
-            .objects
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .filter(|((b, k), _)| b == bucket && k.starts_with(prefix))
-            .map(|((_, k), (body, _, at))| ObjectInfo {
-                key: k.clone(),
-                size: body.len() as u64,
-                modified_ms: *at,
-            })
-            .collect();
-        Ok(paginate(&listed, next_token, PAGE * 50))
     }
 }

@@ -137,14 +137,6 @@ impl Records for FakeRecords {
         })
     }
 
-    async fn get_item(&self, table: &str, key: &Item) -> Result<Option<Item>, AwsError> {
-        self.behaviour.enter(api::GET_ITEM, table).await?;
-        self.with_table(api::GET_ITEM, table, |t| {
-            let key = key_of(api::GET_ITEM, t, key)?;
-            Ok(t.items.get(&key).cloned())
-        })
-    }
-
     async fn delete_item(&self, table: &str, key: &Item) -> Result<(), AwsError> {
         self.behaviour.enter(api::DELETE_ITEM, table).await?;
         self.with_table(api::DELETE_ITEM, table, |t| {

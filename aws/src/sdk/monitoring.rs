@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::{classify, next, text};
-use crate::monitoring::{Datum, MetricId};
-use crate::{AwsError, ErrorKind, Monitoring, Page, api};
+use super::{classify, text};
+use crate::monitoring::Datum;
+use crate::{AwsError, ErrorKind, Monitoring, api};
 
 pub(crate) struct SdkMonitoring {
     pub(crate) client: aws_sdk_cloudwatch::Client,
@@ -39,40 +39,6 @@ impl Monitoring for SdkMonitoring {
             .await
             .map_err(|e| classify(api::PUT_METRIC_DATA, e))?;
         Ok(())
-    }
-
-    async fn list_metrics(
-        &self,
-        namespace: &str,
-        next_token: Option<String>,
-    ) -> Result<Page<MetricId>, AwsError> {
-        let output = self
-            .client
-            .list_metrics()
-            .namespace(namespace)
-            .set_next_token(next_token)
-            .send()
-            .await
-            .map_err(|e| classify(api::LIST_METRICS, e))?;
-        Ok(Page {
-            items: output
-                .metrics()
-                .iter()
-                .map(|m| {
-                    let mut dimensions: Vec<(String, String)> = m
-                        .dimensions()
-                        .iter()
-                        .map(|d| (text(d.name()), text(d.value())))
-                        .collect();
-                    dimensions.sort();
-                    MetricId {
-                        name: text(m.metric_name()),
-                        dimensions,
-                    }
-                })
-                .collect(),
-            next_token: next(output.next_token()),
-        })
     }
 
     async fn get_dashboard(&self, name: &str) -> Result<Option<String>, AwsError> {

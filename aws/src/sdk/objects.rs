@@ -1,11 +1,10 @@
 //! The reports bucket on S3 (path-style addressing where an endpoint is set: the emulator).
 
 use async_trait::async_trait;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::{classify, next};
+use super::classify;
 use crate::objects::ObjectInfo;
-use crate::{AwsError, ErrorKind, Objects, Page, api};
+use crate::{AwsError, ErrorKind, Objects, api};
 
 pub(crate) struct SdkObjects {
     pub(crate) client: aws_sdk_s3::Client,
@@ -47,26 +46,6 @@ impl Objects for SdkObjects {
         Ok(())
     }
 
-    async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
-        let output = match self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(output) => output,
-            Err(error) if error.code() == Some("NoSuchKey") => return Ok(None),
-            Err(error) => return Err(missing_bucket(classify(api::GET_OBJECT, error), bucket)),
-        };
-        let bytes =
-            output.body.collect().await.map_err(|e| {
-                AwsError::new(api::GET_OBJECT, ErrorKind::Transient, "", e.to_string())
-            })?;
-        Ok(Some(bytes.into_bytes().to_vec()))
-    }
-
     async fn head_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, AwsError> {
         match self
             .client
@@ -91,34 +70,5 @@ impl Objects for SdkObjects {
                 }
             }
         }
-    }
-
-    async fn list_objects(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        next_token: Option<String>,
-    ) -> Result<Page<ObjectInfo>, AwsError> {
-        let output = self
-            .client
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .set_continuation_token(next_token)
-            .send()
-            .await
-            .map_err(|e| missing_bucket(classify(api::LIST_OBJECTS, e), bucket))?;
-        Ok(Page {
-            items: output
-                .contents()
-                .iter()
-                .map(|o| ObjectInfo {
-                    key: o.key().unwrap_or_default().to_string(),
-                    size: o.size().unwrap_or(0).max(0) as u64,
-                    modified_ms: millis(o.last_modified()),
-                })
-                .collect(),
-            next_token: next(output.next_continuation_token()),
-        })
     }
 }

@@ -122,19 +122,6 @@ impl Records for SdkRecords {
         }
     }
 
-    async fn get_item(&self, table: &str, key: &Item) -> Result<Option<Item>, AwsError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(table)
-            .set_key(Some(to_attributes(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| missing_table(classify(api::GET_ITEM, e), table))?;
-        Ok(output.item().map(from_attributes))
-    }
-
     async fn delete_item(&self, table: &str, key: &Item) -> Result<(), AwsError> {
         self.client
             .delete_item()

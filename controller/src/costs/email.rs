@@ -231,13 +231,13 @@ fn content_type(value: &str) -> &str {
     }
 }
 
-/// The display name and the address of `value`: `"Name" <address>`, `Name <address>` or a
-/// bare address.
 /// The bare address of `"Name" <address>` (what SES checks the sender identity against).
 pub fn address(mailbox_text: &str) -> Result<String, String> {
     mailbox(mailbox_text).map(|(_, address)| address)
 }
 
+/// The display name and the address of `value`: `"Name" <address>`, `Name <address>` or a
+/// bare address.
 fn mailbox(value: &str) -> Result<(Option<String>, String), String> {
     let value = value.trim();
     let (name, address) = match value.strip_suffix('>').and_then(|v| v.rsplit_once('<')) {

@@ -16,6 +16,9 @@ pub struct Rates {
     per_eur: BTreeMap<String, Decimal>,
 }
 
+/// The largest rate a document may give (the weakest currencies are near 10^5 a euro).
+const MAX_RATE: u64 = 1_000_000_000;
+
 /// Places kept in a converted rate: enough for any currency's amounts, and stable in reports.
 const DECIMAL_PLACES: u32 = 6;
 
@@ -53,7 +56,8 @@ impl Rates {
                 .ok_or_else(|| format!("{currency}: no rate"))?;
             let value = Decimal::from_str(rate.trim())
                 .ok()
-                .filter(|r| *r > Decimal::ZERO)
+                // Positive, and small enough that no amount converted with it overflows.
+                .filter(|r| *r > Decimal::ZERO && *r < Decimal::from(MAX_RATE))
                 .ok_or_else(|| format!("{currency}: bad rate {:?}", truncated(rate)))?;
             if per_eur.insert(currency.to_string(), value).is_some() {
                 return Err(format!("{currency}: two rates"));
@@ -269,7 +273,7 @@ mod tests {
         assert_eq!(err, "no dated Cube element");
         let err = Rates::parse(&ECB.replace("2026-12-02", "yesterday")).unwrap_err();
         assert_eq!(err, "bad date \"yesterday\"");
-        for bad in ["abc", "0", "-1", ""] {
+        for bad in ["abc", "0", "-1", "", "79228162514264337593543950335"] {
             let err = Rates::parse(&with_rate(bad)).unwrap_err();
             assert_eq!(err, format!("GBP: bad rate {bad:?}"));
         }

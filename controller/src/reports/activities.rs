@@ -32,6 +32,10 @@ impl Month {
     pub fn parse(text: &str) -> Result<Month, String> {
         let fail = || format!("`{text}` is not a month: expected YYYY-MM, e.g. 2026-11");
         let (year, month) = text.split_once('-').ok_or_else(fail)?;
+        // `str::parse` takes a sign (`2026-+1`): only digits are a month.
+        if !(year.bytes().chain(month.bytes())).all(|b| b.is_ascii_digit()) {
+            return Err(fail());
+        }
         let year: i16 = year.parse().map_err(|_| fail())?;
         let month: i8 = month.parse().map_err(|_| fail())?;
         if year.to_string().len() != 4 || !(1..=12).contains(&month) || text.len() != 7 {
@@ -168,7 +172,9 @@ mod tests {
     #[test]
     fn months_are_checked_and_named() {
         assert_eq!(Month::parse("2026-11").unwrap().to_string(), "2026-11");
-        for bad in ["2026-13", "26-11", "2026-1", "2026/11", "november"] {
+        for bad in [
+            "2026-13", "26-11", "2026-1", "2026/11", "november", "2026-+1", "+026-01",
+        ] {
             assert!(Month::parse(bad).is_err(), "{bad}");
         }
         let january = Month::parse("2027-01").unwrap();
