@@ -78,7 +78,9 @@ impl Scope {
             Write::UpdatePolicy { id, .. } | Write::DeletePolicy { id, .. } => {
                 self.policies.contains(id)
             }
-            Write::Attach { id, name, target } => {
+            Write::Attach {
+                id, name, target, ..
+            } => {
                 policy(id, name) && (self.accounts.contains(target) || self.units.contains(target))
             }
             // Detaching one of spa's policies undoes what spa did, wherever it was.
@@ -95,6 +97,15 @@ impl Scope {
     }
 }
 
+/// The life cycle, which also writes per-state attachments: it attaches and detaches an
+/// account's per-state policies when it moves the account. A per-state attachment of a plan
+/// is written only while the account is held (it does not move meanwhile) and still in the
+/// state the plan decided on; otherwise it is skipped, and the next plan decides again.
+pub trait Moves: Sync {
+    /// Holds `account` if nobody else does and it is in `state`; released when dropped.
+    fn hold(&self, account: &str, state: &str) -> Option<Box<dyn Send + '_>>;
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApplyOptions {
     pub allow_destructive: bool,
@@ -109,6 +120,9 @@ pub struct ItemResult {
     pub target: String,
     pub operation: &'static str,
     pub error: Option<String>,
+    /// Not written, and why (a per-state attachment of an account the life cycle moved).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -116,6 +130,8 @@ pub struct ApplyReport {
     pub results: Vec<ItemResult>,
     pub succeeded: usize,
     pub failed: usize,
+    /// Left to the next plan (see [`Moves`]).
+    pub skipped: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -167,16 +183,19 @@ enum Write {
         id: String,
         name: String,
     },
-    /// `id` is `None` for a policy the same apply creates.
+    /// `id` is `None` for a policy the same apply creates. `state`: for a per-state
+    /// attachment, the state of the account it was decided on.
     Attach {
         id: Option<String>,
         name: String,
         target: String,
+        state: Option<String>,
     },
     Detach {
         id: String,
         name: String,
         target: String,
+        state: Option<String>,
     },
     PutDashboard {
         name: String,
@@ -231,6 +250,23 @@ impl Write {
     }
 
     /// Which phase the write belongs to: documents, attachments, deletions of policies.
+    /// The per-state attachment's account and state, when the write is one.
+    fn moving_with_state(&self) -> Option<(&str, &str)> {
+        match self {
+            Write::Attach {
+                target,
+                state: Some(state),
+                ..
+            }
+            | Write::Detach {
+                target,
+                state: Some(state),
+                ..
+            } => Some((target, state)),
+            _ => None,
+        }
+    }
+
     fn phase(&self) -> usize {
         match self {
             Write::Attach { .. } | Write::Detach { .. } => 1,
@@ -266,7 +302,9 @@ impl Write {
                 ..
             } => aws.update_policy(id, description, content).await,
             Write::DeletePolicy { id, .. } => aws.delete_policy(id).await,
-            Write::Attach { id, name, target } => {
+            Write::Attach {
+                id, name, target, ..
+            } => {
                 let id = match id {
                     Some(id) => id.clone(),
                     None => created
@@ -360,16 +398,23 @@ fn writes(plan: &Plan) -> Vec<Write> {
         }
     }
     for change in &plan.attachments {
+        // A destructive detachment is decided on settings, not on the account's state.
+        let state = change
+            .state
+            .clone()
+            .filter(|_| change.destructive.is_none());
         match (change.action, &change.policy_id) {
             (AttachAction::Attach, id) => writes.push(Write::Attach {
                 id: id.clone(),
                 name: change.policy.clone(),
                 target: change.target.clone(),
+                state,
             }),
             (AttachAction::Detach, Some(id)) => writes.push(Write::Detach {
                 id: id.clone(),
                 name: change.policy.clone(),
                 target: change.target.clone(),
+                state,
             }),
             (AttachAction::Detach, None) => {}
         }
@@ -420,6 +465,18 @@ pub async fn apply(
     options: ApplyOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<ApplyReport, Refusal> {
+    apply_beside(aws, plan, scope, options, None, progress).await
+}
+
+/// [`apply`] beside a life cycle that moves accounts at the same time (see [`Moves`]).
+pub async fn apply_beside(
+    aws: &Aws,
+    plan: &Plan,
+    scope: &Scope,
+    options: ApplyOptions,
+    moves: Option<&dyn Moves>,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<ApplyReport, Refusal> {
     if !plan.complete {
         return Err(Refusal::Incomplete);
     }
@@ -449,6 +506,7 @@ pub async fn apply(
         done: std::sync::atomic::AtomicUsize::new(0),
         total: writes.len(),
         progress,
+        moves,
     };
     let mut results: Vec<(usize, ItemResult)> = Vec::with_capacity(writes.len());
     for phase in 0..3 {
@@ -462,9 +520,11 @@ pub async fn apply(
     results.sort_by_key(|(index, _)| *index);
     let results: Vec<ItemResult> = results.into_iter().map(|(_, r)| r).collect();
     let failed = results.iter().filter(|r| r.error.is_some()).count();
+    let skipped = results.iter().filter(|r| r.skipped.is_some()).count();
     Ok(ApplyReport {
-        succeeded: results.len() - failed,
+        succeeded: results.len() - failed - skipped,
         failed,
+        skipped,
         results,
     })
 }
@@ -477,6 +537,7 @@ struct Run<'a> {
     done: std::sync::atomic::AtomicUsize,
     total: usize,
     progress: &'a (dyn Fn(usize, usize) + Sync),
+    moves: Option<&'a dyn Moves>,
 }
 
 impl Run<'_> {
@@ -488,7 +549,35 @@ impl Run<'_> {
     ) -> Vec<(usize, ItemResult)> {
         futures::stream::iter(batch)
             .map(|(index, write)| async move {
+                let hold = match (self.moves, write.moving_with_state()) {
+                    (Some(moves), Some((account, state))) => match moves.hold(account, state) {
+                        Some(hold) => Some(hold),
+                        None => {
+                            tracing::info!(
+                                target = write.target(),
+                                state,
+                                "skipped: the life cycle is moving the account, or has moved it"
+                            );
+                            let finished =
+                                self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                            (self.progress)(finished, self.total);
+                            return (
+                                index,
+                                ItemResult {
+                                    target: write.target(),
+                                    operation: write.operation(),
+                                    error: None,
+                                    skipped: Some(format!(
+                                        "the account is no longer {state}, or is moving"
+                                    )),
+                                },
+                            );
+                        }
+                    },
+                    _ => None,
+                };
                 let outcome = write.run(self.aws, self.environment, &self.created).await;
+                drop(hold);
                 if let Err(error) = &outcome {
                     tracing::warn!(
                         target = write.target(),
@@ -504,6 +593,7 @@ impl Run<'_> {
                         target: write.target(),
                         operation: write.operation(),
                         error: outcome.err().map(|e| e.to_string()),
+                        skipped: None,
                     },
                 )
             })

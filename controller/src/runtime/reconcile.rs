@@ -19,7 +19,7 @@ use super::approvals::{Outcome as ApprovalOutcome, Withheld};
 use super::shared::{Pending, Shared};
 use super::state::{ErrorRecord, PlanRecord, now, rfc3339};
 use super::supervise::supervise;
-use crate::apply::{ApplyOptions, apply};
+use crate::apply::{ApplyOptions, apply_beside};
 use crate::aws::{Aws, Limiters};
 use crate::observe::{Observation, Reuse, observe, observe_incremental};
 use crate::source::{Source, SourceOptions};
@@ -494,7 +494,8 @@ impl Controller {
                     concurrency: 8,
                 };
                 let scope = crate::apply::Scope::new(&settings.environment_identifier.value, &observation);
-                match apply(&aws, &plan, &scope, options, &|_, _| {}).await {
+                let moves = self.lifecycle.as_ref().map(|l| l.engine.as_ref() as &dyn crate::apply::Moves);
+                match apply_beside(&aws, &plan, &scope, options, moves, &|_, _| {}).await {
                     Ok(report) => Some(report),
                     Err(refusal) => {
                         tracing::error!("{refusal}");

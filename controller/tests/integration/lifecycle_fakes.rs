@@ -16,6 +16,7 @@ use spa_controller::lifecycle::engine::{Engine, EngineOptions, Step, accounts_fr
 use spa_controller::lifecycle::machine::{Job, State};
 use spa_controller::lifecycle::triggers::{self, Wake};
 use spa_controller::observe::observe;
+use spa_controller::plan::AttachAction;
 use spa_schema::{MemoryFiles, Settings};
 
 use crate::common::valid_settings;
@@ -1429,6 +1430,123 @@ async fn a_per_state_policy_follows_each_account_round_the_cycle() {
         &spa_controller::desired::desired(&world.settings, &observed, None),
         &observed,
     );
+    assert!(plan.attachments.is_empty(), "{:?}", plan.attachments);
+}
+
+/// The settings loop and the life cycle both write per-state attachments. A plan made
+/// after a transition detached the policy but before it wrote the new state (here, the
+/// state write is throttled) would attach the policy again to an account that has left
+/// `expired`; beside the life cycle, the apply leaves such an attachment to the next plan.
+#[tokio::test(start_paused = true)]
+async fn a_plan_made_mid_transition_never_puts_back_what_the_life_cycle_removed() {
+    let items = format!(
+        "{BOTH}service_control_policies:\n  - name: Freeze\n    file: freeze.json\n    organizational_units: [ou-test-sandboxes]\n    states: [expired]\n"
+    );
+    let world = World::new(
+        &[(A, &[("account-state", "expired")])],
+        settings_with(&items, "cron(0 18 ? * FRI *)", &[("freeze.json", FREEZE)]),
+        || FakeMember::with_duration(60),
+    );
+    let freeze = || {
+        world
+            .organizations
+            .policies_of(A)
+            .contains(&"SpaTest-Freeze".to_string())
+    };
+    let aws = world.aws();
+    let options = spa_controller::apply::ApplyOptions {
+        allow_destructive: true,
+        concurrency: 4,
+    };
+    let plan_now = || async {
+        let observed = observe(&world.aws(), &world.settings).await;
+        let plan = spa_controller::plan::plan(
+            &spa_controller::desired::desired(&world.settings, &observed, None),
+            &observed,
+        );
+        (
+            plan,
+            spa_controller::apply::Scope::new("SpaTest", &observed),
+        )
+    };
+    // The settings loop creates the policy and attaches it to the expired account.
+    let (plan, scope) = plan_now().await;
+    spa_controller::apply::apply(&aws, &plan, &scope, options, &|_, _| {})
+        .await
+        .unwrap();
+    assert!(freeze(), "attached while expired");
+
+    let steps: Arc<Mutex<Vec<Step>>> = Arc::default();
+    let engine = world.engine(quick(), steps.clone()).await;
+    let worker = {
+        let engine = engine.clone();
+        tokio::spawn(async move { run(&engine).await })
+    };
+    // Once the purge runs, the state write that will end it is throttled for a while.
+    while !steps
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|s| matches!(s, Step::BuildStarted { job: Job::Purge, account, .. } if account == A))
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    world.organizations.behaviour.inject(fake::Fault {
+        api: Some(api::TAG_RESOURCE),
+        resource: Some(A.to_string()),
+        kind: spa_controller::aws::ErrorKind::Throttled,
+        times: Some(4),
+    });
+    // The purge ends; the transition detaches the policy, then waits to write the state.
+    while freeze() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        world.state(A).as_deref(),
+        Some("expired"),
+        "not written yet"
+    );
+    let (plan, scope) = plan_now().await;
+    let plan = plan.without_stale_states(|a| engine.known_state(a));
+    let stale: Vec<_> = plan
+        .attachments
+        .iter()
+        .map(|a| (a.target.as_str(), a.action, a.state.as_deref()))
+        .collect();
+    assert_eq!(
+        stale,
+        [(A, AttachAction::Attach, Some("expired"))],
+        "the window: the state still reads expired, the policy is detached"
+    );
+    let report = spa_controller::apply::apply_beside(
+        &aws,
+        &plan,
+        &scope,
+        options,
+        Some(engine.as_ref()),
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.skipped, report.failed), (1, 0), "{report:?}");
+    assert!(!freeze(), "the apply did not put it back");
+
+    worker.await.unwrap();
+    assert_eq!(world.state(A).as_deref(), Some("released"));
+    // The same plan applied late: the account is no longer expired, so still nothing.
+    let report = spa_controller::apply::apply_beside(
+        &aws,
+        &plan,
+        &scope,
+        options,
+        Some(engine.as_ref()),
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.skipped, 1, "{report:?}");
+    assert!(!freeze());
+    let (plan, _) = plan_now().await;
     assert!(plan.attachments.is_empty(), "{:?}", plan.attachments);
 }
 

@@ -32,6 +32,7 @@ mod config;
 mod enrol;
 mod error;
 mod guardrails;
+mod holds;
 mod memory;
 mod step;
 mod tags;
@@ -200,6 +201,8 @@ pub struct Engine {
     policy_ids: Mutex<BTreeMap<String, String>>,
     /// A policy was attached or detached since the settings loop last asked.
     policies_written: std::sync::atomic::AtomicBool,
+    /// Accounts whose per-state attachments are being written (holds.rs).
+    holds: holds::Holds,
     /// Where what happens is recorded (records in DynamoDB, fleet metrics), if anywhere.
     recorder: Option<Arc<crate::records::Recorder>>,
 }
@@ -230,6 +233,7 @@ impl Engine {
             from_events: Mutex::new(BTreeSet::new()),
             policy_ids: Mutex::default(),
             policies_written: std::sync::atomic::AtomicBool::new(false),
+            holds: holds::Holds::default(),
             recorder: None,
         }
     }
@@ -450,6 +454,8 @@ impl Engine {
             .and_then(|k| k.tags.as_ref())
             .and_then(|t| t.get(&config.state_tag()).cloned());
         let parent = known.and_then(|k| k.parent);
+        // Until the new state is known, no plan writes the account's per-state attachments.
+        let _held = self.holds.hold(account).await;
         self.follow_policies(account, parent.as_deref(), from.as_deref(), state)
             .await?;
         let tags = BTreeMap::from([

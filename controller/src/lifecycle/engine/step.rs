@@ -295,6 +295,11 @@ impl Engine {
     /// Brings the per-state policies to the new state, writes the chained transitions in one
     /// TagResource, then emits their events.
     async fn flush(&self, account: &str, writes: &mut Writes) -> Result<(), StepError> {
+        // Until the new state is known, no plan writes the account's per-state attachments.
+        let held = match writes.transitions.is_empty() {
+            true => None,
+            false => Some(self.holds.hold(account).await),
+        };
         if let (Some((from, _)), Some((_, to))) =
             (writes.transitions.first(), writes.transitions.last())
         {
@@ -318,6 +323,7 @@ impl Engine {
             }
         }
         self.remember_tags(account, Some(writes.tags.clone()));
+        drop(held);
         for (from, to) in writes.transitions.drain(..) {
             self.counters.transitions.inc();
             self.report(Step::Transition {
