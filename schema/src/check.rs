@@ -125,7 +125,10 @@ pub fn email(value: &str) -> Check {
     let valid = value.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty()
             && local.len() <= 64
-            && !local.contains(char::is_whitespace)
+            // What a mail header cannot carry unquoted: refused here, not by the mailer.
+            && !local
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"()[]\\".contains(c))
             && !domain.contains('@')
             && domain.contains('.')
             && !domain.starts_with('.')
@@ -552,6 +555,16 @@ mod tests {
         assert!(variable_name("CODEBUILD_X").is_err());
         assert!(email("a.b@example.com").is_ok());
         assert!(email("a.b@example").is_err());
+        for bad in [
+            "a,b@example.com",
+            "a;b@example.com",
+            "\"a\"@example.com",
+            "a\u{7}b@example.com",
+            "a<b@example.com",
+        ] {
+            assert!(email(bad).is_err(), "{bad:?}");
+        }
+        assert!(email("first.last+tag@example.com").is_ok());
         assert!(email_with_name("\"SPA\" <spa@example.com>").is_ok());
         assert!(email_with_name("<spa@example.com>").is_err());
         assert!(https_url("https://acme.webhook.office.com/x?y").is_ok());

@@ -366,11 +366,28 @@ impl Decoder<'_> {
         context: &str,
         check: fn(&str) -> Check,
     ) -> Vec<Located<String>> {
-        let mut values = Vec::new();
+        let mut values: Vec<Located<String>> = Vec::new();
         for item in self.list(node, context) {
-            if let Some(value) = self.checked(item, context, check) {
-                values.push(value);
+            let Some(value) = self.checked(item, context, check) else {
+                continue;
+            };
+            let first = values
+                .iter()
+                .find(|v| v.value == value.value)
+                .and_then(|v| v.span);
+            if let Some(first) = first {
+                self.push(
+                    Diagnostic::warning(
+                        "duplicate-value",
+                        item.span,
+                        format!("`{}` is listed twice in `{context}`", value.value),
+                    )
+                    .with_label(first, "first listed here")
+                    .with_hint("remove the repeat: spa uses the value once"),
+                );
+                continue;
             }
+            values.push(value);
         }
         values
     }
