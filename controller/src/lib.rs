@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod monitoring;
 pub mod notify;
 pub mod observe;
+pub mod outbound;
 pub mod plan;
 pub mod records;
 pub mod render;

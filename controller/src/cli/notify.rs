@@ -77,7 +77,7 @@ pub fn run(command: &NotifyCommand, term: &Term) -> Result<Output, Failure> {
     let runtime = runtime()?;
     let outcomes: BTreeMap<Channel, Result<(), String>> = runtime.block_on(async {
         let aws = connect(&args.aws, Some(&settings)).await;
-        let http = reqwest::Client::new();
+        let http = crate::outbound::client();
         deliver(
             &aws,
             &http,

@@ -330,6 +330,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_redirect_to_plain_http_elsewhere_is_not_followed() {
+        let head = "HTTP/1.1 302 Found\r\nLocation: http://rates.example.com/eurofxref.xml\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        let url = serve_once(head.to_string(), Vec::new()).await;
+        let http = crate::outbound::builder().no_proxy().build().unwrap();
+        let err = fetch(&http, &url).await.unwrap_err();
+        assert_eq!(
+            err,
+            RatesError::Status {
+                host: "127.0.0.1".to_string(),
+                status: 302
+            }
+        );
+        // On this machine, a redirect is followed.
+        let target = serve_once(response("200 OK", ECB.as_bytes()), ECB.into()).await;
+        let head = format!(
+            "HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let url = serve_once(head, Vec::new()).await;
+        assert_eq!(fetch(&http, &url).await.unwrap().date, "2026-12-02");
+    }
+
+    #[tokio::test]
     async fn an_http_error_names_the_status_and_the_host_only() {
         let body = b"not found".to_vec();
         let url = serve_once(response("404 Not Found", &body), body).await;

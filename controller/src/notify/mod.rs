@@ -100,7 +100,7 @@ impl Notifier {
         let counters = Arc::new(NotifyCounters::default());
         let worker_counters = counters.clone();
         tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let http = crate::outbound::client();
             let pacer = Pacer::default();
             while let Some((notification, targets)) = receiver.recv().await {
                 deliver(
