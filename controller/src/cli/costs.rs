@@ -89,12 +89,16 @@ pub fn run(args: &CostsArgs, term: &Term) -> Result<Output, Failure> {
     let runtime = runtime()?;
     runtime.block_on(async {
         let aws = connect(&args.aws, Some(&settings)).await;
-        let http = reqwest::Client::new();
+        let http = crate::outbound::client();
         term.err(&format!("reading the costs of {month} from Cost Explorer…\n"));
+        let mail = match args.email {
+            true => run::Mail::Send,
+            false => run::Mail::No,
+        };
         let (made, mailed) = match &bucket {
             Some(bucket) => {
                 let (made, manifest) =
-                    run::monthly(&aws, &http, bucket, &costs, month, &today, args.email)
+                    run::monthly(&aws, &http, bucket, &costs, month, &today, mail)
                         .await
                         .map_err(failure)?;
                 (made, manifest.email)
@@ -173,7 +177,7 @@ pub fn run(args: &CostsArgs, term: &Term) -> Result<Output, Failure> {
                     ..Output::default()
                 }));
             }
-            Mailed::NotConfigured | Mailed::NotAsked => {}
+            Mailed::NotConfigured | Mailed::NotAsked | Mailed::AlreadySent => {}
         }
         Ok(Output::data(stdout))
     })

@@ -1,7 +1,9 @@
 //! One scheduled (or asked-for) cost run, end to end: the daily metric of a day, or the
 //! report of a month — its files in the bucket, then the e-mail when it is the final one —
 //! and the run's manifest, which says what was made, what it cost and how the e-mail went.
-//! The manifest is written last: it is what tells the schedule the run is done.
+//! The manifest is written last: it is what tells the schedule the run is done. A run that
+//! failed after its e-mail left is run again by the schedule; a marker written when SES
+//! takes the e-mail keeps the retry from mailing the same report twice.
 
 use rust_decimal::Decimal;
 
@@ -27,6 +29,21 @@ pub enum Mailed {
     NotConfigured,
     /// Not asked for (the early report).
     NotAsked,
+    /// Sent by an earlier attempt of the same scheduled run (its marker says so).
+    AlreadySent,
+}
+
+/// Whether a monthly run sends its e-mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mail {
+    No,
+    /// Asked for by a person: sent every time.
+    Send,
+    /// The schedule's final report, fired at `since_ms`: sent unless an attempt of this
+    /// firing already sent it.
+    Once {
+        since_ms: i64,
+    },
 }
 
 /// The record of a monthly run.
@@ -50,6 +67,11 @@ pub fn manifest_key(settings: &CostSettings, month: Month) -> String {
     report::key(settings, month, Label::Summary, "report", None, "json")
 }
 
+/// The key of the marker of a month's e-mail: written when SES takes it, with its id.
+pub fn email_key(settings: &CostSettings, month: Month) -> String {
+    report::key(settings, month, Label::Summary, "email", None, "json")
+}
+
 /// Makes the report of `month`, writes it to `bucket`, sends the e-mail when `email`; the
 /// manifest, written last.
 pub async fn monthly(
@@ -59,24 +81,48 @@ pub async fn monthly(
     settings: &CostSettings,
     month: Month,
     today: &str,
-    email: bool,
+    email: Mail,
 ) -> Result<(Made, Manifest), CostError> {
     let made = report::make(aws, http, settings, month, today).await?;
     let files = report::upload(aws, bucket, &made.files).await?;
-    let mailed = if !email {
-        Mailed::NotAsked
-    } else {
-        match report::message(settings, month, &made.files, Some(bucket)) {
-            None => Mailed::NotConfigured,
-            Some(message) => match report::send(aws, &message).await {
-                Ok((message_id, linked)) => Mailed::Sent { message_id, linked },
-                Err(error) => {
-                    tracing::warn!(%month, "the cost e-mail did not leave: {error}");
-                    Mailed::Failed {
-                        error: error.to_string(),
+    let mailed = match (
+        email,
+        report::message(settings, month, &made.files, Some(bucket)),
+    ) {
+        (Mail::No, _) => Mailed::NotAsked,
+        (_, None) => Mailed::NotConfigured,
+        (email, Some(message)) => {
+            let marker = email_key(settings, month);
+            let sent_before = match email {
+                Mail::Once { since_ms } => aws
+                    .object_info(bucket, &marker)
+                    .await?
+                    .is_some_and(|o| o.modified_ms >= since_ms),
+                _ => false,
+            };
+            if sent_before {
+                tracing::info!(%month, "the cost e-mail left at an earlier attempt: not sent again");
+                Mailed::AlreadySent
+            } else {
+                match report::send(aws, &message).await {
+                    Ok((message_id, linked)) => {
+                        let body = serde_json::json!({ "message_id": message_id }).to_string();
+                        if let Err(error) = aws
+                            .put_object(bucket, &marker, body.as_bytes(), "application/json")
+                            .await
+                        {
+                            tracing::warn!(%month, "the cost e-mail left, but its marker was not written (a retry would send it again): {error}");
+                        }
+                        Mailed::Sent { message_id, linked }
+                    }
+                    Err(error) => {
+                        tracing::warn!(%month, "the cost e-mail did not leave: {error}");
+                        Mailed::Failed {
+                            error: error.to_string(),
+                        }
                     }
                 }
-            },
+            }
         }
     };
     let manifest = Manifest {

@@ -47,13 +47,35 @@ impl ReportSettings {
 /// What is not kept as it is in a key segment: everything but letters, digits, `-`, `_`.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_');
 
+/// The longest segment kept whole. A key holds its segment twice, and S3 refuses keys over
+/// 1,024 bytes: a tag value of 256 characters, percent-encoded, can reach 3,072.
+const SEGMENT_MAX: usize = 120;
+
 /// A value (a cost center) as one safe segment of an S3 key: percent-encoded, so that it is
-/// never a path (`..`, `/`), never empty.
+/// never a path (`..`, `/`), never empty. A value too long for a key is cut on a whole
+/// character and ends with `~` and a digest of the value: two values stay two segments
+/// (`~` is always encoded in a value, so a cut segment is never a whole one).
 pub fn key_segment(value: &str) -> String {
     if value.is_empty() {
         return crate::records::NO_COST_TAG.to_string();
     }
-    utf8_percent_encode(value, SEGMENT).to_string()
+    let encoded = utf8_percent_encode(value, SEGMENT).to_string();
+    if encoded.len() <= SEGMENT_MAX {
+        return encoded;
+    }
+    use sha2::Digest;
+    let digest: String = sha2::Sha256::digest(value.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    // Never inside an escape: `%` must not be one of the last two bytes kept.
+    let mut cut = SEGMENT_MAX - 1 - digest.len();
+    let bytes = encoded.as_bytes();
+    while cut > 0 && (bytes[cut - 1] == b'%' || (cut > 1 && bytes[cut - 2] == b'%')) {
+        cut -= 1;
+    }
+    format!("{}~{digest}", &encoded[..cut])
 }
 
 /// A CSV cell that a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, tab, carriage
@@ -89,6 +111,38 @@ mod tests {
         assert_eq!(key_segment("R&D / Paris"), "R%26D%20%2F%20Paris");
         assert_eq!(key_segment(""), "NoCostTag");
         assert!(!key_segment("a/b").contains('/'));
+    }
+
+    #[test]
+    fn long_cost_centers_are_cut_and_stay_distinct() {
+        let kept = "C".repeat(SEGMENT_MAX);
+        assert_eq!(key_segment(&kept), kept, "short enough: whole");
+        // 256 characters of three UTF-8 bytes each: 2,304 bytes once encoded.
+        let long = "é".repeat(100) + &"日".repeat(156);
+        let other = "é".repeat(100) + &"本".repeat(156);
+        let (a, b) = (key_segment(&long), key_segment(&other));
+        assert!(a.len() <= SEGMENT_MAX, "{}", a.len());
+        assert_ne!(a, b, "the digest tells them apart");
+        let (cut, digest) = a.split_once('~').unwrap();
+        assert_eq!(digest.len(), 16);
+        // Cut between escapes: what is kept decodes to the value's first characters.
+        let decoded = percent_encoding::percent_decode_str(cut)
+            .decode_utf8()
+            .unwrap();
+        assert!(long.starts_with(&*decoded), "{decoded}");
+        assert!(!key_segment(&long).contains(['/', '.']));
+        // Any cut point: never a broken escape.
+        for n in 0..8 {
+            let value = "a".repeat(n) + &"%".repeat(200);
+            let segment = key_segment(&value);
+            let (cut, _) = segment.split_once('~').unwrap();
+            assert!(
+                percent_encoding::percent_decode_str(cut)
+                    .decode_utf8()
+                    .is_ok()
+            );
+            assert!(cut.len() % 3 == n % 3 || cut.len() <= n, "{cut}");
+        }
     }
 
     #[test]

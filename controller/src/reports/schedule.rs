@@ -18,8 +18,61 @@ use crate::records::{Shadow, read_all};
 
 /// How often the schedules are looked at.
 const EVERY: Duration = Duration::from_secs(60);
-/// After a failed run, the next attempt waits this long.
+/// After a failed look at the bucket, the next one waits this long.
 const AFTER_FAILURE: Duration = Duration::from_secs(600);
+/// A failed run is tried again after 10 minutes, then 20, 40… at most 6 hours apart: a run
+/// that keeps failing (a missing permission) does not ask Cost Explorer, billed per
+/// request, every ten minutes all day, nor hold up the other reports.
+const RETRY_FIRST_S: i64 = 600;
+const RETRY_MAX_S: i64 = 6 * 3600;
+
+/// The runs that failed, and when each may be tried again. Holds only what is still due.
+#[derive(Debug, Default)]
+pub struct Retries {
+    failed: Vec<(Due, u32, i64)>,
+}
+
+impl Retries {
+    /// Forgets the runs no longer due (done by another replica, or a new period).
+    pub fn keep_only(&mut self, due: &[Due]) {
+        self.failed.retain(|(d, ..)| due.contains(d));
+    }
+
+    /// Whether `due` may run at `now` (seconds).
+    pub fn ready(&self, due: &Due, now: i64) -> bool {
+        self.failed
+            .iter()
+            .find(|(d, ..)| d == due)
+            .is_none_or(|(_, _, at)| now >= *at)
+    }
+
+    /// Records a failure at `now`; when the next attempt may be.
+    pub fn failed(&mut self, due: &Due, now: i64) -> i64 {
+        let failures = match self.failed.iter_mut().find(|(d, ..)| d == due) {
+            Some(entry) => {
+                entry.1 = entry.1.saturating_add(1);
+                entry.1
+            }
+            None => {
+                self.failed.push((due.clone(), 1, 0));
+                1
+            }
+        };
+        let wait = RETRY_FIRST_S
+            .saturating_mul(1_i64 << (failures - 1).min(10))
+            .min(RETRY_MAX_S);
+        let at = now.saturating_add(wait);
+        if let Some(entry) = self.failed.iter_mut().find(|(d, ..)| d == due) {
+            entry.2 = at;
+        }
+        at
+    }
+
+    /// Records a success.
+    pub fn succeeded(&mut self, due: &Due) {
+        self.failed.retain(|(d, ..)| d != due);
+    }
+}
 
 /// The latest firing of `schedule` at or before `now` (seconds), within `within` seconds.
 pub fn latest_firing(schedule: &Schedule, now: i64, within: i64) -> Option<i64> {
@@ -106,10 +159,12 @@ pub enum Due {
     DailyCosts {
         day: String,
     },
-    /// The cost report of a month; `email`: the final one, which is mailed.
+    /// The cost report of a month; `email`: the final one, which is mailed (once for the
+    /// firing at `firing`, in seconds).
     MonthlyCosts {
         month: Month,
         email: bool,
+        firing: i64,
     },
 }
 
@@ -203,7 +258,11 @@ async fn costs_due(
                 .iter()
                 .any(|d| matches!(d, Due::MonthlyCosts { month: m, .. } if *m == month));
             if !planned && older(aws, bucket, &key, firing).await? {
-                due.push(Due::MonthlyCosts { month, email });
+                due.push(Due::MonthlyCosts {
+                    month,
+                    email,
+                    firing,
+                });
             }
         }
     }
@@ -241,9 +300,19 @@ pub async fn run_one(
             .await
             .map(|_| 1)
             .map_err(failed),
-        Due::MonthlyCosts { month, email } => {
+        Due::MonthlyCosts {
+            month,
+            email,
+            firing,
+        } => {
             let today = date_of(now);
-            crate::costs::run::monthly(aws, http, bucket, &costs, *month, &today, *email)
+            let mail = match email {
+                true => crate::costs::run::Mail::Once {
+                    since_ms: firing.saturating_mul(1000),
+                },
+                false => crate::costs::run::Mail::No,
+            };
+            crate::costs::run::monthly(aws, http, bucket, &costs, *month, &today, mail)
                 .await
                 .map(|(_, manifest)| manifest.files.len() + 1)
                 .map_err(failed)
@@ -260,7 +329,8 @@ pub async fn run(
     settings: impl Fn() -> std::sync::Arc<Settings> + Send + Sync,
     may_run: impl Fn() -> bool + Send + Sync,
 ) {
-    let http = reqwest::Client::new();
+    let http = crate::outbound::client();
+    let mut retries = Retries::default();
     loop {
         tokio::time::sleep(EVERY).await;
         if !may_run() {
@@ -276,12 +346,25 @@ pub async fn run(
                 continue;
             }
         };
+        retries.keep_only(&due);
         for report in due {
+            if !retries.ready(&report, now) {
+                continue;
+            }
             match run_one(&aws, &http, &bucket, &settings, &report, now).await {
-                Ok(objects) => tracing::info!(?report, objects, "report written"),
+                Ok(objects) => {
+                    retries.succeeded(&report);
+                    tracing::info!(?report, objects, "report written");
+                }
                 Err(error) => {
-                    tracing::warn!(?report, "cannot write a report: {error}");
-                    tokio::time::sleep(AFTER_FAILURE).await;
+                    let at = retries.failed(&report, now);
+                    tracing::warn!(
+                        ?report,
+                        next_attempt = %jiff::Timestamp::from_second(at)
+                            .map(crate::time::rfc3339)
+                            .unwrap_or_default(),
+                        "cannot write a report: {error}"
+                    );
                 }
             }
         }
@@ -291,6 +374,34 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_runs_wait_longer_each_time_and_are_forgotten_when_no_longer_due() {
+        let a = Due::Inventory {
+            date: "2026-11-28".into(),
+        };
+        let b = Due::DailyCosts {
+            day: "2026-12-01".into(),
+        };
+        let mut retries = Retries::default();
+        assert!(retries.ready(&a, 0));
+        let waits: Vec<i64> = (0..8)
+            .map(|_| {
+                let at = retries.failed(&a, 1000);
+                at - 1000
+            })
+            .collect();
+        assert_eq!(waits, [600, 1200, 2400, 4800, 9600, 19_200, 21_600, 21_600]);
+        assert!(!retries.ready(&a, 1000 + 21_599));
+        assert!(retries.ready(&a, 1000 + 21_600));
+        assert!(retries.ready(&b, 1000), "one failing run holds up no other");
+        retries.failed(&b, 1000);
+        retries.succeeded(&b);
+        assert!(retries.ready(&b, 1000));
+        retries.keep_only(std::slice::from_ref(&b));
+        assert!(retries.ready(&a, 1000), "no longer due: forgotten");
+        assert!(retries.failed.is_empty());
+    }
 
     #[test]
     fn the_latest_firing_is_found_within_its_window() {

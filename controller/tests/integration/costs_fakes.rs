@@ -149,7 +149,7 @@ async fn a_month_is_reported_to_the_cent_and_mailed_with_its_summaries() {
         &costs,
         NOVEMBER,
         "2026-12-14",
-        true,
+        run::Mail::Send,
     )
     .await
     .unwrap();
@@ -327,7 +327,7 @@ async fn a_refused_sender_is_named_and_the_files_are_written_all_the_same() {
         &costs,
         NOVEMBER,
         "2026-12-14",
-        true,
+        run::Mail::Send,
     )
     .await
     .unwrap();
@@ -362,7 +362,16 @@ async fn months_without_costs_are_said_so_and_the_future_is_refused_before_any_r
         year: 2026,
         month: 12,
     };
-    let future = run::monthly(&aws, &http, BUCKET, &costs, december, "2026-11-30", false).await;
+    let future = run::monthly(
+        &aws,
+        &http,
+        BUCKET,
+        &costs,
+        december,
+        "2026-11-30",
+        run::Mail::No,
+    )
+    .await;
     assert!(
         matches!(future, Err(CostError::Future { .. })),
         "{future:?}"
@@ -373,9 +382,17 @@ async fn months_without_costs_are_said_so_and_the_future_is_refused_before_any_r
     );
 
     // An empty month: files with a zero total; the rates could not be read: a warning.
-    let (made, manifest) = run::monthly(&aws, &http, BUCKET, &costs, NOVEMBER, "2026-12-14", false)
-        .await
-        .unwrap();
+    let (made, manifest) = run::monthly(
+        &aws,
+        &http,
+        BUCKET,
+        &costs,
+        NOVEMBER,
+        "2026-12-14",
+        run::Mail::No,
+    )
+    .await
+    .unwrap();
     assert_eq!(made.accounts, 0);
     assert_eq!(manifest.email, Mailed::NotAsked);
     let total = workbooks::csv_total(&object(&fakes, &key("charges", "Summary", "csv")), 4);
@@ -395,10 +412,18 @@ async fn months_without_costs_are_said_so_and_the_future_is_refused_before_any_r
 
     // Cost Explorer without data for the period: its error, with what it means.
     fakes.costs.set_today("2026-10-15");
-    let error = run::monthly(&aws, &http, BUCKET, &costs, NOVEMBER, "2026-12-14", false)
-        .await
-        .unwrap_err()
-        .to_string();
+    let error = run::monthly(
+        &aws,
+        &http,
+        BUCKET,
+        &costs,
+        NOVEMBER,
+        "2026-12-14",
+        run::Mail::No,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(error.contains("DataUnavailableException"), "{error}");
     assert!(error.contains("no data for this period yet"), "{error}");
 }
@@ -428,7 +453,8 @@ async fn the_schedules_run_the_daily_metric_and_the_final_report_once() {
             },
             &Due::MonthlyCosts {
                 month: NOVEMBER,
-                email: true
+                email: true,
+                firing: now - 3600
             }
         ],
         "the early report is not run after the final one"
@@ -456,6 +482,76 @@ async fn the_schedules_run_the_daily_metric_and_the_final_report_once() {
     ))
     .unwrap();
     assert_eq!(daily["cost_centers"], serde_json::json!({}));
+}
+
+/// The final run failed after its e-mail left (its manifest could not be written): the
+/// schedule runs it again, and the FinOps mailbox gets the report once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_final_run_retried_after_its_e_mail_left_does_not_mail_twice() {
+    let fakes = fakes();
+    bill(&fakes);
+    let settings = settings("", &spa_tests::http::serve(200, "text/xml", RATES));
+    let costs = CostSettings::of(&settings);
+    let aws = aws(&fakes);
+    let now = 1_797_224_400;
+    fakes
+        .objects
+        .set_clock(std::sync::Arc::new(move || (now + 1) * 1000));
+    let final_run = Due::MonthlyCosts {
+        month: NOVEMBER,
+        email: true,
+        firing: now - 3600,
+    };
+    let http = reqwest::Client::new();
+    fakes
+        .objects
+        .behaviour
+        .inject(spa_controller::aws::fake::Fault {
+            api: Some(api::PUT_OBJECT),
+            resource: Some(run::manifest_key(&costs, NOVEMBER)),
+            kind: spa_controller::aws::ErrorKind::Terminal,
+            times: Some(1),
+        });
+    let error = schedule::run_one(&aws, &http, BUCKET, &settings, &final_run, now).await;
+    assert!(error.is_err(), "the manifest write failed");
+    assert_eq!(fakes.mail.sent().len(), 1, "the e-mail left");
+    let due = schedule::due(&aws, BUCKET, &settings, now + 60)
+        .await
+        .unwrap();
+    assert!(due.contains(&final_run), "still due: {due:?}");
+    schedule::run_one(&aws, &http, BUCKET, &settings, &final_run, now + 60)
+        .await
+        .unwrap();
+    assert_eq!(fakes.mail.sent().len(), 1, "not mailed twice");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&object(&fakes, &run::manifest_key(&costs, NOVEMBER))).unwrap();
+    assert_eq!(manifest["email"], "already_sent");
+    // Another firing of the final schedule (one set to fire twice a month) mails again.
+    let later = Due::MonthlyCosts {
+        month: NOVEMBER,
+        email: true,
+        firing: now + 120,
+    };
+    fakes
+        .objects
+        .set_clock(std::sync::Arc::new(move || (now + 121) * 1000));
+    schedule::run_one(&aws, &http, BUCKET, &settings, &later, now + 121)
+        .await
+        .unwrap();
+    assert_eq!(fakes.mail.sent().len(), 2);
+    // A person asking for the e-mail gets it, marker or not.
+    run::monthly(
+        &aws,
+        &http,
+        BUCKET,
+        &costs,
+        NOVEMBER,
+        "2026-12-14",
+        run::Mail::Send,
+    )
+    .await
+    .unwrap();
+    assert_eq!(fakes.mail.sent().len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
