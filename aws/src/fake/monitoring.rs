@@ -13,10 +13,18 @@ use crate::{AwsError, ErrorKind, Monitoring, api};
 pub struct FakeMonitoring {
     data: Mutex<Vec<(String, Datum)>>,
     dashboards: Mutex<BTreeMap<String, String>>,
+    /// PutMetricData calls still taken before CloudWatch fails (`None`: all).
+    calls_left: Mutex<Option<usize>>,
     pub behaviour: Behaviour,
 }
 
 impl FakeMonitoring {
+    /// Takes `calls` more PutMetricData calls, then fails every one (service unavailable,
+    /// past the door's retries): a flush cut short after some of its calls.
+    pub fn fail_after(&self, calls: usize) {
+        *self.calls_left.lock().unwrap_or_else(|p| p.into_inner()) = Some(calls);
+    }
+
     /// Every value sent, with its namespace.
     pub fn data(&self) -> Vec<(String, Datum)> {
         self.data.lock().unwrap_or_else(|p| p.into_inner()).clone()
@@ -45,6 +53,22 @@ impl Monitoring for FakeMonitoring {
         self.behaviour
             .enter(api::PUT_METRIC_DATA, namespace)
             .await?;
+        if let Some(left) = self
+            .calls_left
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            if *left == 0 {
+                return Err(AwsError::new(
+                    api::PUT_METRIC_DATA,
+                    ErrorKind::Terminal,
+                    "ServiceUnavailable",
+                    "injected by the fake",
+                ));
+            }
+            *left -= 1;
+        }
         if data.len() > MAX_VALUES_PER_CALL {
             return Err(AwsError::new(
                 api::PUT_METRIC_DATA,

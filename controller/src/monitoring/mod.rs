@@ -16,6 +16,8 @@ pub const NAMESPACE: &str = "SustainablePersonalAccount";
 /// Series kept between flushes at most: past it, new series wait for the next minute (the
 /// counts they would add are counted as dropped).
 const MAX_SERIES: usize = 50_000;
+/// Values per PutMetricData call (CloudWatch's limit).
+const PER_CALL: usize = crate::aws::monitoring::MAX_VALUES_PER_CALL;
 
 type Series = (String, Vec<(String, String)>);
 
@@ -96,30 +98,68 @@ impl FleetMetrics {
             .collect()
     }
 
-    /// Sends what was counted; on failure the counts are kept for the next flush.
+    /// Sends what was counted, a call per [`PER_CALL`] values; on failure the counts of
+    /// the calls not made or refused are kept for the next flush (those CloudWatch took
+    /// are never sent twice).
     pub async fn flush(&self, aws: &Aws, now_ms: i64) -> Result<usize, AwsError> {
         let data = self.take(now_ms);
-        if data.is_empty() {
-            return Ok(0);
-        }
-        match aws.put_metric_data(NAMESPACE, &data).await {
-            Ok(()) => Ok(data.len()),
-            Err(error) => {
-                for datum in data.into_iter().filter(|d| d.unit == "Count") {
-                    let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-                    if counts.len() < MAX_SERIES {
-                        *counts.entry((datum.name, datum.dimensions)).or_default() += datum.value;
+        let mut chunks = data.chunks(PER_CALL);
+        let mut sent = 0;
+        while let Some(chunk) = chunks.next() {
+            if let Err(error) = aws.put_metric_data(NAMESPACE, chunk).await {
+                let unsent = chunk.iter().chain(chunks.flatten());
+                let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+                for datum in unsent.filter(|d| d.unit == "Count") {
+                    let series = (datum.name.clone(), datum.dimensions.clone());
+                    if counts.len() < MAX_SERIES || counts.contains_key(&series) {
+                        *counts.entry(series).or_default() += datum.value;
                     }
                 }
-                Err(error)
+                return Err(error);
             }
+            sent += chunk.len();
         }
+        Ok(sent)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_flush_cut_short_keeps_only_what_cloudwatch_did_not_take() {
+        let fakes = crate::aws::fake::Fakes::default();
+        let aws = fakes.aws();
+        let metrics = FleetMetrics::new("SpaTest");
+        // 2,500 series: three calls of at most 1,000 values.
+        for n in 0..2_500 {
+            metrics.count("LoginsByAccount", ("Account", &format!("{n:012}")), 1.0);
+        }
+        fakes.monitoring.fail_after(1);
+        assert!(metrics.flush(&aws, 1_000).await.is_err());
+        assert_eq!(
+            fakes.monitoring.data().len(),
+            1_000,
+            "the first call was taken"
+        );
+        fakes.monitoring.fail_after(usize::MAX);
+        assert_eq!(
+            metrics.flush(&aws, 2_000).await.unwrap(),
+            1_500,
+            "only the rest again"
+        );
+        let data = fakes.monitoring.data();
+        assert_eq!(data.len(), 2_500);
+        let mut sent: Vec<&str> = data
+            .iter()
+            .map(|(_, d)| d.dimensions[1].1.as_str())
+            .collect();
+        sent.sort_unstable();
+        sent.dedup();
+        assert_eq!(sent.len(), 2_500, "each series sent once");
+        assert!(data.iter().all(|(_, d)| d.value == 1.0));
+    }
 
     #[test]
     fn counts_add_up_until_taken() {
