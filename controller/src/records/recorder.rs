@@ -136,6 +136,9 @@ impl Recorder {
             open: recorder.open.clone(),
             config: recorder.config.clone(),
             shadows: HashMap::new(),
+            loaded_shadows: false,
+            loaded_transactions: false,
+            last_load_ms: None,
         };
         tokio::spawn(writer.run(receiver));
         recorder
@@ -210,7 +213,16 @@ struct Writer {
     open: Arc<Mutex<BTreeMap<String, Transaction>>>,
     config: Arc<RwLock<RecordsConfig>>,
     shadows: HashMap<String, Shadow>,
+    /// Whether the shadows and the open transactions were read: until they are, they are
+    /// read again before a fact (at most every [`RELOAD_MS`]), and no shadow is written —
+    /// one written from nothing would drop the history kept in the table.
+    loaded_shadows: bool,
+    loaded_transactions: bool,
+    last_load_ms: Option<i64>,
 }
+
+/// How often a recorder that could not read the tables tries again.
+const RELOAD_MS: i64 = 30_000;
 
 /// The label of an event put on the bus, and the account it is about.
 fn label_and_account(entry: &EventEntry) -> Option<(String, String)> {
@@ -240,13 +252,48 @@ impl Writer {
     async fn run(mut self, mut receiver: mpsc::Receiver<Fact>) {
         self.load().await;
         while let Some(fact) = receiver.recv().await {
+            let now_ms = (self.clock)();
+            let due = self
+                .last_load_ms
+                .is_none_or(|at| now_ms.saturating_sub(at) >= RELOAD_MS);
+            if !(self.loaded_shadows && self.loaded_transactions) && due {
+                self.load().await;
+            }
             self.handle(fact).await;
         }
     }
 
-    /// Reads what is already recorded (a restarted controller goes on from there).
+    /// Reads what is already recorded and not read yet (a restarted controller goes on
+    /// from there).
     async fn load(&mut self) {
+        self.last_load_ms = Some((self.clock)());
         let tables = self.config().tables;
+        if !self.loaded_shadows {
+            self.load_shadows(&tables).await;
+        }
+        if self.loaded_transactions {
+            return;
+        }
+        match self.aws.all_records(&tables.transactions).await {
+            Ok(items) => {
+                let (open, skipped) = parse_all::<Transaction>(&tables.transactions, items);
+                self.counters
+                    .skipped
+                    .fetch_add(skipped as u64, Ordering::Relaxed);
+                // What this process opened meanwhile stays: it is newer.
+                let mut current = self.open.lock().unwrap_or_else(|p| p.into_inner());
+                for transaction in open {
+                    current
+                        .entry(transaction.account.clone())
+                        .or_insert(transaction);
+                }
+                self.loaded_transactions = true;
+            }
+            Err(error) => tracing::warn!("cannot read the open transactions: {error}"),
+        }
+    }
+
+    async fn load_shadows(&mut self, tables: &Tables) {
         match self.aws.all_records(&tables.shadows).await {
             Ok(items) => {
                 let (shadows, skipped) = parse_all::<Shadow>(&tables.shadows, items);
@@ -257,19 +304,11 @@ impl Writer {
                     .into_iter()
                     .map(|s| (s.account.clone(), s))
                     .collect();
+                self.loaded_shadows = true;
             }
-            Err(error) => tracing::warn!("cannot read the shadows: {error}"),
-        }
-        match self.aws.all_records(&tables.transactions).await {
-            Ok(items) => {
-                let (open, skipped) = parse_all::<Transaction>(&tables.transactions, items);
-                self.counters
-                    .skipped
-                    .fetch_add(skipped as u64, Ordering::Relaxed);
-                *self.open.lock().unwrap_or_else(|p| p.into_inner()) =
-                    open.into_iter().map(|t| (t.account.clone(), t)).collect();
-            }
-            Err(error) => tracing::warn!("cannot read the open transactions: {error}"),
+            Err(error) => tracing::warn!(
+                "cannot read the shadows: {error}; none is written until they are read"
+            ),
         }
     }
 
@@ -342,6 +381,11 @@ impl Writer {
     /// The shadow of `account` with `change` made, written when it changed (or its lifetime
     /// is half gone).
     async fn update_shadow(&mut self, account: &str, change: impl FnOnce(&mut Shadow)) {
+        if !self.loaded_shadows {
+            self.counters.errors.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(account, "shadow not written: the shadows are not read yet");
+            return;
+        }
         let config = self.config();
         let now_ms = (self.clock)();
         let mut shadow = self.shadows.get(account).cloned().unwrap_or(Shadow {

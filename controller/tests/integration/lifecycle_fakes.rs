@@ -1607,6 +1607,78 @@ fn metric(data: &[spa_controller::aws::monitoring::Datum], name: &str, value: &s
         .sum()
 }
 
+/// A restarted recorder that cannot read the shadows writes none until it can: one written
+/// from nothing would drop the history the table keeps (here, a purge report).
+#[tokio::test(start_paused = true)]
+async fn a_recorder_that_cannot_read_the_shadows_keeps_their_history() {
+    use spa_controller::records::{Fact, Recorder, RecordsConfig, Shadow, accounts_of};
+    let world = World::new(
+        &[(A, &[("account-state", "released")])],
+        settings(BOTH, "cron(0 18 ? * FRI *)"),
+        FakeMember::default,
+    );
+    let tables = world.record_tables();
+    let metrics = Arc::new(spa_controller::monitoring::FleetMetrics::new("SpaTest"));
+    let start = || {
+        Recorder::start(
+            world.aws(),
+            world.clock.clone(),
+            RecordsConfig::of(&world.settings, "default"),
+            metrics.clone(),
+        )
+    };
+    let first = start();
+    first.record(Fact::Report {
+        account: A.into(),
+        label: "PurgeReport".into(),
+        message: "12 resources deleted".into(),
+        at_ms: (world.clock)(),
+    });
+    first.flush().await;
+    drop(first);
+    let shadow = |world: &World| {
+        let shadows: Vec<Shadow> = world.records(&tables.shadows);
+        assert_eq!(shadows.len(), 1);
+        shadows[0].clone()
+    };
+    assert!(shadow(&world).stamps.contains_key("PurgeReport"));
+
+    // The next controller's first read of the shadows fails.
+    world.fakes.records.behaviour.inject(fake::Fault {
+        api: Some(api::SCAN),
+        resource: Some(tables.shadows.clone()),
+        kind: spa_controller::aws::ErrorKind::Terminal,
+        times: Some(1),
+    });
+    let second = start();
+    let observation = observe(&world.aws(), &world.settings).await;
+    second.record(Fact::Accounts(accounts_of(&observation)));
+    second.flush().await;
+    let kept = shadow(&world);
+    assert_eq!(kept.name, "", "not written");
+    assert!(kept.stamps.contains_key("PurgeReport"));
+    assert!(
+        second
+            .counters
+            .errors
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
+
+    // Half a minute on, it reads them again, then writes: the history stays.
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    second.record(Fact::Accounts(accounts_of(&observation)));
+    second.flush().await;
+    let written = shadow(&world);
+    assert_eq!(written.name, format!("person-{A}"));
+    assert_eq!(
+        written.purge_report.as_deref(),
+        Some("12 resources deleted"),
+        "history kept"
+    );
+    assert!(written.stamps.contains_key("PurgeReport"));
+}
+
 #[tokio::test(start_paused = true)]
 async fn records_follow_every_cycle_and_a_replay_counts_once() {
     use spa_controller::records::{Activity, Fact, Shadow, Transaction};
