@@ -4,26 +4,21 @@
 //! spreadsheet would take for a formula is neutralized.
 
 use super::sheets::{Cell, Kind, Sheet};
-use crate::reports::neutral;
+use crate::reports::{csv_of, neutral};
 
 pub fn csv(sheet: &Sheet) -> String {
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    let _ = writer.write_record(&sheet.header);
-    for row in sheet
+    let rows = sheet
         .rows
         .iter()
         .filter(|r| !matches!(r.kind, Kind::Subtotal { .. }))
-    {
-        let _ = writer.write_record(row.cells.iter().map(|cell| match cell {
-            Cell::Text(text) => neutral(text),
-            Cell::Amount(amount) => amount.normalize().to_string(),
-            Cell::Empty => String::new(),
-        }));
-    }
-    let bytes = writer.into_inner().unwrap_or_default();
-    String::from_utf8(bytes).unwrap_or_default()
+        .map(|row| {
+            row.cells.iter().map(|cell| match cell {
+                Cell::Text(text) => neutral(text),
+                Cell::Amount(amount) => amount.normalize().to_string(),
+                Cell::Empty => String::new(),
+            })
+        });
+    csv_of(&sheet.header, rows)
 }
 
 #[cfg(test)]

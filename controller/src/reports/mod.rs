@@ -87,14 +87,28 @@ pub fn neutral(cell: &str) -> String {
     }
 }
 
-/// CSV text with a header row.
+/// CSV text with a header row, every cell neutralized (see [`neutral`]).
 pub fn csv_text(header: &[&str], rows: &[Vec<String>]) -> String {
+    csv_of(
+        header,
+        rows.iter().map(|row| row.iter().map(|c| neutral(c))),
+    )
+}
+
+/// CSV text: UTF-8, a header row, CRLF line ends, the cells as given (a caller neutralizes
+/// its text; amounts stay numbers).
+pub fn csv_of<H, R, C>(header: &[H], rows: impl Iterator<Item = R>) -> String
+where
+    H: AsRef<[u8]>,
+    R: IntoIterator<Item = C>,
+    C: AsRef<[u8]>,
+{
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     let _ = writer.write_record(header);
     for row in rows {
-        let _ = writer.write_record(row.iter().map(|c| neutral(c)));
+        let _ = writer.write_record(row);
     }
     let bytes = writer.into_inner().unwrap_or_default();
     String::from_utf8(bytes).unwrap_or_default()

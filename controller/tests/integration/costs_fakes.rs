@@ -131,6 +131,10 @@ fn object(fakes: &Fakes, key: &str) -> Vec<u8> {
         .0
 }
 
+fn stored(fakes: &Fakes, key: &str) -> bool {
+    fakes.objects.get(BUCKET, key).is_some()
+}
+
 fn key(report: &str, label: &str, ext: &str) -> String {
     format!("SpaReports/Costs/{label}/2026/2026-11-{label}-{report}.{ext}")
 }
@@ -259,18 +263,8 @@ async fn a_month_is_reported_to_the_cent_and_mailed_with_its_summaries() {
     );
     let expected = (charged / Decimal::from_str("1.25").unwrap()).round_dp(2);
     assert_eq!(euros[0].round_dp(2), expected);
-    assert!(
-        fakes
-            .objects
-            .get(BUCKET, &key("charges-JPY", "Summary", "csv"))
-            .is_some()
-    );
-    assert!(
-        fakes
-            .objects
-            .get(BUCKET, &key("charges-CHF", "Summary", "csv"))
-            .is_none()
-    );
+    assert!(stored(&fakes, &key("charges-JPY", "Summary", "csv")));
+    assert!(!stored(&fakes, &key("charges-CHF", "Summary", "csv")));
     assert!(
         manifest.warnings.iter().any(|w| w.contains("CHF")),
         "{:?}",
@@ -337,18 +331,8 @@ async fn a_refused_sender_is_named_and_the_files_are_written_all_the_same() {
     assert!(error.contains("MessageRejected"), "{error}");
     assert!(error.contains("verified identity"), "the hint: {error}");
     assert!(fakes.mail.sent().is_empty());
-    assert!(
-        fakes
-            .objects
-            .get(BUCKET, &key("charges", "Summary", "xlsx"))
-            .is_some()
-    );
-    assert!(
-        fakes
-            .objects
-            .get(BUCKET, &key("report", "Summary", "json"))
-            .is_some()
-    );
+    assert!(stored(&fakes, &key("charges", "Summary", "xlsx")));
+    assert!(stored(&fakes, &key("report", "Summary", "json")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1349,22 +1349,10 @@ async fn a_per_state_policy_follows_each_account_round_the_cycle() {
         FakeMember::default,
     );
     // The settings loop creates the policy (no account is expired: attached nowhere).
-    let aws = world.aws();
-    let observed = observe(&aws, &world.settings).await;
-    let plan = spa_controller::plan::plan(
-        &spa_controller::desired::desired(&world.settings, &observed, None),
-        &observed,
-    );
+    let (plan, scope) = world.settings_plan().await;
     assert_eq!(plan.policies.len(), 1);
     assert!(plan.attachments.is_empty(), "{:?}", plan.attachments);
-    let scope = spa_controller::apply::Scope::new("SpaTest", &observed);
-    let options = spa_controller::apply::ApplyOptions {
-        allow_destructive: true,
-        concurrency: 4,
-    };
-    let report = spa_controller::apply::apply(&aws, &plan, &scope, options, &|_, _| {})
-        .await
-        .unwrap();
+    let report = world.settings_apply(&plan, &scope, None).await;
     assert_eq!(report.failed, 0, "{report:?}");
 
     // While each account is expired (its purge running), the policy is attached to it.
@@ -1425,11 +1413,7 @@ async fn a_per_state_policy_follows_each_account_round_the_cycle() {
     );
     assert!(engine.take_policies_written());
     // The settings loop agrees with the life cycle: nothing to do.
-    let observed = observe(&world.aws(), &world.settings).await;
-    let plan = spa_controller::plan::plan(
-        &spa_controller::desired::desired(&world.settings, &observed, None),
-        &observed,
-    );
+    let (plan, _) = world.settings_plan().await;
     assert!(plan.attachments.is_empty(), "{:?}", plan.attachments);
 }
 
@@ -1453,27 +1437,9 @@ async fn a_plan_made_mid_transition_never_puts_back_what_the_life_cycle_removed(
             .policies_of(A)
             .contains(&"SpaTest-Freeze".to_string())
     };
-    let aws = world.aws();
-    let options = spa_controller::apply::ApplyOptions {
-        allow_destructive: true,
-        concurrency: 4,
-    };
-    let plan_now = || async {
-        let observed = observe(&world.aws(), &world.settings).await;
-        let plan = spa_controller::plan::plan(
-            &spa_controller::desired::desired(&world.settings, &observed, None),
-            &observed,
-        );
-        (
-            plan,
-            spa_controller::apply::Scope::new("SpaTest", &observed),
-        )
-    };
     // The settings loop creates the policy and attaches it to the expired account.
-    let (plan, scope) = plan_now().await;
-    spa_controller::apply::apply(&aws, &plan, &scope, options, &|_, _| {})
-        .await
-        .unwrap();
+    let (plan, scope) = world.settings_plan().await;
+    world.settings_apply(&plan, &scope, None).await;
     assert!(freeze(), "attached while expired");
 
     let steps: Arc<Mutex<Vec<Step>>> = Arc::default();
@@ -1506,7 +1472,7 @@ async fn a_plan_made_mid_transition_never_puts_back_what_the_life_cycle_removed(
         Some("expired"),
         "not written yet"
     );
-    let (plan, scope) = plan_now().await;
+    let (plan, scope) = world.settings_plan().await;
     let plan = plan.without_stale_states(|a| engine.known_state(a));
     let stale: Vec<_> = plan
         .attachments
@@ -1518,39 +1484,52 @@ async fn a_plan_made_mid_transition_never_puts_back_what_the_life_cycle_removed(
         [(A, AttachAction::Attach, Some("expired"))],
         "the window: the state still reads expired, the policy is detached"
     );
-    let report = spa_controller::apply::apply_beside(
-        &aws,
-        &plan,
-        &scope,
-        options,
-        Some(engine.as_ref()),
-        &|_, _| {},
-    )
-    .await
-    .unwrap();
+    let report = world.settings_apply(&plan, &scope, Some(&engine)).await;
     assert_eq!((report.skipped, report.failed), (1, 0), "{report:?}");
     assert!(!freeze(), "the apply did not put it back");
 
     worker.await.unwrap();
     assert_eq!(world.state(A).as_deref(), Some("released"));
     // The same plan applied late: the account is no longer expired, so still nothing.
-    let report = spa_controller::apply::apply_beside(
-        &aws,
-        &plan,
-        &scope,
-        options,
-        Some(engine.as_ref()),
-        &|_, _| {},
-    )
-    .await
-    .unwrap();
+    let report = world.settings_apply(&plan, &scope, Some(&engine)).await;
     assert_eq!(report.skipped, 1, "{report:?}");
     assert!(!freeze());
-    let (plan, _) = plan_now().await;
+    let (plan, _) = world.settings_plan().await;
     assert!(plan.attachments.is_empty(), "{:?}", plan.attachments);
 }
 
 impl World {
+    /// What the settings loop would do now: its plan from a fresh observation, and the
+    /// scope its apply writes in.
+    async fn settings_plan(&self) -> (spa_controller::plan::Plan, spa_controller::apply::Scope) {
+        let observed = observe(&self.aws(), &self.settings).await;
+        let plan = spa_controller::plan::plan(
+            &spa_controller::desired::desired(&self.settings, &observed, None),
+            &observed,
+        );
+        (
+            plan,
+            spa_controller::apply::Scope::new("SpaTest", &observed),
+        )
+    }
+
+    /// Applies `plan` as the controller does, beside `engine` when there is one.
+    async fn settings_apply(
+        &self,
+        plan: &spa_controller::plan::Plan,
+        scope: &spa_controller::apply::Scope,
+        engine: Option<&Engine>,
+    ) -> spa_controller::apply::ApplyReport {
+        let options = spa_controller::apply::ApplyOptions {
+            allow_destructive: true,
+            concurrency: 4,
+        };
+        let moves = engine.map(|e| e as &dyn spa_controller::apply::Moves);
+        spa_controller::apply::apply_beside(&self.aws(), plan, scope, options, moves, &|_, _| {})
+            .await
+            .unwrap()
+    }
+
     /// The record tables of the automation stack, in the fakes.
     fn record_tables(&self) -> spa_controller::records::Tables {
         let tables = spa_controller::records::Tables::of(&self.settings);
