@@ -98,9 +98,25 @@ pub fn parse_time(text: &str, now: Timestamp) -> Result<Timestamp, String> {
     })
 }
 
+/// The back-off after `failures` failures in a row: `base`, doubled at each next one,
+/// capped (no overflow whatever the count).
+pub fn backoff(base: Duration, failures: u32) -> Duration {
+    base.saturating_mul(2u32.saturating_pow(failures.saturating_sub(1).min(10)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn back_off_doubles_and_is_capped() {
+        let base = Duration::from_secs(60);
+        assert_eq!(backoff(base, 1), Duration::from_secs(60));
+        assert_eq!(backoff(base, 2), Duration::from_secs(120));
+        assert_eq!(backoff(base, 3), Duration::from_secs(240));
+        assert_eq!(backoff(base, 11), backoff(base, u32::MAX));
+        assert_eq!(backoff(Duration::MAX, 5), Duration::MAX);
+    }
 
     #[test]
     fn durations_have_one_grammar() {

@@ -56,8 +56,10 @@ impl Rates {
                 .ok_or_else(|| format!("{currency}: no rate"))?;
             let value = Decimal::from_str(rate.trim())
                 .ok()
-                // Positive, and small enough that no amount converted with it overflows.
-                .filter(|r| *r > Decimal::ZERO && *r < Decimal::from(MAX_RATE))
+                // Within a billion either way: the ratio of two rates stays a number.
+                .filter(|r| {
+                    *r > Decimal::ONE / Decimal::from(MAX_RATE) && *r < Decimal::from(MAX_RATE)
+                })
                 .ok_or_else(|| format!("{currency}: bad rate {:?}", truncated(rate)))?;
             if per_eur.insert(currency.to_string(), value).is_some() {
                 return Err(format!("{currency}: two rates"));
@@ -84,10 +86,14 @@ impl Rates {
         } else {
             *self.per_eur.get(currency)?
         };
-        // Both rates are positive (checked when parsing), so only an overflow can fail here.
-        per_eur.checked_div(*usd).map(|r| {
-            r.round_dp_with_strategy(DECIMAL_PLACES, RoundingStrategy::MidpointAwayFromZero)
-        })
+        // Both rates are bounded (checked when parsing); a ratio past a billion is refused,
+        // so that no amount converted with it overflows.
+        per_eur
+            .checked_div(*usd)
+            .filter(|r| *r < Decimal::from(MAX_RATE))
+            .map(|r| {
+                r.round_dp_with_strategy(DECIMAL_PLACES, RoundingStrategy::MidpointAwayFromZero)
+            })
     }
 
     /// The currencies the document has a rate for, EUR included (the base), sorted.
@@ -252,6 +258,19 @@ mod tests {
         assert_eq!(without_usd.usd_to("JPY"), None);
         assert_eq!(without_usd.usd_to("EUR"), None);
         assert_eq!(without_usd.usd_to("USD"), Some(Decimal::ONE));
+    }
+
+    #[test]
+    fn rates_that_would_overflow_a_conversion_are_refused() {
+        let tiny = ECB.replace("rate='1.0512'", "rate='0.000000000000001'");
+        assert!(Rates::parse(&tiny).unwrap_err().contains("USD: bad rate"));
+        // Each rate within bounds, their ratio not: no rate, never an overflow.
+        let apart = ECB
+            .replace("rate='1.0512'", "rate='0.0001'")
+            .replace("rate='158.37'", "rate='999999'");
+        let rates = Rates::parse(&apart).unwrap();
+        assert_eq!(rates.usd_to("JPY"), None);
+        assert_eq!(rates.usd_to("GBP"), Some(dec("8301")));
     }
 
     #[test]

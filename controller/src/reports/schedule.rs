@@ -23,8 +23,8 @@ const AFTER_FAILURE: Duration = Duration::from_secs(600);
 /// A failed run is tried again after 10 minutes, then 20, 40… at most 6 hours apart: a run
 /// that keeps failing (a missing permission) does not ask Cost Explorer, billed per
 /// request, every ten minutes all day, nor hold up the other reports.
-const RETRY_FIRST_S: i64 = 600;
-const RETRY_MAX_S: i64 = 6 * 3600;
+const RETRY_FIRST: Duration = Duration::from_secs(600);
+const RETRY_MAX: Duration = Duration::from_secs(6 * 3600);
 
 /// The runs that failed, and when each may be tried again. Holds only what is still due.
 #[derive(Debug, Default)]
@@ -48,24 +48,18 @@ impl Retries {
 
     /// Records a failure at `now`; when the next attempt may be.
     pub fn failed(&mut self, due: &Due, now: i64) -> i64 {
-        let failures = match self.failed.iter_mut().find(|(d, ..)| d == due) {
-            Some(entry) => {
-                entry.1 = entry.1.saturating_add(1);
-                entry.1
-            }
+        let index = match self.failed.iter().position(|(d, ..)| d == due) {
+            Some(index) => index,
             None => {
-                self.failed.push((due.clone(), 1, 0));
-                1
+                self.failed.push((due.clone(), 0, 0));
+                self.failed.len() - 1
             }
         };
-        let wait = RETRY_FIRST_S
-            .saturating_mul(1_i64 << (failures - 1).min(10))
-            .min(RETRY_MAX_S);
-        let at = now.saturating_add(wait);
-        if let Some(entry) = self.failed.iter_mut().find(|(d, ..)| d == due) {
-            entry.2 = at;
-        }
-        at
+        let entry = &mut self.failed[index];
+        entry.1 = entry.1.saturating_add(1);
+        let wait = crate::time::backoff(RETRY_FIRST, entry.1).min(RETRY_MAX);
+        entry.2 = now.saturating_add(i64::try_from(wait.as_secs()).unwrap_or(i64::MAX));
+        entry.2
     }
 
     /// Records a success.

@@ -37,9 +37,10 @@ mod memory;
 mod step;
 mod tags;
 
+use crate::time::backoff;
 pub use config::Config;
 pub use error::StepError;
-use memory::{Memory, backoff};
+use memory::Memory;
 pub use tags::tag_value;
 
 /// How the engine behaves, whatever the settings.

@@ -8,11 +8,11 @@ use std::time::Duration;
 use spa_schema::{Feature, Resolver};
 
 use super::error::StepError;
-use super::memory::backoff;
 use super::{Engine, Known, Next, Step, lock};
 use crate::aws::{AwsError, BuildStatus, EventEntry, MemberAccount};
 use crate::lifecycle::events::account_event;
 use crate::lifecycle::machine::{self, Action, Build, Event, Facts, Job, State};
+use crate::time::backoff;
 
 /// What one reconcile has decided and not yet written.
 #[derive(Default)]
