@@ -249,7 +249,6 @@ impl Write {
         }
     }
 
-    /// Which phase the write belongs to: documents, attachments, deletions of policies.
     /// The per-state attachment's account and state, when the write is one.
     fn moving_with_state(&self) -> Option<(&str, &str)> {
         match self {
@@ -267,6 +266,7 @@ impl Write {
         }
     }
 
+    /// Which phase the write belongs to: documents, attachments, deletions of policies.
     fn phase(&self) -> usize {
         match self {
             Write::Attach { .. } | Write::Detach { .. } => 1,
@@ -507,6 +507,7 @@ pub async fn apply_beside(
         total: writes.len(),
         progress,
         moves,
+        lanes: Mutex::default(),
     };
     let mut results: Vec<(usize, ItemResult)> = Vec::with_capacity(writes.len());
     for phase in 0..3 {
@@ -538,9 +539,21 @@ struct Run<'a> {
     total: usize,
     progress: &'a (dyn Fn(usize, usize) + Sync),
     moves: Option<&'a dyn Moves>,
+    /// One lane per account with per-state writes: two of them (two policies on one
+    /// account) run one after the other, so that the apply never finds its own hold.
+    lanes: Mutex<BTreeMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Run<'_> {
+    fn lane(&self, account: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        self.lanes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(account.to_string())
+            .or_default()
+            .clone()
+    }
+
     /// Runs one phase's writes, `concurrency` at a time.
     async fn phase(
         &self,
@@ -549,6 +562,10 @@ impl Run<'_> {
     ) -> Vec<(usize, ItemResult)> {
         futures::stream::iter(batch)
             .map(|(index, write)| async move {
+                let lane = match (self.moves, write.moving_with_state()) {
+                    (Some(_), Some((account, _))) => Some(self.lane(account).lock_owned().await),
+                    _ => None,
+                };
                 let hold = match (self.moves, write.moving_with_state()) {
                     (Some(moves), Some((account, state))) => match moves.hold(account, state) {
                         Some(hold) => Some(hold),
@@ -578,6 +595,7 @@ impl Run<'_> {
                 };
                 let outcome = write.run(self.aws, self.environment, &self.created).await;
                 drop(hold);
+                drop(lane);
                 if let Err(error) = &outcome {
                     tracing::warn!(
                         target = write.target(),

@@ -368,6 +368,28 @@ mod tests {
         );
         let url = serve_once(head, Vec::new()).await;
         assert_eq!(fetch(&http, &url).await.unwrap().date, "2026-12-02");
+        // Three redirects in a row are followed; a fourth is not.
+        let redirect = |to: String| {
+            format!(
+                "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+        };
+        // Each server answers once: a chain per attempt.
+        let chain = |hops: usize| async move {
+            let mut url = serve_once(response("200 OK", ECB.as_bytes()), ECB.into()).await;
+            for _ in 0..hops {
+                url = serve_once(redirect(url), Vec::new()).await;
+            }
+            url
+        };
+        assert_eq!(
+            fetch(&http, &chain(3).await).await.unwrap().date,
+            "2026-12-02"
+        );
+        assert!(matches!(
+            fetch(&http, &chain(4).await).await,
+            Err(RatesError::Status { status: 302, .. })
+        ));
     }
 
     #[tokio::test]

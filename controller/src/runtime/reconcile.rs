@@ -520,6 +520,7 @@ impl Controller {
             self.drive_lifecycle(&aws, &settings, &observation, observed_at_ms, full).await;
             let failed = report.as_ref().map_or(0, |r| r.failed);
             let applied = report.as_ref().map_or(0, |r| r.succeeded);
+            let skipped = report.as_ref().map_or(0, |r| r.skipped);
             if let Some(approval) = &approved {
                 let (outcome, note) = if failed == 0 {
                     (ApprovalOutcome::Applied, format!("applied at {} ({applied} writes)", rfc3339(now())))
@@ -538,6 +539,7 @@ impl Controller {
                     withheld_destructive: withheld,
                     applied,
                     failed,
+                    skipped,
                 });
                 if converged {
                     if s.applied_commit != good_commit {

@@ -43,6 +43,9 @@ pub struct PlanRecord {
     pub withheld_destructive: usize,
     pub applied: usize,
     pub failed: usize,
+    /// Per-state attachments left to the next plan: the life cycle was moving the account.
+    #[serde(default)]
+    pub skipped: usize,
 }
 
 /// The `/status` document.

@@ -1417,6 +1417,36 @@ async fn a_per_state_policy_follows_each_account_round_the_cycle() {
     assert!(plan.attachments.is_empty(), "{:?}", plan.attachments);
 }
 
+/// Two per-state policies on one account, beside an idle life cycle: the apply writes
+/// both, one after the other (it never finds its own hold on the account).
+#[tokio::test(start_paused = true)]
+async fn an_apply_writes_two_per_state_policies_of_one_account() {
+    let items = format!(
+        "{BOTH}service_control_policies:\n  - name: Freeze\n    file: freeze.json\n    organizational_units: [ou-test-sandboxes]\n    states: [expired]\n  - name: Still\n    file: freeze.json\n    organizational_units: [ou-test-sandboxes]\n    states: [expired]\n"
+    );
+    let world = World::new(
+        &[(A, &[("account-state", "expired")])],
+        settings_with(&items, "cron(0 18 ? * FRI *)", &[("freeze.json", FREEZE)]),
+        FakeMember::default,
+    );
+    let engine = world.engine(quick(), Arc::default()).await;
+    let (plan, scope) = world.settings_plan().await;
+    assert_eq!(plan.attachments.len(), 2, "{:?}", plan.attachments);
+    // Calls that take time: the two attachments are in flight together.
+    world
+        .organizations
+        .behaviour
+        .set_latency(Duration::from_millis(50));
+    let report = world.settings_apply(&plan, &scope, Some(&engine)).await;
+    assert_eq!((report.skipped, report.failed), (0, 0), "{report:?}");
+    let mut attached = world.organizations.policies_of(A);
+    attached.sort();
+    assert_eq!(
+        attached,
+        ["FullAWSAccess", "SpaTest-Freeze", "SpaTest-Still"]
+    );
+}
+
 /// The settings loop and the life cycle both write per-state attachments. A plan made
 /// after a transition detached the policy but before it wrote the new state (here, the
 /// state write is throttled) would attach the policy again to an account that has left
@@ -1484,6 +1514,10 @@ async fn a_plan_made_mid_transition_never_puts_back_what_the_life_cycle_removed(
         [(A, AttachAction::Attach, Some("expired"))],
         "the window: the state still reads expired, the policy is detached"
     );
+    // The state still reads expired, in AWS and to the life cycle: what skips the write is
+    // the life cycle's hold on the account.
+    assert_eq!(world.state(A).as_deref(), Some("expired"));
+    assert_eq!(engine.known_state(A).as_deref(), Some("expired"));
     let report = world.settings_apply(&plan, &scope, Some(&engine)).await;
     assert_eq!((report.skipped, report.failed), (1, 0), "{report:?}");
     assert!(!freeze(), "the apply did not put it back");

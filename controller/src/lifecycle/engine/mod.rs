@@ -325,6 +325,10 @@ impl Engine {
             let newer = written.get(id).is_some_and(|(_, at)| *at >= observed_at_ms);
             if ours.is_some() && (newer || !full) {
                 known.tags = ours;
+            } else if newer {
+                // Written after this observation began, then forgotten (a failure, an
+                // event): the observed tags are older than the write; read them again.
+                known.tags = None;
             }
         }
         drop(written);
@@ -448,6 +452,9 @@ impl Engine {
     /// An operator moves `account` to `state`: the state and a new cycle are written, and a
     /// park is lifted. The life cycle goes on from there.
     pub async fn force_state(&self, account: &str, state: State) -> Result<(), StepError> {
+        // Until the new state is known, no plan of this process writes the account's
+        // per-state attachments; held first, so that the state read below stays true.
+        let _held = self.holds.hold(account).await;
         let config = self.config();
         let known = self.known(account);
         let from = known
@@ -455,8 +462,6 @@ impl Engine {
             .and_then(|k| k.tags.as_ref())
             .and_then(|t| t.get(&config.state_tag()).cloned());
         let parent = known.and_then(|k| k.parent);
-        // Until the new state is known, no plan writes the account's per-state attachments.
-        let _held = self.holds.hold(account).await;
         self.follow_policies(account, parent.as_deref(), from.as_deref(), state)
             .await?;
         let tags = BTreeMap::from([
