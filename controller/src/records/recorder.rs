@@ -280,16 +280,15 @@ impl Writer {
                 self.counters
                     .skipped
                     .fetch_add(skipped as u64, Ordering::Relaxed);
-                // What this process opened meanwhile stays: it is newer.
+                // The table is the reference: what this process opened meanwhile is in it,
+                // or was there already with an older begin.
                 let mut current = self.open.lock().unwrap_or_else(|p| p.into_inner());
                 for transaction in open {
-                    current
-                        .entry(transaction.account.clone())
-                        .or_insert(transaction);
+                    current.insert(transaction.account.clone(), transaction);
                 }
                 self.loaded_transactions = true;
             }
-            Err(error) => tracing::warn!("cannot read the open transactions: {error}"),
+            Err(error) => self.failed("read the open transactions", &error),
         }
     }
 
@@ -306,15 +305,16 @@ impl Writer {
                     .collect();
                 self.loaded_shadows = true;
             }
-            Err(error) => tracing::warn!(
-                "cannot read the shadows: {error}; none is written until they are read"
+            Err(error) => self.failed(
+                "read the shadows (none is written until they are read)",
+                &error,
             ),
         }
     }
 
     fn failed(&self, what: &str, error: &crate::aws::AwsError) {
         self.counters.errors.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!("cannot write {what}: {error}");
+        tracing::warn!("cannot {what}: {error}");
     }
 
     fn written(&self) {
@@ -369,7 +369,7 @@ impl Writer {
                             .unwrap_or_else(|p| p.into_inner())
                             .remove(&account);
                     }
-                    Err(error) => self.failed("the transaction", &error),
+                    Err(error) => self.failed("delete the transaction", &error),
                 }
             }
             Fact::Flush(reply) => {
@@ -382,7 +382,7 @@ impl Writer {
     /// is half gone).
     async fn update_shadow(&mut self, account: &str, change: impl FnOnce(&mut Shadow)) {
         if !self.loaded_shadows {
-            self.counters.errors.fetch_add(1, Ordering::Relaxed);
+            // Counted once, as the failed read.
             tracing::debug!(account, "shadow not written: the shadows are not read yet");
             return;
         }
@@ -409,7 +409,7 @@ impl Writer {
                 self.written();
                 self.shadows.insert(account.to_string(), shadow);
             }
-            Err(error) => self.failed("a shadow", &error),
+            Err(error) => self.failed("write a shadow", &error),
         }
     }
 
@@ -511,14 +511,18 @@ impl Writer {
             .put_new_record(&config.tables.transactions, &to_item(&record), "account")
             .await
         {
-            Ok(_) => {
-                self.written();
+            Ok(written) => {
+                // Not written: the table has it already (an older begin, which a load of
+                // the table brings in); this one keeps the close working meanwhile.
+                if written {
+                    self.written();
+                }
                 self.open
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(account.to_string(), record);
             }
-            Err(error) => self.failed("a transaction", &error),
+            Err(error) => self.failed("write a transaction", &error),
         }
     }
 
@@ -568,7 +572,7 @@ impl Writer {
                     .unwrap_or_else(|p| p.into_inner())
                     .remove(account);
             }
-            Err(error) => self.failed("the end of a transaction", &error),
+            Err(error) => self.failed("write the end of a transaction", &error),
         }
     }
 
@@ -617,7 +621,7 @@ impl Writer {
         {
             Ok(new) => new,
             Err(error) => {
-                self.failed("an activity", &error);
+                self.failed("write an activity", &error);
                 return false;
             }
         };

@@ -69,13 +69,18 @@ pub fn key_segment(value: &str) -> String {
         .take(8)
         .map(|b| format!("{b:02x}"))
         .collect();
-    // Never inside an escape: `%` must not be one of the last two bytes kept.
-    let mut cut = SEGMENT_MAX - 1 - digest.len();
-    let bytes = encoded.as_bytes();
-    while cut > 0 && (bytes[cut - 1] == b'%' || (cut > 1 && bytes[cut - 2] == b'%')) {
-        cut -= 1;
+    // Whole characters, each with its escapes, while they fit before `~` and the digest.
+    let budget = SEGMENT_MAX - 1 - digest.len();
+    let mut kept = String::with_capacity(budget);
+    let mut buffer = [0u8; 4];
+    for c in value.chars() {
+        let piece = utf8_percent_encode(c.encode_utf8(&mut buffer), SEGMENT).to_string();
+        if kept.len() + piece.len() > budget {
+            break;
+        }
+        kept.push_str(&piece);
     }
-    format!("{}~{digest}", &encoded[..cut])
+    format!("{kept}~{digest}")
 }
 
 /// A CSV cell that a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, tab, carriage
@@ -145,6 +150,14 @@ mod tests {
             .unwrap();
         assert!(long.starts_with(&*decoded), "{decoded}");
         assert!(!key_segment(&long).contains(['/', '.']));
+        // Only characters of three bytes: the cut falls between two characters.
+        let segment = key_segment(&"日".repeat(40));
+        let (cut, _) = segment.split_once('~').unwrap();
+        assert_eq!(cut.len() % 9, 0, "{cut}");
+        let decoded = percent_encoding::percent_decode_str(cut)
+            .decode_utf8()
+            .unwrap();
+        assert!(decoded.chars().all(|c| c == '日'));
         // Any cut point: never a broken escape.
         for n in 0..8 {
             let value = "a".repeat(n) + &"%".repeat(200);
