@@ -14,7 +14,6 @@ use super::fetch::{self, CostError};
 use super::report::CostSettings;
 use crate::aws::Aws;
 use crate::aws::monitoring::Datum;
-use crate::records::{Shadow, read_all};
 
 pub const METRIC: &str = "DailyCostsByCostCenter";
 
@@ -41,10 +40,11 @@ pub fn key(settings: &CostSettings, day: &str) -> String {
 pub async fn read(aws: &Aws, settings: &CostSettings, day: &str) -> Result<Daily, CostError> {
     let (lines, requests) = fetch::day(aws, day).await?;
     let accounts: BTreeSet<String> = lines.iter().map(|l| l.account.clone()).collect();
-    let shadows = read_all::<Shadow>(aws, &settings.tables.shadows)
-        .await
-        .map(|(s, _)| s)
-        .unwrap_or_default();
+    let mut warnings = Vec::new();
+    let shadows = super::report::shadows(aws, &settings.tables.shadows, &mut warnings).await;
+    for warning in warnings {
+        tracing::warn!(day, "{warning}");
+    }
     let directory = directory::read(aws, &settings.tag, &shadows, &accounts, false).await?;
     let mut cost_centers: BTreeMap<String, Decimal> = BTreeMap::new();
     for line in &lines {

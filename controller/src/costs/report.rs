@@ -262,7 +262,7 @@ pub struct Made {
 
 /// The shadows of the records, or none when the table cannot be read (records turned off):
 /// Organizations then answers for every account.
-async fn shadows(aws: &Aws, table: &str, warnings: &mut Vec<String>) -> Vec<Shadow> {
+pub(super) async fn shadows(aws: &Aws, table: &str, warnings: &mut Vec<String>) -> Vec<Shadow> {
     match read_all::<Shadow>(aws, table).await {
         Ok((shadows, _)) => shadows,
         Err(error) => {
