@@ -428,11 +428,20 @@ pub fn table_name(value: &str) -> Check {
 
 /// An S3 key prefix: no leading `/`, printable.
 pub fn key_prefix(value: &str) -> Check {
+    // S3 keys stop at 1,024 bytes, and a report's name follows its prefix (a cost center
+    // twice, up to 120 bytes each): past this, every upload would be refused.
+    const MAX: usize = 512;
     if value.is_empty() || value.starts_with('/') || value.chars().any(char::is_control) {
         Err(
             Problem::new(format!("`{value}` is not a valid S3 key prefix"))
                 .hint("e.g. SpaReports/Costs, without a leading slash"),
         )
+    } else if value.len() > MAX {
+        Err(Problem::new(format!(
+            "the S3 key prefix is {} bytes: at most {MAX}",
+            value.len()
+        ))
+        .hint("S3 keys stop at 1,024 bytes and the report's name follows the prefix; shorten it"))
     } else {
         Ok(())
     }
@@ -555,6 +564,8 @@ mod tests {
         assert!(variable_name("CODEBUILD_X").is_err());
         assert!(email("a.b@example.com").is_ok());
         assert!(email("a.b@example").is_err());
+        assert!(key_prefix(&"a/".repeat(256)).is_ok());
+        assert!(key_prefix(&"a/".repeat(257)).is_err());
         for bad in [
             "a,b@example.com",
             "a;b@example.com",

@@ -351,6 +351,18 @@ fn check_costs(settings: &Settings, diagnostics: &mut Vec<Diagnostic>) {
         ),
         _ => {}
     }
+    for currency in &features.with_cost_extra_currencies {
+        if let (true, Some(span)) = (currency.value == "USD", currency.span) {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "ignored-key",
+                    span,
+                    "`USD` in `features.with_cost_extra_currencies` is ignored: every report is in USD already",
+                )
+                .with_hint("remove it; list only the other currencies wanted"),
+            );
+        }
+    }
 }
 
 /// The e-mail subscriptions are those of the topic `<env>Exceptions` of the automation
@@ -753,6 +765,14 @@ mod tests {
             "features:\n  with_cost_management_tag: cost-center\n  with_cost_email_recipients: [finops@example.com]\n  with_origin_email_recipient: spa@example.com\nreporting:\n  costs_prefix: Costs\n",
         );
         assert_eq!(on.warning_count(), 0, "{}", on.render(diag::Style::Plain));
+
+        let usd = load_yaml(
+            "features:\n  with_cost_management_tag: cost-center\n  with_cost_extra_currencies: [EUR, USD]\n",
+        );
+        let text = usd.render(diag::Style::Plain);
+        assert!(text.contains("every report is in USD already"), "{text}");
+        assert!(text.contains("settings.yaml:3:37"), "{text}");
+        assert_eq!(usd.warning_count(), 1, "{text}");
 
         let many: Vec<String> = (0..51).map(|i| format!("p{i}@example.com")).collect();
         let crowd = load_yaml(&format!(
