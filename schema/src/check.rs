@@ -121,14 +121,18 @@ pub fn variable_name(value: &str) -> Check {
 }
 
 /// A plain e-mail address (`local@domain.tld`).
+/// Whether an e-mail address cannot stand unquoted in a mail header: what settings refuse
+/// and the mailer refuses alike.
+pub fn unsafe_in_address(c: char) -> bool {
+    c.is_whitespace() || c.is_control() || "<>,;\"()[]\\".contains(c)
+}
+
 pub fn email(value: &str) -> Check {
     let valid = value.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty()
             && local.len() <= 64
             // What a mail header cannot carry unquoted: refused here, not by the mailer.
-            && !local
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"()[]\\".contains(c))
+            && !local.chars().any(unsafe_in_address)
             && !domain.contains('@')
             && domain.contains('.')
             && !domain.starts_with('.')

@@ -255,9 +255,7 @@ fn mailbox(value: &str) -> Result<(Option<String>, String), String> {
     };
     let usable = address.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-    }) && !address
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"()[]\\".contains(c));
+    }) && !address.chars().any(spa_schema::check::unsafe_in_address);
     if usable {
         Ok((name, address.to_string()))
     } else {

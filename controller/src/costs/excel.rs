@@ -17,20 +17,6 @@ const MAX_ROWS: usize = 1_048_575;
 /// Column widths are measured on this many rows at most.
 const MEASURED_ROWS: usize = 5_000;
 
-/// The column letters of a 0-based column (`0` → `A`, `27` → `AB`).
-fn column(mut index: usize) -> String {
-    let mut letters = Vec::new();
-    loop {
-        letters.push(b'A' + (index % 26) as u8);
-        if index < 26 {
-            break;
-        }
-        index = index / 26 - 1;
-    }
-    letters.reverse();
-    String::from_utf8(letters).unwrap_or_default()
-}
-
 /// The workbook of `sheet`; `collapsed`: its outline groups start closed (summaries show
 /// their subtotals first).
 pub fn workbook(sheet: &Sheet, collapsed: bool) -> Result<Vec<u8>, String> {
@@ -83,13 +69,12 @@ fn build(sheet: &Sheet, collapsed: bool) -> Result<Vec<u8>, XlsxError> {
                     worksheet.write_string(at, col_num, text)?;
                 }
                 Cell::Amount(value) if summed => {
-                    let letter = column(col);
-                    let formula = Formula::new(format!(
-                        "=SUBTOTAL(9,{letter}{}:{letter}{})",
-                        first + 2,
-                        last + 2
-                    ))
-                    .set_result(value.normalize().to_string());
+                    // The rows summed, below the header (`E2:E2` for one row, as Excel writes it).
+                    let cell =
+                        |row: usize| rust_xlsxwriter::row_col_to_cell((row + 1) as RowNum, col_num);
+                    let formula =
+                        Formula::new(format!("=SUBTOTAL(9,{}:{})", cell(first), cell(last)))
+                            .set_result(value.normalize().to_string());
                     worksheet.write_formula_with_format(at, col_num, formula, &bold_amount)?;
                 }
                 Cell::Amount(value) => {
@@ -124,19 +109,4 @@ fn build(sheet: &Sheet, collapsed: bool) -> Result<Vec<u8>, XlsxError> {
     let last_col = sheet.header.len().saturating_sub(1) as ColNum;
     worksheet.autofilter(0, 0, sheet.rows.len() as RowNum, last_col)?;
     workbook.save_to_buffer()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn columns_are_lettered_as_excel_does() {
-        assert_eq!(column(0), "A");
-        assert_eq!(column(25), "Z");
-        assert_eq!(column(26), "AA");
-        assert_eq!(column(27), "AB");
-        assert_eq!(column(701), "ZZ");
-        assert_eq!(column(702), "AAA");
-    }
 }

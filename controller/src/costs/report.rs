@@ -240,9 +240,8 @@ pub fn files(
 }
 
 /// What one run made.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Made {
-    pub month: Option<Month>,
     pub files: Vec<File>,
     pub warnings: Vec<String>,
     /// Billed Cost Explorer requests.
@@ -321,7 +320,6 @@ pub async fn make(
         .map(|a| directory.who(a).cost_center)
         .collect();
     Ok(Made {
-        month: Some(month),
         files,
         warnings,
         requests: bill.requests,
