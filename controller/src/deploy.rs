@@ -139,10 +139,13 @@ pub fn parameters(
                         .unwrap_or_default(),
                 ),
                 (
+                    // Only when costs are on: the sender is ignored otherwise, and so is
+                    // the task role's permission to send.
                     "OriginEmailAddress",
                     features
                         .with_origin_email_recipient
                         .as_ref()
+                        .filter(|_| features.with_cost_management_tag.span.is_some())
                         .map(|r| address(&r.value))
                         .unwrap_or_default(),
                 ),

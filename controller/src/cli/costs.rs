@@ -150,11 +150,13 @@ pub fn run(args: &CostsArgs, term: &Term) -> Result<Output, Failure> {
                 })?;
                 stdout.push_str(&format!("{}\n", path.display()));
             }
-        } else if let Some(bucket) = &bucket {
+        }
+        if let Some(bucket) = &bucket {
             for file in &made.files {
                 stdout.push_str(&format!("s3://{bucket}/{}\n", file.key));
             }
-        } else {
+        }
+        if args.out.is_none() && bucket.is_none() {
             let summary = format!("{month}-{SUMMARY}-services.csv");
             if let Some(file) = made.files.iter().find(|f| f.name() == summary) {
                 stdout.push_str(&String::from_utf8_lossy(&file.bytes));
